@@ -1,0 +1,1 @@
+"""agentshell chatformat package."""

@@ -1,0 +1,1 @@
+"""agentshell ollama package."""

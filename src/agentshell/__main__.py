@@ -1,0 +1,3 @@
+from agentshell.cli.app import main
+
+main()
