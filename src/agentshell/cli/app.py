@@ -24,6 +24,7 @@ CORE_COMMANDS: dict[str, str] = {
     "config": "agentshell.cli.config_cmd:app",
     "init": "agentshell.cli.init_cmd:app",
     "doctor": "agentshell.cli.doctor:app",
+    "completion": "agentshell.cli.completion:app",
 }
 
 HELP = (
