@@ -45,42 +45,59 @@ def _load(target: str) -> Any:
     return getattr(import_module(module_name), attr)
 
 
+def _loadable(target: str) -> bool:
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(target.partition(":")[0]) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def build_cli() -> Any:
-    """The click group behind ``agent`` (typed ``Any``: click's types stay out of start-up)."""
-    import click
+    """The Typer group behind ``agent``, loading each command module only when it is invoked or listed."""
+    import typer
     import typer.main
+    from typer.core import TyperGroup
 
     from agentshell import __version__
 
     targets = _command_targets()
 
-    class LazyGroup(click.Group):
-        def list_commands(self, ctx: click.Context) -> list[str]:
-            return sorted(t for t in targets if self._loadable(t))
+    class LazyGroup(TyperGroup):
+        def list_commands(self, ctx: Any) -> list[str]:
+            return sorted(name for name, target in targets.items() if _loadable(target))
 
-        def _loadable(self, name: str) -> bool:
-            module_name = targets[name].partition(":")[0]
-            from importlib.util import find_spec
-
-            try:
-                return find_spec(module_name) is not None
-            except ModuleNotFoundError:
-                return False
-
-        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-            if cmd_name not in targets or not self._loadable(cmd_name):
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            target = targets.get(cmd_name)
+            if target is None or not _loadable(target):
                 return None
-            typer_app = _load(targets[cmd_name])
-            command = typer.main.get_command(typer_app)
+            command = typer.main.get_command(_load(target))
             command.name = cmd_name
             return command
 
-    @click.group(cls=LazyGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
-    @click.version_option(__version__, "--version", "-V", prog_name="agent", message="%(prog)s %(version)s")
-    def cli() -> None:
+    root = typer.Typer(
+        cls=LazyGroup,
+        help=HELP,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        no_args_is_help=True,
+        add_completion=False,
+    )
+
+    def show_version(value: bool) -> None:
+        if value:
+            typer.echo(f"agent {__version__}")
+            raise typer.Exit()
+
+    @root.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", "-V", help="Show the version and exit.", callback=show_version, is_eager=True
+        ),
+    ) -> None:
         pass
 
-    return cli
+    return typer.main.get_command(root)
 
 
 def main(argv: list[str] | None = None) -> None:
