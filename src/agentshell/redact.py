@@ -1,0 +1,83 @@
+"""Keep credentials out of everything agentshell writes: transcripts, logs, JSON output.
+
+A model can echo an API key back (``env`` in a bash tool, a config file it read),
+so redaction happens at the writer, not at the source. What counts as a secret:
+
+- the value of every environment variable whose name looks like a credential
+  (contains KEY, TOKEN, SECRET, PASSWORD, PASSWD or CREDENTIAL) and is at least
+  :data:`MIN_SECRET_LENGTH` characters long (shorter values would mask ordinary words);
+- values registered with :func:`add_secret` (API keys read from the config file).
+
+Each occurrence becomes ``[REDACTED:NAME]`` so a reader still knows what was there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MIN_SECRET_LENGTH = 8
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+
+# Names that match the pattern but never hold credentials; masking their values would
+# mangle ordinary output (paths, terminal names).
+_NOT_SECRETS = frozenset({"GPG_AGENT_INFO", "SSH_AUTH_SOCK", "KEYTIMEOUT", "TOKENIZERS_PARALLELISM"})
+
+_registered: dict[str, str] = {}  # value -> label
+_cache_key: tuple[tuple[str, str], ...] | None = None
+_cache_pattern: re.Pattern[str] | None = None
+_cache_labels: dict[str, str] = {}
+
+
+def add_secret(value: str, label: str = "secret") -> None:
+    """Mask ``value`` from now on, e.g. an API key that came from the config file rather than the environment."""
+    if len(value) >= MIN_SECRET_LENGTH:
+        _registered[value] = label
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """value -> label of every secret that would be masked now."""
+    env = os.environ if environ is None else environ
+    found = dict(_registered)
+    for name, value in env.items():
+        if len(value) >= MIN_SECRET_LENGTH and name not in _NOT_SECRETS and SECRET_NAME.search(name):
+            found[value] = name
+    return found
+
+
+def _pattern() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    global _cache_key, _cache_pattern, _cache_labels
+    secrets = secret_values()
+    key = tuple(sorted(secrets.items()))
+    if key != _cache_key:
+        # Longest first, so a secret that contains another is masked whole.
+        ordered = sorted(secrets, key=len, reverse=True)
+        _cache_pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+        _cache_labels = secrets
+        _cache_key = key
+    return _cache_pattern, _cache_labels
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret replaced by ``[REDACTED:NAME]``."""
+    if len(text) < MIN_SECRET_LENGTH:
+        return text
+    pattern, labels = _pattern()
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: f"[REDACTED:{labels[m.group(0)]}]", text)
+
+
+def redact_obj(obj: Any) -> Any:
+    """A copy of a JSON-like value with secrets masked in every string, dict keys included."""
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, dict):
+        return {redact_obj(k): redact_obj(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact_obj(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(redact_obj(v) for v in obj)
+    return obj
