@@ -1,0 +1,499 @@
+"""Training the built-in Llama in numpy: forward with caches, the backward pass by hand, AdamW.
+
+The model is the one ``model.py`` runs and llama.cpp loads: token embedding →
+N × (RMSNorm → causal grouped-query attention with rotary positions → residual →
+RMSNorm → SwiGLU → residual) → RMSNorm → logits through the (tied) embedding.
+Parameters live in a dict keyed by their GGUF tensor names, with weights shaped
+(out, in) as GGUF and PyTorch store them, so export writes them as they are.
+
+RoPE rotates adjacent pairs (2i, 2i+1), which is llama.cpp's "normal" rope for the
+llama architecture, so exported Q/K weights need no permutation.
+
+Sections: config → parameters → layer forward/backward → loss → optimizer → loop → checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[Any]
+Params = dict[str, Array]
+
+# ----------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int = 1536  # byte-level BPE vocabulary, specials included
+    dim: int = 192  # residual stream width
+    n_layers: int = 4
+    n_heads: int = 6  # query heads; head_dim = dim / n_heads
+    n_kv_heads: int = 2  # key/value heads shared by groups of query heads (GQA)
+    ffn_dim: int = 512  # SwiGLU hidden width
+    context: int = 512  # longest sequence the exported model accepts
+    rope_base: float = 10000.0
+    norm_eps: float = 1e-5
+    tied: bool = True  # output projection = token embedding
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.n_heads
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seq_len: int = 256  # tokens per training row
+    batch_size: int = 8  # rows per micro-batch
+    accum: int = 1  # micro-batches per optimizer step
+    steps: int = 2000
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    warmup: int = 100
+    weight_decay: float = 0.1  # on matrices only, not on norm gains
+    beta1: float = 0.9
+    beta2: float = 0.98
+    clip: float = 1.0  # global gradient-norm clip
+    eval_every: int = 100
+    eval_rows: int = 64
+    seed: int = 0
+
+
+CONFIGS: dict[str, tuple[ModelConfig, TrainConfig]] = {
+    "tiny": (ModelConfig(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, ffn_dim=384), TrainConfig(steps=1500)),
+    "small": (ModelConfig(dim=192, n_layers=4, n_heads=6, n_kv_heads=2, ffn_dim=512), TrainConfig(steps=3000)),
+}
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def init_params(cfg: ModelConfig, seed: int, dtype: Any = np.float32) -> Params:
+    """Normal(0, 0.02) weights; residual output projections scaled down by sqrt(2 × layers), as in GPT-2."""
+    rng = np.random.default_rng(seed)
+    d, hd = cfg.dim, cfg.head_dim
+    out_std = 0.02 / math.sqrt(2 * cfg.n_layers)
+
+    def w(shape: tuple[int, ...], std: float = 0.02) -> Array:
+        return (rng.standard_normal(shape) * std).astype(dtype)
+
+    p: Params = {"token_embd.weight": w((cfg.vocab_size, d))}
+    for i in range(cfg.n_layers):
+        b = f"blk.{i}."
+        p[b + "attn_norm.weight"] = np.ones(d, dtype)
+        p[b + "attn_q.weight"] = w((cfg.n_heads * hd, d))
+        p[b + "attn_k.weight"] = w((cfg.n_kv_heads * hd, d))
+        p[b + "attn_v.weight"] = w((cfg.n_kv_heads * hd, d))
+        p[b + "attn_output.weight"] = w((d, cfg.n_heads * hd), out_std)
+        p[b + "ffn_norm.weight"] = np.ones(d, dtype)
+        p[b + "ffn_gate.weight"] = w((cfg.ffn_dim, d))
+        p[b + "ffn_up.weight"] = w((cfg.ffn_dim, d))
+        p[b + "ffn_down.weight"] = w((d, cfg.ffn_dim), out_std)
+    p["output_norm.weight"] = np.ones(d, dtype)
+    if not cfg.tied:
+        p["output.weight"] = w((cfg.vocab_size, d))
+    return p
+
+
+def count_params(params: Params) -> int:
+    return sum(int(v.size) for v in params.values())
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+def rmsnorm(x: Array, g: Array, eps: float) -> tuple[Array, Array]:
+    r = 1.0 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)  # (N, 1)
+    return x * r * g, r
+
+
+def rmsnorm_backward(dy: Array, x: Array, r: Array, g: Array) -> tuple[Array, Array]:
+    dg = np.sum(dy * x * r, axis=0)
+    dn = dy * g
+    dx = r * dn - x * (r**3) * np.mean(dn * x, axis=-1, keepdims=True)
+    return dx, dg
+
+
+def rope_tables(cfg: ModelConfig, T: int, dtype: Any) -> tuple[Array, Array]:
+    inv = cfg.rope_base ** (-np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim)
+    ang = np.arange(T, dtype=np.float64)[:, None] * inv[None, :]  # (T, hd/2)
+    return np.cos(ang).astype(dtype), np.sin(ang).astype(dtype)
+
+
+def rope(x: Array, cos: Array, sin: Array, inverse: bool = False) -> Array:
+    """Rotate pairs (2i, 2i+1) of the last axis; ``inverse`` applies the transpose (the backward pass)."""
+    s = -sin if inverse else sin
+    xe, xo = x[..., 0::2], x[..., 1::2]
+    out = np.empty_like(x)
+    out[..., 0::2] = xe * cos - xo * s
+    out[..., 1::2] = xe * s + xo * cos
+    return out
+
+
+def attention_mask(doc: Array) -> Array:
+    """Additive mask (B, 1, T, T): causal, and a position sees only tokens of its own packed document."""
+    T = doc.shape[1]
+    causal = np.tril(np.ones((T, T), dtype=bool))
+    same = doc[:, :, None] == doc[:, None, :]
+    return np.where(causal[None] & same, 0.0, -1e9)[:, None].astype(np.float32)
+
+
+def _silu_parts(a: Array) -> tuple[Array, Array]:
+    sig = 1.0 / (1.0 + np.exp(-a))
+    return a * sig, sig
+
+
+def block_forward(p: Params, i: int, cfg: ModelConfig, x: Array, B: int, T: int, mask: Array,
+                  cos: Array, sin: Array) -> tuple[Array, dict[str, Array]]:
+    """One transformer block on x (B*T, d); returns the output and what the backward pass needs."""
+    b = f"blk.{i}."
+    H, KV, hd = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+    g = H // KV
+    h, r1 = rmsnorm(x, p[b + "attn_norm.weight"], cfg.norm_eps)
+    q = (h @ p[b + "attn_q.weight"].T).reshape(B, T, H, hd).transpose(0, 2, 1, 3)  # (B, H, T, hd)
+    k = (h @ p[b + "attn_k.weight"].T).reshape(B, T, KV, hd).transpose(0, 2, 1, 3)  # (B, KV, T, hd)
+    v = (h @ p[b + "attn_v.weight"].T).reshape(B, T, KV, hd).transpose(0, 2, 1, 3)
+    q, k = rope(q, cos, sin), rope(k, cos, sin)
+    if g > 1:  # query head j reads key/value head j // g, as llama.cpp does
+        k, v = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)
+    scale = 1.0 / math.sqrt(hd)
+    s = (q @ k.transpose(0, 1, 3, 2)) * scale + mask  # (B, H, T, T)
+    s -= s.max(axis=-1, keepdims=True)
+    P = np.exp(s)
+    P /= P.sum(axis=-1, keepdims=True)
+    y = (P @ v).transpose(0, 2, 1, 3).reshape(B * T, H * hd)
+    x2 = x + y @ p[b + "attn_output.weight"].T
+    h2, r2 = rmsnorm(x2, p[b + "ffn_norm.weight"], cfg.norm_eps)
+    a = h2 @ p[b + "ffn_gate.weight"].T  # (B*T, F)
+    u = h2 @ p[b + "ffn_up.weight"].T
+    act, sig = _silu_parts(a)
+    m = act * u
+    out = x2 + m @ p[b + "ffn_down.weight"].T
+    cache = {"x": x, "r1": r1, "h": h, "q": q, "k": k, "v": v, "P": P, "y": y,
+             "x2": x2, "r2": r2, "h2": h2, "a": a, "u": u, "act": act, "sig": sig, "m": m}
+    return out, cache
+
+
+def block_backward(p: Params, i: int, cfg: ModelConfig, dout: Array, c: dict[str, Array], B: int, T: int,
+                   cos: Array, sin: Array, grads: Params) -> Array:
+    b = f"blk.{i}."
+    H, KV, hd = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+    g = H // KV
+    # feed-forward: out = x2 + (silu(a) * u) @ Wd.T
+    grads[b + "ffn_down.weight"] = dout.T @ c["m"]
+    dm = dout @ p[b + "ffn_down.weight"]
+    du = dm * c["act"]
+    da = dm * c["u"] * c["sig"] * (1.0 + c["a"] * (1.0 - c["sig"]))
+    grads[b + "ffn_gate.weight"] = da.T @ c["h2"]
+    grads[b + "ffn_up.weight"] = du.T @ c["h2"]
+    dh2 = da @ p[b + "ffn_gate.weight"] + du @ p[b + "ffn_up.weight"]
+    dx2, grads[b + "ffn_norm.weight"] = rmsnorm_backward(dh2, c["x2"], c["r2"], p[b + "ffn_norm.weight"])
+    dx2 += dout
+    # attention: x2 = x + y @ Wo.T
+    grads[b + "attn_output.weight"] = dx2.T @ c["y"]
+    dy = (dx2 @ p[b + "attn_output.weight"]).reshape(B, T, H, hd).transpose(0, 2, 1, 3)  # (B, H, T, hd)
+    P = c["P"]
+    dP = dy @ c["v"].transpose(0, 1, 3, 2)
+    dv = P.transpose(0, 1, 3, 2) @ dy
+    ds = P * (dP - np.sum(dP * P, axis=-1, keepdims=True)) * (1.0 / math.sqrt(hd))
+    dq = ds @ c["k"]
+    dk = ds.transpose(0, 1, 3, 2) @ c["q"]
+    if g > 1:
+        dk = dk.reshape(B, KV, g, T, hd).sum(axis=2)
+        dv = dv.reshape(B, KV, g, T, hd).sum(axis=2)
+    dq, dk = rope(dq, cos, sin, inverse=True), rope(dk, cos, sin, inverse=True)
+    dq = dq.transpose(0, 2, 1, 3).reshape(B * T, H * hd)
+    dk = dk.transpose(0, 2, 1, 3).reshape(B * T, KV * hd)
+    dv = dv.transpose(0, 2, 1, 3).reshape(B * T, KV * hd)
+    h = c["h"]
+    grads[b + "attn_q.weight"] = dq.T @ h
+    grads[b + "attn_k.weight"] = dk.T @ h
+    grads[b + "attn_v.weight"] = dv.T @ h
+    dh = dq @ p[b + "attn_q.weight"] + dk @ p[b + "attn_k.weight"] + dv @ p[b + "attn_v.weight"]
+    dx, grads[b + "attn_norm.weight"] = rmsnorm_backward(dh, c["x"], c["r1"], p[b + "attn_norm.weight"])
+    return dx + dx2
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def hidden_states(p: Params, cfg: ModelConfig, ids: Array, doc: Array | None = None) -> tuple[Array, list[Any]]:
+    B, T = ids.shape
+    dtype = p["token_embd.weight"].dtype
+    doc = np.zeros((B, T), np.int32) if doc is None else doc
+    mask = attention_mask(doc).astype(dtype)
+    cos, sin = rope_tables(cfg, T, dtype)
+    x = p["token_embd.weight"][ids.reshape(-1)]  # (B*T, d)
+    caches = []
+    for i in range(cfg.n_layers):
+        x, c = block_forward(p, i, cfg, x, B, T, mask, cos, sin)
+        caches.append(c)
+    hn, r = rmsnorm(x, p["output_norm.weight"], cfg.norm_eps)
+    return hn, [caches, x, r, cos, sin]
+
+
+def logits(p: Params, cfg: ModelConfig, ids: Array) -> Array:
+    """Logits (B, T, V) for every position: what the tests compare with llama.cpp and the engine."""
+    hn, _ = hidden_states(p, cfg, ids)
+    out = p.get("output.weight", p["token_embd.weight"])
+    return (hn @ out.T).reshape(*ids.shape, -1)
+
+
+def loss_and_grads(p: Params, cfg: ModelConfig, ids: Array, targets: Array, weights: Array,
+                   doc: Array | None = None) -> tuple[float, Params]:
+    """Weighted next-token cross-entropy, sum(w × nll), and its gradient for every parameter.
+
+    Only positions with a non-zero weight reach the output layer, so masked-out
+    prompt tokens cost nothing there.
+    """
+    B, T = ids.shape
+    hn, (caches, xf, rf, cos, sin) = hidden_states(p, cfg, ids, doc)
+    w = weights.reshape(-1)
+    sel = np.flatnonzero(w)
+    out_name = "output.weight" if "output.weight" in p else "token_embd.weight"
+    W = p[out_name]
+    hs = hn[sel]
+    z = hs @ W.T  # (n, V)
+    z -= z.max(axis=-1, keepdims=True)
+    ez = np.exp(z)
+    se = ez.sum(axis=-1, keepdims=True)
+    tgt = targets.reshape(-1)[sel]
+    ws = w[sel].astype(z.dtype)
+    nll = np.log(se[:, 0]) - z[np.arange(sel.size), tgt]
+    loss = float(np.sum(ws * nll))
+    dz = ez / se
+    dz[np.arange(sel.size), tgt] -= 1.0
+    dz *= ws[:, None]
+
+    grads: Params = {}
+    grads[out_name] = dz.T @ hs
+    dhn = np.zeros_like(hn)
+    dhn[sel] = dz @ W
+    dx, grads["output_norm.weight"] = rmsnorm_backward(dhn, xf, rf, p["output_norm.weight"])
+    for i in reversed(range(cfg.n_layers)):
+        dx = block_backward(p, i, cfg, dx, caches[i], B, T, cos, sin, grads)
+    demb = np.zeros_like(p["token_embd.weight"])
+    np.add.at(demb, ids.reshape(-1), dx)
+    if out_name == "token_embd.weight":
+        grads[out_name] += demb
+    else:
+        grads["token_embd.weight"] = demb
+    return loss, grads
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class Rows:
+    """Training rows of seq_len + 1 tokens: inputs are [:-1], targets [1:]."""
+
+    ids: Array  # (R, T+1) int32
+    weight: Array  # (R, T+1) float32: weight of predicting this token (0 = not trained on)
+    doc: Array  # (R, T+1) int32: packed-document index; attention never crosses documents
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def batch(self, idx: Array) -> tuple[Array, Array, Array, Array]:
+        ids = self.ids[idx]
+        return ids[:, :-1], ids[:, 1:], self.weight[idx, 1:], self.doc[idx, :-1]
+
+
+def pack_documents(docs: list[tuple[list[int], list[float]]], seq_len: int, pad_id: int) -> Rows:
+    """Whole documents packed greedily into rows (in order); longer ones are cut at the row length."""
+    L = seq_len + 1
+    rows_ids, rows_w, rows_doc = [], [], []
+    cur_ids: list[int] = []
+    cur_w: list[float] = []
+    cur_doc: list[int] = []
+
+    def flush() -> None:
+        pad = L - len(cur_ids)
+        rows_ids.append(cur_ids + [pad_id] * pad)
+        rows_w.append(cur_w + [0.0] * pad)
+        rows_doc.append(cur_doc + [-1] * pad)
+
+    for n, (ids, w) in enumerate(docs):
+        ids, w = ids[:L], w[:L]
+        if len(cur_ids) + len(ids) > L:
+            flush()
+            cur_ids, cur_w, cur_doc = [], [], []
+        cur_ids += ids
+        cur_w += w
+        cur_doc += [n] * len(ids)
+    if cur_ids:
+        flush()
+    return Rows(np.array(rows_ids, np.int32), np.array(rows_w, np.float32), np.array(rows_doc, np.int32))
+
+
+def chunk_stream(ids: list[int], seq_len: int) -> Rows:
+    """Plain text: consecutive windows of one token stream, every token trained on."""
+    L = seq_len + 1
+    n = max(1, (len(ids) - 1) // seq_len)
+    arr = np.array(ids + [0] * (n * seq_len + 1 - len(ids)) if len(ids) < n * seq_len + 1 else ids, np.int32)
+    rows = np.stack([arr[i * seq_len : i * seq_len + L] for i in range(n)])
+    weight = np.ones(rows.shape, np.float32)
+    weight[:, 0] = 0.0
+    if len(ids) < L:
+        weight[0, len(ids) :] = 0.0
+    return Rows(rows, weight, np.zeros(rows.shape, np.int32))
+
+
+# ----------------------------------------------------------------------------- optimizer
+
+
+def lr_at(step: int, t: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to lr × min_lr_ratio."""
+    if step < t.warmup:
+        return t.lr * (step + 1) / t.warmup
+    progress = min(1.0, (step - t.warmup) / max(1, t.steps - t.warmup))
+    return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@dataclass
+class AdamW:
+    m: Params
+    v: Params
+
+    @classmethod
+    def for_params(cls, params: Params) -> AdamW:
+        return cls({k: np.zeros_like(x) for k, x in params.items()}, {k: np.zeros_like(x) for k, x in params.items()})
+
+    def step(self, params: Params, grads: Params, lr: float, step: int, t: TrainConfig) -> float:
+        """One decoupled-weight-decay Adam update after global-norm clipping; returns the pre-clip norm."""
+        norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+        scale = min(1.0, t.clip / (norm + 1e-6))
+        c1 = 1 - t.beta1 ** (step + 1)
+        c2 = 1 - t.beta2 ** (step + 1)
+        for k, p in params.items():
+            g = grads[k] * scale
+            m, v = self.m[k], self.v[k]
+            m *= t.beta1
+            m += (1 - t.beta1) * g
+            v *= t.beta2
+            v += (1 - t.beta2) * (g * g)
+            if p.ndim == 2:
+                p *= 1 - lr * t.weight_decay
+            p -= lr * (m / c1) / (np.sqrt(v / c2) + 1e-8)
+        return norm
+
+
+# ----------------------------------------------------------------------------- loop
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    tokens: int = 0  # trained (weighted) target tokens seen
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)  # {"step", "loss", "eval"?}
+
+
+@dataclass(frozen=True)
+class StepReport:
+    step: int
+    loss: float
+    lr: float
+    grad_norm: float
+    tokens_per_s: float  # input positions processed per second
+    eval_loss: float | None
+
+
+def eval_loss(params: Params, cfg: ModelConfig, rows: Rows, n_rows: int, batch: int) -> float:
+    total, weight = 0.0, 0.0
+    for s in range(0, min(n_rows, len(rows)), batch):
+        idx = np.arange(s, min(s + batch, n_rows, len(rows)))
+        x, y, w, d = rows.batch(idx)
+        hn, _ = hidden_states(params, cfg, x, d)
+        out = params.get("output.weight", params["token_embd.weight"])
+        flat = w.reshape(-1)
+        sel = np.flatnonzero(flat)
+        z = hn[sel] @ out.T
+        z -= z.max(axis=-1, keepdims=True)
+        nll = np.log(np.exp(z).sum(-1)) - z[np.arange(sel.size), y.reshape(-1)[sel]]
+        total += float(np.sum(flat[sel] * nll))
+        weight += float(flat[sel].sum())
+    return total / max(weight, 1e-9)
+
+
+def train(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: TrainConfig, train_rows: Rows,
+          heldout: Rows | None, *, on_step: Callable[[StepReport], None] | None = None,
+          on_checkpoint: Callable[[], None] | None = None, checkpoint_every: int = 200,
+          should_stop: Callable[[], bool] | None = None) -> TrainState:
+    """Run optimizer steps from ``state.step`` up to ``t.steps``; deterministic for (seed, step), so a resumed run
+    draws exactly the batches the uninterrupted one would have."""
+    while state.step < t.steps:
+        if should_stop is not None and should_stop():
+            break
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([t.seed, state.step])
+        idx = rng.integers(0, len(train_rows), size=(t.accum, t.batch_size))
+        total_w = float(sum(train_rows.weight[i, 1:].sum() for i in idx)) or 1.0
+        grads: Params = {}
+        loss = 0.0
+        for micro in idx:
+            x, y, w, d = train_rows.batch(micro)
+            part, g = loss_and_grads(params, cfg, x, y, w / total_w, d)
+            loss += part
+            for k, v in g.items():
+                if k in grads:
+                    grads[k] += v
+                else:
+                    grads[k] = v
+        lr = lr_at(state.step, t)
+        norm = opt.step(params, grads, lr, state.step, t)
+        dt = time.perf_counter() - t0
+        state.step += 1
+        state.tokens += int(total_w)
+        state.seconds += dt
+        ev = None
+        if heldout is not None and (state.step % t.eval_every == 0 or state.step == t.steps):
+            ev = eval_loss(params, cfg, heldout, t.eval_rows, t.batch_size)
+        rec: dict[str, float] = {"step": state.step, "loss": loss}
+        if ev is not None:
+            rec["eval"] = ev
+        state.history.append(rec)
+        if on_step is not None:
+            on_step(StepReport(state.step, loss, lr, norm, t.accum * t.batch_size * t.seq_len / dt, ev))
+        if on_checkpoint is not None and (state.step % checkpoint_every == 0 or state.step == t.steps):
+            on_checkpoint()
+    return state
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(path: Path, params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig,
+                    t: TrainConfig, extra: dict[str, Any] | None = None) -> None:
+    """``path``.npz (weights and Adam moments) + ``path``.json (configs, step, history); written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"p/{k}": v for k, v in params.items()}
+    arrays.update({f"m/{k}": v for k, v in opt.m.items()})
+    arrays.update({f"v/{k}": v for k, v in opt.v.items()})
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
+    tmp.replace(path.with_suffix(".npz"))
+    meta = {"model": asdict(cfg), "train": asdict(t), "state": asdict(state), **(extra or {})}
+    tmpj = path.with_name(path.name + ".tmp.json")
+    tmpj.write_text(json.dumps(meta), encoding="utf-8")
+    tmpj.replace(path.with_suffix(".json"))
+
+
+def load_checkpoint(path: Path) -> tuple[Params, AdamW, TrainState, ModelConfig, TrainConfig, dict[str, Any]]:
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    with np.load(path.with_suffix(".npz")) as z:
+        params = {k[2:]: z[k] for k in z.files if k.startswith("p/")}
+        opt = AdamW({k[2:]: z[k] for k in z.files if k.startswith("m/")},
+                    {k[2:]: z[k] for k in z.files if k.startswith("v/")})
+    cfg = ModelConfig(**meta.pop("model"))
+    t = TrainConfig(**meta.pop("train"))
+    state = TrainState(**meta.pop("state"))
+    return params, opt, state, cfg, t, meta
