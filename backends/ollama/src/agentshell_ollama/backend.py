@@ -1,0 +1,372 @@
+"""The Ollama backend: local models through the daemon, cloud models through it or ollama.com.
+
+Construction does no I/O and imports nothing heavy; ``httpx`` is imported when
+the first request is made, the official ``ollama`` package only to list or pull.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agentshell.protocol import (
+    BackendError,
+    BackendFailure,
+    BackendUnavailable,
+    ChatOptions,
+    Event,
+    Message,
+    ModelInfo,
+    ModelNotFound,
+    Notice,
+    ToolSpec,
+)
+from agentshell_ollama.catalog import ShowCache, ShowFacts, model_info, parse_show
+from agentshell_ollama.endpoint import cloud_api_name, is_cloud_model, is_direct_cloud
+from agentshell_ollama.failures import RETRYABLE_STATUS, http_failure, unreachable
+from agentshell_ollama.request import chat_body, wire_think
+from agentshell_ollama.settings import OllamaSettings
+from agentshell_ollama.stream import ChatStreamDecoder, StreamEvent
+from agentshell_ollama.transport import Data, Failed, Finished, Opened, StreamingRequest
+
+if TYPE_CHECKING:
+    import httpx
+
+    from agentshell_ollama.management import PullProgress
+
+SHOW_TIMEOUT = 30.0  # seconds for /api/show: a daemon answers it from disk
+HEALTH_TIMEOUT = 1.0
+LIST_WORKERS = 8  # parallel /api/show requests when listing
+# Ollama model names: optional registry/namespace path, a name, an optional tag. Not a file path.
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)*(:[\w.\-]+)?$")
+
+
+class _Retry(Exception):
+    def __init__(self, failure: BackendFailure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+class OllamaBackend:
+    name = "ollama"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.settings = OllamaSettings.from_options(options)
+        self._client: httpx.Client | None = None
+        self._facts: dict[str, ShowFacts | None] = {}
+        self._num_ctx: dict[str, int | None] = {}
+        self._cloud_warned = False
+
+    # ------------------------------------------------------------------ identity
+
+    def claims(self, model: str) -> bool:
+        return bool(_MODEL_NAME.match(model)) and not model.lower().endswith(".gguf")
+
+    def is_remote(self, model: str) -> bool:
+        return is_direct_cloud(self.settings.host) or is_cloud_model(model)
+
+    def api_name(self, model: str) -> str:
+        """The name to send: ollama.com's API knows cloud models without the daemon's ``-cloud`` suffix."""
+        return cloud_api_name(model) if is_direct_cloud(self.settings.host) else model
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            import httpx
+
+            from agentshell import __version__
+
+            headers = {"User-Agent": f"agentshell/{__version__}"}
+            if self.settings.api_key:
+                headers["Authorization"] = f"Bearer {self.settings.api_key}"
+            s = self.settings
+            self._client = httpx.Client(
+                base_url=s.host,
+                headers=headers,
+                timeout=httpx.Timeout(
+                    connect=s.connect_timeout,
+                    # The worker's own limit; the consumer enforces the precise first-token and idle timeouts.
+                    read=max(s.first_token_timeout, s.idle_timeout) + 1.0,
+                    write=30.0,
+                    pool=s.connect_timeout,
+                ),
+            )
+        return self._client
+
+    def _failure(self, exc: Exception, model: str = "") -> BackendFailure:
+        import httpx
+
+        host = self.settings.host
+        if isinstance(exc, BackendFailure):
+            return exc
+        if isinstance(exc, httpx.ConnectTimeout):
+            return unreachable(host, "timed out", cloud_model=is_cloud_model(model))
+        if isinstance(exc, httpx.ConnectError):
+            return unreachable(host, "connection refused", cloud_model=is_cloud_model(model))
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+            return BackendUnavailable(f"invalid Ollama host {host!r}", hint="use host, host:port or http(s)://host:port")
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            return BackendError(
+                "the connection to Ollama was cut before the answer finished", hint="retry; check `ollama serve` logs"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return BackendError(f"Ollama at {host} did not answer in time", hint="retry, or raise the ollama timeouts")
+        return BackendError(f"talking to Ollama at {host} failed: {type(exc).__name__}: {exc}", hint="retry")
+
+    # ------------------------------------------------------------------ models
+
+    def show(self, model: str) -> ShowFacts:
+        """``/api/show`` for one model (cached per instance)."""
+        facts = self._facts.get(model)
+        if facts is not None:
+            return facts
+        import httpx
+
+        try:
+            response = self._http().post("/api/show", json={"model": self.api_name(model)}, timeout=SHOW_TIMEOUT)
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, model) from None
+        if response.status_code >= 400:
+            raise http_failure(
+                response.status_code, response.content, model=model, host=self.settings.host, headers=response.headers
+            )
+        try:
+            data = response.json()
+        except ValueError:
+            raise BackendError(
+                f"Ollama at {self.settings.host} answered /api/show with something that is not JSON",
+                hint="check that --host points at Ollama",
+            ) from None
+        facts = parse_show(data if isinstance(data, dict) else {})
+        self._facts[model] = facts
+        return facts
+
+    def _facts_for_chat(self, model: str) -> ShowFacts | None:
+        """Show facts, or None for a cloud model the server will not describe: its chat may still work."""
+        if model in self._facts:
+            return self._facts[model]
+        try:
+            return self.show(model)
+        except ModelNotFound:
+            if not self.is_remote(model):
+                raise
+            self._facts[model] = None
+            return None
+
+    def context_window(self, model: str, facts: ShowFacts | None, requested: int | None = None) -> int | None:
+        """num_ctx for this model, fixed for the life of the instance (a change makes Ollama reload the model)."""
+        if requested is not None:
+            return requested
+        if model not in self._num_ctx:
+            trained = facts.trained_context if facts is not None else None
+            if self.is_remote(model):
+                window = trained  # the cloud serves the full length; unknown means "the server's default"
+            else:
+                window = min(trained, self.settings.max_context) if trained else self.settings.max_context
+            self._num_ctx[model] = window
+        return self._num_ctx[model]
+
+    def describe(self, model: str) -> ModelInfo:
+        facts = self.show(model)
+        return model_info(model, facts, context_length=self.context_window(model, facts), remote=self.is_remote(model))
+
+    def list_models(self) -> list[ModelInfo]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from agentshell.config import data_dir
+        from agentshell_ollama.management import list_tags
+
+        tags = list_tags(self.settings)
+        cache = ShowCache(data_dir() / "ollama" / "show-cache.json")
+        known: dict[str, ShowFacts | None] = {}
+        missing = []
+        for tag in tags:
+            cached = cache.get(f"{self.settings.host}|{tag.digest}") if tag.digest else None
+            if cached is not None:
+                known[tag.name] = self._facts[tag.name] = cached
+            else:
+                missing.append(tag)
+
+        def fetch(name: str) -> ShowFacts | None:
+            try:
+                return self.show(name)
+            except BackendFailure:  # e.g. a cloud model while signed out: list it without details
+                return None
+
+        if missing:
+            self._http()  # created once, before the threads share it
+            with ThreadPoolExecutor(max_workers=min(LIST_WORKERS, len(missing))) as pool:
+                for tag, facts in zip(missing, pool.map(fetch, [t.name for t in missing]), strict=True):
+                    known[tag.name] = facts
+                    if facts is not None and tag.digest:
+                        cache.put(f"{self.settings.host}|{tag.digest}", facts)
+            cache.save()
+        rows = []
+        for tag in tags:
+            facts = known.get(tag.name)
+            if facts is None:
+                rows.append(self._undescribed(tag.name, tag.details))
+            else:
+                window = self.context_window(tag.name, facts)
+                rows.append(model_info(tag.name, facts, context_length=window, remote=self.is_remote(tag.name)))
+        return rows
+
+    def _undescribed(self, name: str, details: Mapping[str, Any]) -> ModelInfo:
+        from agentshell_ollama.catalog import display_details
+
+        return ModelInfo(name=name, backend=self.name, details=display_details(details), remote=self.is_remote(name))
+
+    def pull(self, model: str) -> Iterator[PullProgress]:
+        from agentshell_ollama.management import pull
+
+        return pull(self.settings, model)
+
+    def health(self) -> tuple[bool, str]:
+        import httpx
+
+        host = self.settings.host
+        try:
+            response = self._http().get("/api/version", timeout=HEALTH_TIMEOUT)
+            version = response.json().get("version") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            return False, str(self._failure(exc) if isinstance(exc, httpx.HTTPError) else f"{host} is not Ollama")
+        if not isinstance(version, str):
+            return False, f"{host} answered /api/version with status {response.status_code}: is it Ollama?"
+        return True, f"Ollama {version} at {host}"
+
+    # ------------------------------------------------------------------ chat
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions,
+    ) -> Iterator[Event]:
+        started = time.monotonic()
+        facts = self._facts_for_chat(model)
+        if self.is_remote(model) and not self._cloud_warned:
+            self._cloud_warned = True
+            yield Notice(
+                level="warning",
+                text=f"{model} runs on Ollama's cloud: this conversation leaves this machine",
+            )
+        can_think = facts is not None and "thinking" in facts.capabilities
+        if facts is not None and not can_think and options.think not in (None, "off"):
+            yield Notice(level="warning", text=f"{model} has no thinking capability; answering without thinking")
+        num_ctx = self.context_window(model, facts, options.context_length)
+        body = chat_body(
+            self.api_name(model),
+            messages,
+            tools=tools,
+            options=options,
+            num_ctx=num_ctx,
+            think=wire_think(options.think, can_think),
+            keep_alive=options.keep_alive or self.settings.keep_alive,
+        )
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        decoder = ChatStreamDecoder(model=model, num_ctx=num_ctx, estimated_prompt_tokens=len(content) // 4)
+        attempt = 0
+        while True:
+            try:
+                yield from self._stream(model, content, decoder, started)
+                return
+            except _Retry as retry:
+                if attempt >= self.settings.retries:
+                    raise retry.failure from None
+                time.sleep(self.settings.retry_backoff * 2**attempt)
+                attempt += 1
+
+    def _stream(self, model: str, content: bytes, decoder: ChatStreamDecoder, started: float) -> Iterator[StreamEvent]:
+        client = self._http()
+        request = client.build_request(
+            "POST", "/api/chat", content=content, headers={"Content-Type": "application/json"}
+        )
+        connection = StreamingRequest(client, request).start()
+        try:
+            yield from self._consume(model, connection, decoder, started)
+        finally:
+            connection.close()
+
+    def _consume(
+        self, model: str, connection: StreamingRequest, decoder: ChatStreamDecoder, started: float
+    ) -> Iterator[StreamEvent]:
+        s = self.settings
+        first_token_deadline = started + s.first_token_timeout
+        notice_at = started + s.loading_notice_after
+        noticed = False
+        status = 0
+        buffer = b""
+        held: list[StreamEvent] = []  # the final events wait for the body's end, so the connection is reused
+        while True:
+            if decoder.done:
+                wait: float = 1.0
+            elif decoder.shown:
+                wait = s.idle_timeout
+            else:
+                now = time.monotonic()
+                if not noticed and now >= notice_at:
+                    noticed = True
+                    yield Notice(level="loading", text="loading model…")
+                wait = max(0.0, (first_token_deadline if noticed else min(notice_at, first_token_deadline)) - now)
+            piece = connection.next(wait)
+            if piece is None:
+                if decoder.done:
+                    break
+                if decoder.shown:
+                    raise BackendError(
+                        f"Ollama sent nothing for {s.idle_timeout:g} s in the middle of the answer",
+                        hint="retry; raise idle_timeout if the machine is busy",
+                    )
+                if time.monotonic() >= first_token_deadline:
+                    raise BackendError(
+                        f"{model} sent no answer within {s.first_token_timeout:g} s",
+                        hint="the model may still be loading: retry, or raise first_token_timeout",
+                    )
+                continue
+            if isinstance(piece, Opened):
+                status = piece.status
+                if status >= 400:
+                    raise self._status_failure(model, piece, connection)
+            elif isinstance(piece, Data):
+                buffer += piece.chunk
+                if b"\n" not in buffer:
+                    continue
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    events = decoder.feed(line)
+                    if decoder.first_token_ms is None and decoder.shown:
+                        decoder.first_token_ms = (time.monotonic() - started) * 1000
+                    if decoder.done:
+                        held.extend(events)
+                    else:
+                        yield from events
+            elif isinstance(piece, Finished):
+                break
+            elif isinstance(piece, Failed):
+                if decoder.done:
+                    break
+                raise self._failure(piece.error if isinstance(piece.error, Exception) else Exception(), model)
+        if not decoder.done and buffer.strip():  # a last line without its newline
+            events = decoder.feed(buffer)
+            if decoder.done:
+                held.extend(events)
+            else:
+                yield from events
+        if not decoder.done:
+            raise BackendError(
+                "the answer from Ollama stopped before it finished (the connection closed early)",
+                hint="retry; check `ollama serve` logs",
+            )
+        yield from held
+
+    def _status_failure(self, model: str, opened: Opened, connection: StreamingRequest) -> BackendFailure | _Retry:
+        body = connection.next(SHOW_TIMEOUT)
+        raw = body.chunk if isinstance(body, Data) else b""
+        failure = http_failure(opened.status, raw, model=model, host=self.settings.host, headers=opened.headers)
+        return _Retry(failure) if opened.status in RETRYABLE_STATUS else failure
