@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1  # SCHEMA_VERSION
 
 
 class InitEvent(_Out):

@@ -1,0 +1,162 @@
+"""Build everything one ``agent launch`` needs, from flags, config and the workspace.
+
+Kept apart from the Typer command so that ``agent launch --help`` imports none
+of it, and so the REPL can rebuild the backend half on ``/model``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentshell.cli.failures import UsageError
+from agentshell.config import Config, load_config
+from agentshell.protocol import Backend, ChatOptions, ModelInfo, ThinkLevel
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """The flags of ``agent launch`` that shape the run (the rest only pick the front end)."""
+
+    model: str | None = None
+    backend: str | None = None
+    max_turns: int | None = None
+    permission_mode: str | None = None
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    continue_session: bool = False
+    resume: str | None = None
+    host: str | None = None
+    base_url: str | None = None
+    gpu_layers: int | None = None
+    think: ThinkLevel | None = None
+    temperature: float | None = None
+    seed: int | None = None
+    debug: bool = False
+    workspace: Path = field(default_factory=Path.cwd)
+
+    def flags(self) -> dict[str, Any]:
+        """Dotted config keys, for :func:`agentshell.config.load_config` (None = not given)."""
+        return {
+            "model": self.model,
+            "backend": self.backend,
+            "max_turns": self.max_turns,
+            "permission_mode": self.permission_mode,
+            "allow": list(self.allow) or None,
+            "deny": list(self.deny) or None,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "backends.ollama.host": self.host,
+            "backends.openai.base_url": self.base_url,
+            "backends.gguf.gpu_layers": self.gpu_layers,
+        }
+
+
+@dataclass
+class Assembly:
+    """One run's parts. ``switch`` swaps the model half; the rest stays."""
+
+    config: Config
+    pool: Any  # registry.BackendPool
+    backend: Backend
+    model: str
+    info: ModelInfo
+    context: Any  # context.ContextKeeper
+    tools: Any  # tools.ToolRunner
+    gate: Any  # permissions.PermissionGate
+    session: Any  # session.Session
+    system_prompt: str
+    options: ChatOptions
+    workspace: Path
+
+    def switch(self, model: str, backend: str | None = None) -> None:
+        """``/model``: resolve and describe the new model before touching anything, so a typo changes nothing."""
+        new_backend, new_model = self.pool.resolve(model, backend)
+        info = new_backend.describe(new_model)
+        self.backend, self.model, self.info = new_backend, new_model, info
+        self.context = make_context(info, self.config)
+
+    def fresh_session(self) -> None:
+        """``/clear``: the old transcript stays on disk; the conversation starts over in a new one."""
+        from agentshell.session import SessionStore
+
+        self.close()
+        self.session = SessionStore().create(self.workspace)
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+def make_context(info: ModelInfo, config: Config) -> Any:
+    from agentshell.context import ContextKeeper
+
+    return ContextKeeper(info.context_length, threshold=config.settings.context_threshold)
+
+
+def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Callable[[str], None]) -> Assembly:
+    """Resolve the backend and model, open or resume the session, build tools behind the permission gate.
+
+    ``ask`` is the approval callback (None when nothing may be asked); ``notice``
+    prints a one-line diagnostic on stderr.
+    """
+    from agentshell.instructions import system_prompt
+
+    from agentshell.permissions import PermissionGate
+    from agentshell.registry import BackendPool
+    from agentshell.session import SessionStore
+    from agentshell.tools import ToolContext, ToolRunner, default_tools
+
+    config = load_config(opts.flags())
+    settings = config.settings
+    if settings.max_turns < 1:
+        raise UsageError("--max-turns must be at least 1")
+    if opts.continue_session and opts.resume:
+        raise UsageError("give either --continue or --resume ID, not both")
+    workspace = opts.workspace.resolve()
+
+    pool = BackendPool(config.backend_options(opts.debug))
+    backend, model = pool.resolve(settings.model, settings.backend)
+    info = backend.describe(model)
+    if settings.permission_mode == "yolo":
+        notice("warning: --permission-mode yolo: every tool call runs without asking, including shell commands")
+
+    gate = PermissionGate(settings.permission_mode, workspace, allow=settings.allow, deny=settings.deny, ask=ask)
+    runner = ToolRunner(default_tools(), ToolContext(workspace=workspace, bash_timeout=settings.bash_timeout), gate)
+
+    store = SessionStore()
+    if opts.resume:
+        session = store.load(opts.resume)
+    elif opts.continue_session:
+        found = store.latest(workspace)
+        if found is None:
+            raise UsageError(f"no earlier session to continue in {workspace} (start one without --continue)")
+        session = found
+    else:
+        session = store.create(workspace)
+    for warning in session.warnings:
+        notice(f"warning: session {session.id}: {warning}")
+
+    options = ChatOptions(temperature=settings.temperature, seed=settings.seed, think=opts.think)
+    return Assembly(
+        config=config,
+        pool=pool,
+        backend=backend,
+        model=model,
+        info=info,
+        context=make_context(info, config),
+        tools=runner,
+        gate=gate,
+        session=session,
+        system_prompt=system_prompt(workspace, runner.specs()),
+        options=options,
+        workspace=workspace,
+    )
+
+
+def stderr_notice(line: str) -> None:
+    sys.stderr.write(f"agent: {line}\n")
+    sys.stderr.flush()

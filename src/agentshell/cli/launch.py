@@ -1,0 +1,128 @@
+"""``agent launch``: the interactive shell, or one scripted run with -p / stdin.
+
+Only Typer is imported here; the loop, the backends and rich are imported in
+the command body, so ``agent launch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    stream_json = "stream-json"
+
+
+class PermissionModeChoice(StrEnum):
+    ask = "ask"
+    accept_edits = "accept-edits"
+    read_only = "read-only"
+    yolo = "yolo"
+
+
+class ThinkChoice(StrEnum):
+    off = "off"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+@app.command(no_args_is_help=False)
+def launch(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Model to use: builtin, qwen3, ollama:NAME, gguf:PATH, openai:NAME, scripted:FILE."
+        ),
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="Force a backend instead of resolving the model string.")
+    ] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option("--prompt", "-p", help="Run once with this prompt and exit (stdin, if piped, comes before it)."),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output-format",
+            help="Scripting output: text (the answer), json (one object), stream-json (one event per line).",
+        ),
+    ] = OutputFormat.text,
+    max_turns: Annotated[
+        int | None, typer.Option("--max-turns", help="Stop after this many model requests (exit code 3).")
+    ] = None,
+    permission_mode: Annotated[
+        PermissionModeChoice | None, typer.Option("--permission-mode", help="ask | accept-edits | read-only | yolo.")
+    ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option("--allow", help="Allow without asking, e.g. 'bash(git status*)', 'edit(src/**)'. Repeatable."),
+    ] = None,
+    deny: Annotated[
+        list[str] | None, typer.Option("--deny", help="Always deny, e.g. 'bash(rm *)'. Repeatable.")
+    ] = None,
+    continue_session: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the latest session of this directory.")
+    ] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", "-r", help="Resume the session with this id (a unique prefix is enough).")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Ollama server URL.", envvar="OLLAMA_HOST", show_envvar=True)
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1.")
+    ] = None,
+    gpu_layers: Annotated[
+        int | None, typer.Option("--gpu-layers", help="Layers to offload to the GPU (gguf backend; -1 = all).")
+    ] = None,
+    think: Annotated[
+        ThinkChoice | None, typer.Option("--think", help="Reasoning effort for models that think.")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed, for reproducible runs.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and backend debug output on stderr.")] = False,
+) -> None:
+    """Start the agent in this directory: interactive on a terminal, one run with -p or piped stdin.
+
+    Exit codes: 0 ok, 1 backend or runtime failure, 2 usage error, 3 turn limit reached, 130 interrupted.
+    """
+    from agentshell.cli.assemble import LaunchOptions
+    from agentshell.cli.failures import user_errors
+
+    opts = LaunchOptions(
+        model=model,
+        backend=backend,
+        max_turns=max_turns,
+        permission_mode=permission_mode.value if permission_mode else None,
+        allow=tuple(allow or ()),
+        deny=tuple(deny or ()),
+        continue_session=continue_session,
+        resume=resume,
+        host=host,
+        base_url=base_url,
+        gpu_layers=gpu_layers,
+        think=think.value if think else None,
+        temperature=temperature,
+        seed=seed,
+        debug=debug,
+    )
+    with user_errors(debug):
+        if prompt is None and sys.stdin.isatty():
+            from agentshell.repl import run_interactive
+
+            code = run_interactive(opts)
+        else:
+            from agentshell.cli.scripting import run_script
+
+            code = run_script(opts, prompt, output_format.value)
+    raise typer.Exit(code)

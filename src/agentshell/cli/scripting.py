@@ -1,0 +1,171 @@
+"""``agent launch`` without a person at the keyboard: -p, stdin, or both; text, json or stream-json.
+
+stdout carries only the answer (text) or the JSON objects; everything else goes
+to stderr. Nothing is ever asked: a tool call that would need approval is
+denied and the model is told which flag would allow it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Literal, TextIO
+
+from agentshell.agent import Agent, Limits, LoopExit
+from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
+from agentshell.cli.failures import EXIT_INTERRUPTED, UsageError, classify
+from agentshell.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result
+from agentshell.observer import Observer, RunOutcome, ToolOutcome, TurnStatus
+from agentshell.protocol import BackendFailure, Event, Notice, ToolCallRequest
+
+OutputFormat = Literal["text", "json", "stream-json"]
+
+
+def compose_prompt(prompt: str | None, stdin_text: str | None) -> str:
+    """stdin is context that comes before the prompt: ``cat build.log | agent launch -p "why?"``."""
+    parts = [p for p in (stdin_text, prompt) if p is not None and p.strip()]
+    if not parts:
+        raise UsageError('nothing to do: give a prompt with -p "..." or pipe one on stdin')
+    return "\n\n".join(part.rstrip("\n") for part in parts)
+
+
+def read_stdin(stream: TextIO) -> str | None:
+    if stream.isatty():
+        return None
+    data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+    return data.decode("utf-8", errors="replace")
+
+
+class QuietObserver:
+    """text and json formats: nothing on stdout until the end; notices on stderr."""
+
+    def __init__(self, err: TextIO, writer: StreamJsonWriter | None = None) -> None:
+        self.err = err
+        self.writer = writer
+        self._tty = err.isatty()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            self.on_notice(event)
+        elif self.writer is not None:
+            self.writer.on_event(event)
+
+    def on_notice(self, notice: Notice) -> None:
+        if notice.level != "loading" or self._tty:
+            self.err.write(f"agent: {notice.level}: {notice.text}\n")
+            self.err.flush()
+
+    def on_tool_start(self, call: ToolCallRequest) -> None:
+        pass
+
+    def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
+        if self.writer is not None:
+            self.writer.on_tool_result(call, result)
+        elif self._tty:
+            self.err.write(f"agent: {call.name}: {result.summary or ('error' if result.is_error else 'done')}\n")
+
+    def on_turn_end(self, status: TurnStatus) -> None:
+        pass
+
+
+def run_script(opts: LaunchOptions, prompt: str | None, output_format: OutputFormat) -> int:
+    """Run the loop once and write its outcome; returns the exit code."""
+    text = compose_prompt(prompt, read_stdin(sys.stdin))
+    started = time.monotonic()
+    out, err = sys.stdout, sys.stderr
+    writer = StreamJsonWriter(out) if output_format == "stream-json" else None
+    observer: Observer = QuietObserver(err, writer)
+    try:
+        parts = assemble(opts, ask=None, notice=stderr_notice)
+    except BaseException as exc:
+        known = classify(exc)
+        if writer is not None and known is not None:
+            writer.emit(ErrorEvent(message=known[1], kind=type(exc).__name__, exit_code=known[0]))
+        raise
+    try:
+        return _run(parts, text, opts, observer, writer, output_format, started)
+    finally:
+        parts.close()
+
+
+def _run(
+    parts: Assembly,
+    text: str,
+    opts: LaunchOptions,
+    observer: Observer,
+    writer: StreamJsonWriter | None,
+    output_format: OutputFormat,
+    started: float,
+) -> int:
+    session_id = parts.session.id if parts.session is not None else None
+    if writer is not None:
+        writer.emit(
+            InitEvent(
+                session_id=session_id,
+                backend=parts.backend.name,
+                model=parts.model,
+                cwd=str(opts.workspace),
+                tools=[spec.name for spec in parts.tools.specs()],
+                permission_mode=parts.config.settings.permission_mode,
+            )
+        )
+    agent = Agent(
+        parts.backend,
+        parts.model,
+        parts.tools,
+        observer,
+        system_prompt=parts.system_prompt,
+        options=parts.options,
+        limits=Limits(max_turns=parts.config.settings.max_turns),
+        session=parts.session,
+        context=parts.context,
+        messages=parts.session.messages if parts.session is not None else (),
+    )
+    code, error, kind = 0, None, ""
+    try:
+        outcome = agent.run(text)
+    except (LoopExit, BackendFailure, KeyboardInterrupt) as exc:
+        outcome = agent.outcome
+        known = classify(exc) or (1, str(exc))
+        code, error, kind = known[0], known[1], type(exc).__name__
+        outcome.stop_reason = (
+            exc.stop_reason if isinstance(exc, LoopExit) else ("interrupted" if code == EXIT_INTERRUPTED else "error")
+        )
+    _finish(parts, outcome, output_format, writer, session_id, started, code, error, kind)
+    return code
+
+
+def _finish(
+    parts: Assembly,
+    outcome: RunOutcome,
+    output_format: OutputFormat,
+    writer: StreamJsonWriter | None,
+    session_id: str | None,
+    started: float,
+    code: int,
+    error: str | None,
+    kind: str,
+) -> None:
+    duration_ms = int((time.monotonic() - started) * 1000)
+    result = build_result(
+        outcome,
+        session_id=session_id,
+        backend=parts.backend.name,
+        model=parts.model,
+        duration_ms=duration_ms,
+        exit_code=code,
+        error=error,
+    )
+    if writer is not None:
+        if error is not None:
+            writer.emit(ErrorEvent(message=error, kind=kind, exit_code=code))
+        writer.emit(result)
+    elif output_format == "json":
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    elif outcome.result and code == 0:
+        sys.stdout.write(outcome.result.rstrip("\n") + "\n")
+    sys.stdout.flush()
+    if error is not None:
+        prefix = "agent: " if code == EXIT_INTERRUPTED else "agent: error: "
+        sys.stderr.write(f"{prefix}{error}\n")
+        sys.stderr.flush()
