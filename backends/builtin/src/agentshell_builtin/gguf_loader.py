@@ -1,0 +1,235 @@
+"""Read a llama-architecture GGUF file into float32 numpy weights and tokenizer data.
+
+Quantized tensors are dequantized once at load with ``gguf.quants``; the engine
+then works in float32 only. Anything the engine cannot run (another
+architecture, a tensor type or tensor it does not know) is refused with one
+line that says so, before any large allocation.
+
+GGUF stores a matrix with ggml's dimension order (ne0 = input width first), so
+``reader.tensors[i].data`` comes back in numpy order (out, in); the loader
+transposes to (in, out) because the engine computes ``x @ w``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentshell.protocol import BackendError, ModelNotFound
+from agentshell_builtin.model import Array, LayerWeights, Llama, LlamaConfig, LlamaWeights
+
+SUPPORTED_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K")
+_LAYER_TENSORS = (
+    "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
+)
+_BLOCK_NAME = re.compile(r"blk\.(\d+)\.(\w+)\.weight")
+
+
+class UnsupportedModel(BackendError):
+    """The file is a valid GGUF the built-in engine cannot run."""
+
+
+@dataclass(frozen=True)
+class VocabData:
+    """What tokenizer.py needs, straight from the ``tokenizer.ggml.*`` keys."""
+
+    model: str  # tokenizer.ggml.model: "gpt2" is byte-level BPE
+    pre: str  # tokenizer.ggml.pre: which pre-tokenizer splits text before BPE
+    tokens: list[str]
+    token_types: list[int]  # 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
+    merges: list[str]  # "left right", in priority order
+    bos_id: int | None
+    eos_id: int | None
+    eot_id: int | None
+    add_bos: bool
+    add_eos: bool
+
+
+@dataclass
+class GGUFModel:
+    path: Path
+    config: LlamaConfig
+    weights: LlamaWeights
+    vocab: VocabData
+    chat_template: str | None
+    details: dict[str, str] = field(default_factory=dict)  # name, quantization, parameters, for display
+
+    def build(self) -> Llama:
+        return Llama(self.config, self.weights)
+
+
+def _field(reader: Any, key: str, default: Any = None) -> Any:
+    f = reader.fields.get(key)
+    if f is None:
+        return default
+    return f.contents()
+
+
+def _open(path: Path) -> Any:
+    from gguf import GGUFReader
+
+    if not path.is_file():
+        raise ModelNotFound(f"no model file at {path}", hint="give the path of a .gguf file")
+    try:
+        return GGUFReader(str(path), "r")
+    except Exception as exc:  # the reader raises ValueError, struct errors, OSError... for bad files
+        raise BackendError(f"{path} is not a readable GGUF file: {exc}") from exc
+
+
+def read_vocab(reader: Any) -> VocabData:
+    model = str(_field(reader, "tokenizer.ggml.model", ""))
+    tokens = _field(reader, "tokenizer.ggml.tokens")
+    if not tokens:
+        raise UnsupportedModel("the GGUF file has no tokenizer (tokenizer.ggml.tokens is missing)")
+
+    def opt_int(key: str) -> int | None:
+        v = _field(reader, key)
+        return None if v is None else int(v)
+
+    types = _field(reader, "tokenizer.ggml.token_type") or [1] * len(tokens)
+    return VocabData(
+        model=model,
+        pre=str(_field(reader, "tokenizer.ggml.pre", "default")),
+        tokens=list(tokens),
+        token_types=[int(t) for t in types],
+        merges=list(_field(reader, "tokenizer.ggml.merges") or []),
+        bos_id=opt_int("tokenizer.ggml.bos_token_id"),
+        eos_id=opt_int("tokenizer.ggml.eos_token_id"),
+        eot_id=opt_int("tokenizer.ggml.eot_token_id"),
+        add_bos=bool(_field(reader, "tokenizer.ggml.add_bos_token", False)),
+        add_eos=bool(_field(reader, "tokenizer.ggml.add_eos_token", False)),
+    )
+
+
+def read_config(reader: Any, tensor_names: set[str]) -> LlamaConfig:
+    arch = str(_field(reader, "general.architecture", "?"))
+    if arch != "llama":
+        raise UnsupportedModel(
+            f"the built-in engine runs llama-architecture models, this file is {arch!r}",
+            hint="run it with --model gguf:PATH instead",
+        )
+
+    def key(name: str, default: Any = None) -> Any:
+        v = _field(reader, f"llama.{name}", default)
+        if v is None:
+            raise UnsupportedModel(f"the GGUF file lacks the key llama.{name}")
+        return v
+
+    n_embd, n_head = int(key("embedding_length")), int(key("attention.head_count"))
+    head_dim = int(key("attention.key_length", n_embd // n_head))
+    scaling = str(_field(reader, "llama.rope.scaling.type", "none"))
+    if scaling not in ("none", "linear"):
+        raise UnsupportedModel(f"rope scaling {scaling!r} is not supported by the built-in engine (none, linear are)")
+    factor = float(_field(reader, "llama.rope.scaling.factor", 0.0) or 0.0)
+    vocab = _field(reader, "tokenizer.ggml.tokens") or []
+    n_vocab = int(_field(reader, "llama.vocab_size", len(vocab)))
+    return LlamaConfig(
+        vocab_size=n_vocab,
+        n_layer=int(key("block_count")),
+        n_embd=n_embd,
+        n_head=n_head,
+        n_kv_head=int(key("attention.head_count_kv", n_head)),
+        head_dim=head_dim,
+        ffn_dim=int(key("feed_forward_length")),
+        context_length=int(key("context_length", 2048)),
+        rope_dim=int(key("rope.dimension_count", head_dim)),
+        rope_base=float(key("rope.freq_base", 10000.0)),
+        rope_scale=1.0 / factor if scaling == "linear" and factor > 0 else 1.0,
+        norm_eps=float(key("attention.layer_norm_rms_epsilon", 1e-5)),
+        tied_output="output.weight" not in tensor_names,
+    )
+
+
+def _check_tensors(reader: Any, cfg: LlamaConfig) -> None:
+    known = {"token_embd.weight", "output_norm.weight", "output.weight", "rope_freqs.weight"}
+    for t in reader.tensors:
+        m = _BLOCK_NAME.fullmatch(t.name)
+        ok = t.name in known or (m is not None and int(m[1]) < cfg.n_layer and m[2] in _LAYER_TENSORS)
+        if not ok:
+            raise UnsupportedModel(f"tensor {t.name!r} is not part of the llama layout the built-in engine runs")
+        if t.tensor_type.name not in SUPPORTED_TYPES:
+            raise UnsupportedModel(
+                f"tensor {t.name} is {t.tensor_type.name}, which the built-in engine cannot dequantize "
+                f"(supported: {', '.join(SUPPORTED_TYPES)})"
+            )
+    if cfg.n_head % cfg.n_kv_head or cfg.rope_dim > cfg.head_dim or cfg.rope_dim % 2:
+        raise UnsupportedModel("the file's head counts or rope dimensions are inconsistent")
+
+
+def _dequantize(t: Any) -> Array:
+    from gguf import quants
+
+    out = quants.dequantize(t.data, t.tensor_type)
+    shape = tuple(int(d) for d in reversed(t.shape.tolist()))
+    return np.array(out, dtype=np.float32).reshape(shape)  # a copy: the reader's memmap can go
+
+
+def load_gguf(path: str | Path, on_progress: Callable[[int, int], None] | None = None) -> GGUFModel:
+    """Read, check and dequantize a whole file. ``on_progress(done, total)`` follows the tensors."""
+    p = Path(path).expanduser()
+    reader = _open(p)
+    by_name = {t.name: t for t in reader.tensors}
+    cfg = read_config(reader, set(by_name))
+    vocab = read_vocab(reader)
+    if vocab.model != "gpt2":
+        raise UnsupportedModel(
+            f"the built-in engine's tokenizer reads byte-level BPE (gpt2) vocabularies, this file's is {vocab.model!r}",
+            hint="run it with --model gguf:PATH instead",
+        )
+    _check_tensors(reader, cfg)
+    total = len(by_name)
+    done = 0
+
+    def take(name: str) -> Array:
+        nonlocal done
+        t = by_name.get(name)
+        if t is None:
+            raise UnsupportedModel(f"the GGUF file lacks the tensor {name}")
+        w = _dequantize(t)
+        done += 1
+        if on_progress is not None:
+            on_progress(done, total)
+        return w
+
+    token_embd = take("token_embd.weight")  # (V, C)
+    if token_embd.shape != (cfg.vocab_size, cfg.n_embd):
+        raise UnsupportedModel(f"token_embd has shape {token_embd.shape}, expected {(cfg.vocab_size, cfg.n_embd)}")
+    layers = []
+    for i in range(cfg.n_layer):
+        pre = f"blk.{i}."
+        wq, wk, wv = take(pre + "attn_q.weight"), take(pre + "attn_k.weight"), take(pre + "attn_v.weight")
+        gate, up = take(pre + "ffn_gate.weight"), take(pre + "ffn_up.weight")
+        layers.append(
+            LayerWeights(
+                attn_norm=take(pre + "attn_norm.weight"),
+                wqkv=np.ascontiguousarray(np.concatenate([wq, wk, wv]).T),  # (C, (nh + 2 nkv) hs)
+                wo=np.ascontiguousarray(take(pre + "attn_output.weight").T),  # (nh hs, C)
+                ffn_norm=take(pre + "ffn_norm.weight"),
+                w_gate_up=np.ascontiguousarray(np.concatenate([gate, up]).T),  # (C, 2F)
+                w_down=np.ascontiguousarray(take(pre + "ffn_down.weight").T),  # (F, C)
+            )
+        )
+        del wq, wk, wv, gate, up
+        expected = (cfg.n_embd, (cfg.n_head + 2 * cfg.n_kv_head) * cfg.head_dim)
+        if layers[-1].wqkv.shape != expected or layers[-1].w_gate_up.shape != (cfg.n_embd, 2 * cfg.ffn_dim):
+            raise UnsupportedModel(f"the weights of block {i} do not have the shapes the metadata announces")
+    output = token_embd.T if cfg.tied_output else np.ascontiguousarray(take("output.weight").T)  # (C, V)
+    freqs = take("rope_freqs.weight") if "rope_freqs.weight" in by_name else None
+    weights = LlamaWeights(token_embd, layers, take("output_norm.weight"), output, freqs)
+
+    quant = sorted({t.tensor_type.name for t in reader.tensors if len(t.shape) > 1})
+    n_params = sum(int(t.n_elements) for t in reader.tensors)
+    details = {
+        "name": str(_field(reader, "general.name", p.stem)),
+        "family": "llama",
+        "parameters": f"{n_params / 1e6:.1f}M",
+        "quantization": "+".join(quant),
+        "engine": "numpy float32",
+    }
+    template = _field(reader, "tokenizer.chat_template")
+    return GGUFModel(p, cfg, weights, vocab, None if template is None else str(template), details)

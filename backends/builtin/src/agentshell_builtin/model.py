@@ -1,0 +1,344 @@
+"""A Llama transformer in plain numpy, read top to bottom.
+
+The path of one token: its id picks a row of the embedding table; the vector
+goes through ``n_layer`` blocks, each of them
+
+    x = x + attention(rms_norm(x))     # look back at earlier tokens
+    x = x + mlp(rms_norm(x))           # think about what was found
+
+then a last norm, and a product with the output matrix gives one logit per
+vocabulary entry. The sampler turns logits into the next token.
+
+Everything is float32 and batched: the whole prompt goes through in one pass
+(prefill), then one token at a time against the KV cache (decode). There is no
+Python loop over heads or positions, only over layers.
+
+Shapes: B batch, T new tokens, S tokens in the cache (past + new), C model width,
+nh query heads, nkv key/value heads, g = nh // nkv heads per group, hs head size,
+F feed-forward width, V vocabulary.
+
+Weights are the GGUF tensors as stored (see gguf_loader.py), including the Q/K
+row permutation llama.cpp's converters apply, which is why rope rotates
+*adjacent* pairs (2i, 2i+1) here, exactly like llama.cpp's "normal" rope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[np.float32]
+AttentionHook = Callable[[int, Array], None]  # (layer, probabilities (B, nh, T, S)) -> None
+
+
+@dataclass(frozen=True)
+class LlamaConfig:
+    vocab_size: int = 49152  # V: rows of the embedding table
+    n_layer: int = 30  # transformer blocks
+    n_embd: int = 576  # C: width of the residual stream
+    n_head: int = 9  # nh: query heads
+    n_kv_head: int = 3  # nkv: key/value heads (grouped-query attention when < n_head)
+    head_dim: int = 64  # hs: width of one head
+    ffn_dim: int = 1536  # F: hidden width of the SwiGLU feed-forward
+    context_length: int = 8192  # positions the model was trained for
+    rope_dim: int = 64  # leading dims of each head that rope rotates (usually hs)
+    rope_base: float = 10000.0  # theta base of the rotary frequencies
+    rope_scale: float = 1.0  # linear rope scaling: positions are multiplied by this
+    norm_eps: float = 1e-5  # epsilon inside RMSNorm
+    tied_output: bool = True  # logits use the embedding table when the file has no output matrix
+
+
+@dataclass
+class LayerWeights:
+    """One block's weights, laid out (in, out) so that ``x @ w`` is the projection."""
+
+    attn_norm: Array  # (C,)
+    wqkv: Array  # (C, nh*hs + 2*nkv*hs): q, k and v projections side by side, one matmul
+    wo: Array  # (nh*hs, C)
+    ffn_norm: Array  # (C,)
+    w_gate_up: Array  # (C, 2F): gate and up projections side by side
+    w_down: Array  # (F, C)
+
+
+@dataclass
+class LlamaWeights:
+    token_embd: Array  # (V, C)
+    layers: list[LayerWeights]
+    output_norm: Array  # (C,)
+    output: Array  # (C, V): a transposed view of token_embd when tied
+    rope_freq_factors: Array | None = None  # (rope_dim/2,) llama-3 style per-frequency divisors
+
+    def nbytes(self) -> int:
+        arrays: list[Array] = [self.token_embd, self.output_norm]
+        if not np.shares_memory(self.output, self.token_embd):
+            arrays.append(self.output)
+        for lw in self.layers:
+            arrays += [lw.attn_norm, lw.wqkv, lw.wo, lw.ffn_norm, lw.w_gate_up, lw.w_down]
+        return sum(a.nbytes for a in arrays)
+
+
+# --------------------------------------------------------------------------- RMSNorm
+
+
+def rms_norm(x: Array, weight: Array, eps: float) -> Array:
+    """Scale each vector to unit root-mean-square, then by a learned gain per channel."""
+    ms = np.mean(np.square(x), axis=-1, keepdims=True)  # (B, T, 1)
+    out: Array = (x * (1.0 / np.sqrt(ms + eps)) * weight).astype(np.float32, copy=False)  # (B, T, C)
+    return out
+
+
+# --------------------------------------------------------------------------- rotary position embedding
+
+
+def rope_tables(cfg: LlamaConfig, positions: npt.NDArray[np.int64], freq_factors: Array | None) -> tuple[Array, Array]:
+    """cos and sin of ``position * theta_i`` for each rotated pair i, shape (T, rope_dim/2).
+
+    theta_i = base^(-2i/rope_dim) is built by repeated float32 multiplication,
+    the way llama.cpp builds it, so the angles agree to the last bit.
+    """
+    half = cfg.rope_dim // 2
+    theta_scale = np.float32(cfg.rope_base) ** np.float32(-2.0 / cfg.rope_dim)
+    inv_freq = np.cumprod(np.concatenate([[np.float32(1.0)], np.full(half - 1, theta_scale, np.float32)]))
+    inv_freq = inv_freq.astype(np.float32)
+    if freq_factors is not None:
+        inv_freq = inv_freq / freq_factors
+    pos = positions.astype(np.float32) * np.float32(cfg.rope_scale)
+    angles = pos[:, None] * inv_freq[None, :]  # (T, half)
+    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+
+def apply_rope(x: Array, cos: Array, sin: Array) -> Array:
+    """Rotate adjacent pairs (x[2i], x[2i+1]) of each head by the angle of the token's position."""
+    B, H, T, _ = x.shape
+    r = cos.shape[-1] * 2  # dims that rotate; the rest pass through
+    pairs = x[..., :r].reshape(B, H, T, r // 2, 2)
+    x0, x1 = pairs[..., 0], pairs[..., 1]  # (B, H, T, r/2)
+    out = np.empty_like(x)
+    rot = out[..., :r].reshape(B, H, T, r // 2, 2)  # a view: writing it fills out
+    rot[..., 0] = x0 * cos - x1 * sin
+    rot[..., 1] = x0 * sin + x1 * cos
+    out[..., r:] = x[..., r:]
+    return out
+
+
+# --------------------------------------------------------------------------- KV cache
+
+
+@dataclass
+class KVCache:
+    """Keys and values of every position seen so far, preallocated for ``max_len`` tokens."""
+
+    k: Array  # (n_layer, B, nkv, max_len, hs)
+    v: Array  # (n_layer, B, nkv, max_len, hs)
+    length: int = 0  # positions filled
+    tokens: list[int] = field(default_factory=list)  # the ids that filled them (batch row 0)
+
+    @classmethod
+    def allocate(cls, cfg: LlamaConfig, max_len: int, batch: int = 1) -> KVCache:
+        shape = (cfg.n_layer, batch, cfg.n_kv_head, max_len, cfg.head_dim)
+        return cls(np.zeros(shape, np.float32), np.zeros(shape, np.float32))
+
+    @property
+    def max_len(self) -> int:
+        return int(self.k.shape[3])
+
+    def truncate(self, length: int) -> None:
+        """Forget positions from ``length`` on, so a shared prefix is not computed twice."""
+        self.length = min(self.length, length)
+        del self.tokens[self.length :]
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def attention(
+    x: Array,
+    lw: LayerWeights,
+    cfg: LlamaConfig,
+    cache: KVCache,
+    layer: int,
+    cos: Array,
+    sin: Array,
+    hook: AttentionHook | None,
+) -> Array:
+    """Grouped-query causal self-attention of the T new tokens over all S cached ones."""
+    B, T, _ = x.shape  # (B, T, C)
+    nh, nkv, hs = cfg.n_head, cfg.n_kv_head, cfg.head_dim
+    g = nh // nkv
+    qkv = x @ lw.wqkv  # (B, T, (nh + 2 nkv) hs)
+    q = qkv[..., : nh * hs].reshape(B, T, nh, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+    k = qkv[..., nh * hs : (nh + nkv) * hs].reshape(B, T, nkv, hs).transpose(0, 2, 1, 3)  # (B, nkv, T, hs)
+    v = qkv[..., (nh + nkv) * hs :].reshape(B, T, nkv, hs).transpose(0, 2, 1, 3)  # (B, nkv, T, hs)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+
+    start = cache.length
+    S = start + T
+    cache.k[layer, :, :, start:S] = k
+    cache.v[layer, :, :, start:S] = v
+    keys = cache.k[layer, :, :, :S]  # (B, nkv, S, hs)
+    values = cache.v[layer, :, :, :S]  # (B, nkv, S, hs)
+
+    # each group of g query heads shares one key/value head: broadcast over the group axis
+    qg = q.reshape(B, nkv, g, T, hs)  # (B, nkv, g, T, hs)
+    att = (qg @ keys[:, :, None].swapaxes(-1, -2)) * np.float32(1.0 / np.sqrt(hs))  # (B, nkv, g, T, S)
+    # causal mask: new token i sits at position start+i and may only see positions <= start+i
+    future = np.arange(S)[None, :] > (start + np.arange(T))[:, None]  # (T, S)
+    att = np.where(future, np.float32(-np.inf), att)
+    att = np.exp(att - att.max(axis=-1, keepdims=True))
+    att /= att.sum(axis=-1, keepdims=True)
+    if hook is not None:
+        hook(layer, att.reshape(B, nh, T, S))
+    y = att @ values[:, :, None]  # (B, nkv, g, T, hs)
+    y = y.reshape(B, nh, T, hs).transpose(0, 2, 1, 3).reshape(B, T, nh * hs)  # (B, T, nh*hs)
+    out: Array = y @ lw.wo  # (B, T, C)
+    return out
+
+
+# --------------------------------------------------------------------------- feed-forward (SwiGLU)
+
+
+def mlp(x: Array, lw: LayerWeights, cfg: LlamaConfig) -> Array:
+    """down(silu(gate(x)) * up(x)): the gate decides how much of each hidden unit passes."""
+    gu = x @ lw.w_gate_up  # (B, T, 2F)
+    gate, up = gu[..., : cfg.ffn_dim], gu[..., cfg.ffn_dim :]  # (B, T, F) each
+    h = gate / (1.0 + np.exp(-gate)) * up  # silu(gate) * up, (B, T, F)
+    out: Array = h @ lw.w_down  # (B, T, C)
+    return out
+
+
+# --------------------------------------------------------------------------- block
+
+
+def block(
+    x: Array,
+    lw: LayerWeights,
+    cfg: LlamaConfig,
+    cache: KVCache,
+    layer: int,
+    cos: Array,
+    sin: Array,
+    hook: AttentionHook | None,
+) -> Array:
+    x = x + attention(rms_norm(x, lw.attn_norm, cfg.norm_eps), lw, cfg, cache, layer, cos, sin, hook)
+    return x + mlp(rms_norm(x, lw.ffn_norm, cfg.norm_eps), lw, cfg)  # (B, T, C)
+
+
+# --------------------------------------------------------------------------- model
+
+
+class Llama:
+    """The whole model: embedding, blocks, final norm, output projection."""
+
+    def __init__(self, config: LlamaConfig, weights: LlamaWeights) -> None:
+        self.config = config
+        self.weights = weights
+
+    def new_cache(self, max_len: int, batch: int = 1) -> KVCache:
+        return KVCache.allocate(self.config, max_len, batch)
+
+    def embed(self, tokens: npt.NDArray[np.int64]) -> Array:
+        return self.weights.token_embd[tokens]  # (B, T) ids -> (B, T, C) rows of the table
+
+    def forward(
+        self,
+        tokens: Sequence[int] | npt.NDArray[np.int64],
+        cache: KVCache,
+        *,
+        last_only: bool = False,
+        attention_hook: AttentionHook | None = None,
+    ) -> Array:
+        """Run new tokens through the model after what ``cache`` already holds.
+
+        ``tokens`` is (T,) or (B, T). Returns logits (B, T, V), or (B, 1, V) with
+        ``last_only`` (a prompt only needs the logits of its last position).
+        ``attention_hook`` receives each layer's attention probabilities.
+        """
+        cfg = self.config
+        idx = np.asarray(tokens, dtype=np.int64)
+        if idx.ndim == 1:
+            idx = idx[None, :]
+        T = idx.shape[1]  # idx is (B, T)
+        if cache.length + T > cache.max_len:
+            raise ValueError(f"{cache.length + T} tokens do not fit a cache of {cache.max_len}")
+        if idx.size and (idx.min() < 0 or idx.max() >= cfg.vocab_size):
+            raise ValueError(f"token id out of range for a vocabulary of {cfg.vocab_size}")
+        positions = np.arange(cache.length, cache.length + T, dtype=np.int64)
+        cos, sin = rope_tables(cfg, positions, self.weights.rope_freq_factors)  # (T, rope_dim/2)
+
+        x = self.embed(idx)  # (B, T, C)
+        for layer, lw in enumerate(self.weights.layers):
+            x = block(x, lw, cfg, cache, layer, cos, sin, attention_hook)
+        cache.length += T
+        cache.tokens.extend(int(t) for t in idx[0])
+
+        if last_only:
+            x = x[:, -1:, :]  # (B, 1, C)
+        x = rms_norm(x, self.weights.output_norm, cfg.norm_eps)
+        return x @ self.weights.output  # (B, T, V)
+
+
+# --------------------------------------------------------------------------- sampler
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    temperature: float = 0.8  # 0 means greedy: always the most likely token
+    top_k: int = 40  # keep the k most likely tokens (0: all)
+    top_p: float = 0.95  # keep the smallest set whose probability reaches p (1: all)
+    min_p: float = 0.05  # drop tokens less likely than min_p times the best one (0: none)
+    repeat_penalty: float = 1.0  # > 1 makes tokens seen in the last repeat_last_n less likely
+    repeat_last_n: int = 64  # how far back the repetition penalty looks
+
+
+class Sampler:
+    """Turns a row of logits into one token id; deterministic for a given seed."""
+
+    def __init__(self, settings: SamplerSettings, seed: int | None = None) -> None:
+        self.settings = settings
+        self.rng = np.random.default_rng(seed)
+
+    def penalize(self, logits: Array, history: Sequence[int]) -> Array:
+        """llama.cpp's rule: divide positive logits by the penalty, multiply negative ones."""
+        s = self.settings
+        if s.repeat_penalty == 1.0 or not history or s.repeat_last_n == 0:
+            return logits
+        seen = np.unique(np.asarray(history[-s.repeat_last_n :], dtype=np.int64))
+        out = logits.copy()
+        vals = out[seen]
+        out[seen] = np.where(vals > 0, vals / s.repeat_penalty, vals * s.repeat_penalty)
+        return out
+
+    def probabilities(self, logits: Array) -> tuple[npt.NDArray[np.int64], Array]:
+        """Candidate ids and their renormalised probabilities after top-k, top-p and min-p."""
+        s = self.settings
+        order = np.argsort(-logits, kind="stable")
+        if s.top_k > 0:
+            order = order[: s.top_k]
+        z = logits[order].astype(np.float64) / max(s.temperature, 1e-6)
+        p = np.exp(z - z[0])
+        p /= p.sum()
+        if s.top_p < 1.0:
+            keep = int(np.searchsorted(np.cumsum(p), s.top_p)) + 1
+            order, p = order[:keep], p[:keep]
+        if s.min_p > 0.0:
+            keep_mask = p >= s.min_p * p[0]
+            order, p = order[keep_mask], p[keep_mask]
+        p = p / p.sum()
+        return order, p.astype(np.float32)
+
+    def sample(self, logits: Array, history: Sequence[int] = ()) -> int:
+        logits = self.penalize(logits, history)
+        if self.settings.temperature <= 0.0:
+            return int(np.argmax(logits))
+        ids, p = self.probabilities(logits)
+        return int(ids[self.rng.choice(len(ids), p=p.astype(np.float64) / p.sum())])
+
+
+def softmax(logits: Array) -> Array:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    p: Array = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return p
