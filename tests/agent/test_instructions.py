@@ -1,0 +1,72 @@
+"""System prompt: base instructions plus AGENTS.md / CLAUDE.md, capped, never crashing on odd files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agentshell.instructions import MAX_INSTRUCTION_CHARS, project_instructions, system_prompt
+from agentshell.protocol import ToolSpec
+
+TOOLS = [ToolSpec(name=n, description=n, parameters={"type": "object"}) for n in ("read_file", "bash")]
+
+
+def test_base_prompt_names_the_workspace_and_the_tools(tmp_path: Path) -> None:
+    prompt = system_prompt(tmp_path, TOOLS)
+    assert str(tmp_path) in prompt and "coding agent" in prompt
+    assert "Your tools: read_file, bash." in prompt
+    assert "Project instructions" not in prompt
+    assert len(prompt) < 1500  # small models have small windows
+    assert "no tools" in system_prompt(tmp_path, [])
+
+
+def test_agents_md_and_claude_md_are_included_in_that_order(tmp_path: Path) -> None:
+    (tmp_path / "AGENTS.md").write_text("Run tests with `make check`.\n")
+    (tmp_path / "CLAUDE.md").write_text("Never touch vendor/.\n")
+    prompt = system_prompt(tmp_path, TOOLS)
+    assert prompt.index("from AGENTS.md\n\nRun tests with `make check`.") < prompt.index(
+        "from CLAUDE.md\n\nNever touch vendor/."
+    )
+
+
+def test_symlinked_or_identical_claude_md_is_included_once(tmp_path: Path) -> None:
+    (tmp_path / "AGENTS.md").write_text("Use tabs.")
+    os.symlink("AGENTS.md", tmp_path / "CLAUDE.md")
+    assert [n for n, _ in project_instructions(tmp_path)] == ["AGENTS.md"]
+    (tmp_path / "CLAUDE.md").unlink()
+    (tmp_path / "CLAUDE.md").write_text("Use tabs.\n")
+    assert system_prompt(tmp_path, TOOLS).count("Use tabs.") == 1
+
+
+def test_huge_instructions_are_capped_with_a_visible_cut(tmp_path: Path) -> None:
+    (tmp_path / "AGENTS.md").write_text("rule\n" * 100_000)
+    (tmp_path / "CLAUDE.md").write_text("more\n" * 100_000)
+    found = project_instructions(tmp_path)
+    total = sum(len(t) for _, t in found)
+    assert total <= MAX_INSTRUCTION_CHARS + 200
+    assert "AGENTS.md was cut here" in found[0][1]
+    assert len(system_prompt(tmp_path, TOOLS)) < MAX_INSTRUCTION_CHARS + 2000
+
+
+def test_odd_files_never_crash(tmp_path: Path) -> None:
+    (tmp_path / "AGENTS.md").write_bytes(b"caf\xe9 \xff\xfe rules")  # not UTF-8
+    (tmp_path / "CLAUDE.md").mkdir()  # a directory, not a file
+    prompt = system_prompt(tmp_path, TOOLS)
+    assert "caf� �� rules" in prompt
+    missing = tmp_path / "gone"
+    assert "Project instructions" not in system_prompt(missing, TOOLS)
+    (tmp_path / "AGENTS.md").write_text("   \n")
+    assert project_instructions(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "AGENTS.md"
+    path.write_text("secret rules")
+    path.chmod(0)
+    try:
+        assert project_instructions(tmp_path) == []
+    finally:
+        path.chmod(0o644)
