@@ -1,0 +1,127 @@
+"""What a tool is: a pydantic argument model, a kind, and a run function that returns text.
+
+The argument model's JSON schema is what the model sees, so field descriptions
+are written for small models: short, concrete, with an example where it helps.
+A tool may also say, before it runs, what it is about to touch (:class:`Access`):
+the permission gate decides on that, and the user approves the proposed diff
+rather than a vague "edit this file?".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+ToolKind = Literal["read", "edit", "execute"]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    output: str  # text that goes back to the model as the tool message content
+    is_error: bool = False
+    summary: str = ""  # one short line for the UI panel, e.g. "read 120 lines", "exit 0, 3 lines"
+    diff: str | None = None  # unified diff for edits (the UI colours it)
+
+
+@dataclass
+class ToolContext:
+    workspace: Path  # resolved absolute
+    bash_timeout: float = 120.0
+    kill_grace: float = 2.0  # seconds between SIGTERM and SIGKILL when a command's process group is stopped
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a call is about to do, for the permission gate.
+
+    ``subject`` is what allow/deny rules match: the command for bash, the
+    workspace-relative path (absolute when outside) for file tools.
+    """
+
+    summary: str  # "edit_file src/a.py", "bash: git status"
+    subject: str
+    paths: tuple[Path, ...] = ()
+    detail: str | None = None  # the command, or the diff of the proposed edit
+
+
+class ToolError(Exception):
+    """A tool could not do what was asked; ``str()`` goes to the model as the tool result."""
+
+
+class ToolArgs(BaseModel):
+    """Base of every argument model: unknown fields are errors, so a model that
+    writes ``file_path`` instead of ``path`` is told so instead of silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@runtime_checkable
+class Tool(Protocol):
+    name: str
+    description: str
+    kind: ToolKind
+    Args: type[BaseModel]
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult: ...
+
+
+@runtime_checkable
+class DescribesAccess(Protocol):
+    """Optional: tools that touch paths or run commands say what, before running."""
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access: ...
+
+
+class BaseTool:
+    """Convenience base for the built-in tools; third-party tools only need :class:`Tool`'s shape."""
+
+    name: str
+    description: str
+    kind: ToolKind
+    Args: type[BaseModel]
+
+    def __repr__(self) -> str:
+        return f"<tool {self.name}>"
+
+
+# --------------------------------------------------------------------------- schema for the model
+
+
+def tool_schema(args: type[BaseModel]) -> dict[str, Any]:
+    """The argument model's JSON schema with ``$ref``s inlined and titles dropped.
+
+    Small models and grammar compilers (llama.cpp) handle a flat schema far
+    better than one with ``$defs``; titles only repeat the field names.
+    """
+    schema = args.model_json_schema()
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    inlined: dict[str, Any] = _inline(schema, defs, depth=0)
+    inlined.pop("description", None)  # the class docstring is for us; the tool description is for the model
+    return inlined
+
+
+def _inline(node: Any, defs: dict[str, Any], depth: int) -> Any:
+    if depth > 32:  # a recursive model; leave the rest open rather than loop
+        return {}
+    if isinstance(node, list):
+        return [_inline(item, defs, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = dict(defs.get(ref.removeprefix("#/$defs/"), {}))
+        extra = {k: v for k, v in node.items() if k != "$ref"}
+        target.update(extra)
+        return _inline(target, defs, depth + 1)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title":
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _inline(sub, defs, depth) for name, sub in value.items()}
+        else:
+            out[key] = _inline(value, defs, depth)
+    return out

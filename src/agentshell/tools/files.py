@@ -1,0 +1,288 @@
+"""read_file, write_file, edit_file.
+
+Reading is bounded whatever the file: lines are read one at a time with a cap
+on each, output stops at a size cap, binaries are reported, not dumped.
+Editing is exact: the matched text changes and every other byte stays.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from pydantic import BaseModel, Field
+
+from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult
+from agentshell.tools.textfile import (
+    SNIFF_BYTES,
+    EditFailed,
+    EditOutcome,
+    apply_edit,
+    diff_stats,
+    looks_binary,
+    unified_diff,
+)
+from agentshell.workspace import WorkspaceGuard
+
+DEFAULT_READ_LINES = 2000
+MAX_LINE_CHARS = 2000
+MAX_READ_CHARS = 60_000  # what one read_file call may return, whatever the file's size
+_RAW_LINE_BYTES = MAX_LINE_CHARS * 4  # enough bytes for MAX_LINE_CHARS characters of UTF-8
+MAX_EDIT_BYTES = 10 * 1024 * 1024  # edits load the whole file; past this, sed via bash is the right tool
+_MAX_PREVIEW_BYTES = 2 * 1024 * 1024
+_MODEL_DIFF_CHARS = 4000
+
+PATH_HELP = "File path, relative to the workspace root (e.g. 'src/app.py') or absolute."
+
+
+def _locate(raw: str, ctx: ToolContext) -> tuple[WorkspaceGuard, Path, str]:
+    guard = WorkspaceGuard(ctx.workspace)
+    try:
+        path = guard.resolve(raw)
+    except (ValueError, OSError) as exc:
+        raise ToolError(f"invalid path {raw!r}: {exc}") from exc
+    return guard, path, guard.display(path)
+
+
+def _regular_file(path: Path, shown: str) -> int:
+    """Size of ``path`` if it is a regular file; a clear error otherwise (a FIFO or device would block or never end)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ToolError(f"{shown} does not exist; use list_dir or glob to find the right path") from None
+    except OSError as exc:
+        raise ToolError(f"cannot open {shown}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ToolError(f"{shown} is a directory; use list_dir to see what it holds")
+    if not stat.S_ISREG(st.st_mode):
+        raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); not read")
+    return st.st_size
+
+
+def _path_access(tool: str, raw: str, ctx: ToolContext, detail: str | None = None) -> Access:
+    guard, path, shown = _locate(raw, ctx)
+    return Access(summary=f"{tool} {shown}", subject=guard.relative(path), paths=(path,), detail=detail)
+
+
+# --------------------------------------------------------------------------- read_file
+
+
+class ReadFileArgs(ToolArgs):
+    path: str = Field(description=PATH_HELP)
+    offset: int | None = Field(
+        default=None, ge=1, description="Line number to start reading from (1 = first line). Omit to start at the top."
+    )
+    limit: int | None = Field(
+        default=None, ge=1, description=f"Maximum number of lines to return (default {DEFAULT_READ_LINES})."
+    )
+
+
+class ReadFile(BaseTool):
+    name = "read_file"
+    description = (
+        "Read a text file. Returns its lines numbered like `cat -n` (number, tab, text). "
+        f"Long files are cut at {DEFAULT_READ_LINES} lines; use offset and limit to read further. "
+        "Binary files are reported, not shown."
+    )
+    kind: ToolKind = "read"
+    Args: type[BaseModel] = ReadFileArgs
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
+        return _path_access(self.name, cast(ReadFileArgs, args).path, ctx)
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        a = cast(ReadFileArgs, args)
+        _, path, shown = _locate(a.path, ctx)
+        size = _regular_file(path, shown)
+        try:
+            with path.open("rb") as f:
+                if looks_binary(f.read(SNIFF_BYTES)):
+                    return ToolResult(
+                        f"{shown} is a binary file ({size} bytes); its content is not shown.", summary="binary file"
+                    )
+                f.seek(0)
+                return _read_lines(f, shown, size, a.offset or 1, a.limit or DEFAULT_READ_LINES)
+        except OSError as exc:
+            raise ToolError(f"cannot read {shown}: {exc.strerror}") from None
+
+
+def _read_lines(f: BinaryIO, shown: str, size: int, start: int, limit: int) -> ToolResult:
+    out: list[str] = []
+    chars = 0
+    lineno = 0
+    stopped = ""  # why the output ends before the file does
+    while True:
+        raw = f.readline(_RAW_LINE_BYTES)
+        if not raw:
+            break
+        long_line = not raw.endswith(b"\n") and len(raw) == _RAW_LINE_BYTES
+        while long_line:  # skip the rest of an overlong line without holding it in memory
+            rest = f.readline(_RAW_LINE_BYTES)
+            if not rest or rest.endswith(b"\n"):
+                break
+        lineno += 1
+        if lineno < start:
+            continue
+        if len(out) >= limit:
+            stopped = f"{limit} lines shown"
+            break
+        text = raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+        if long_line or len(text) > MAX_LINE_CHARS:
+            text = text[:MAX_LINE_CHARS] + " [line cut]"
+        entry = f"{lineno:>6}\t{text}"
+        if chars + len(entry) + 1 > MAX_READ_CHARS and out:
+            stopped = f"output cap of {MAX_READ_CHARS} characters reached"
+            lineno -= 1
+            break
+        out.append(entry)
+        chars += len(entry) + 1
+    if not out:
+        if lineno == 0:
+            return ToolResult(f"{shown} is empty.", summary="empty file")
+        raise ToolError(f"offset {start} is past the end of {shown}, which has {lineno} lines")
+    first = start
+    last = start + len(out) - 1
+    body = "\n".join(out)
+    if stopped:
+        body += f"\n[{stopped}; {shown} has more ({size} bytes in all). Continue with offset={last + 1}.]"
+    summary = f"read {len(out)} lines" if first == 1 and not stopped else f"read lines {first}-{last}"
+    return ToolResult(body, summary=summary)
+
+
+# --------------------------------------------------------------------------- write_file
+
+
+class WriteFileArgs(ToolArgs):
+    path: str = Field(description=PATH_HELP + " Parent directories are created.")
+    content: str = Field(description="The complete new content of the file. It replaces whatever was there.")
+
+
+def _current_bytes(path: Path, limit: int) -> bytes | None:
+    """The file's bytes for a diff, or None when there is no regular file or it is too big to diff."""
+    try:
+        st = path.stat()
+    except OSError:
+        return b""
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+class WriteFile(BaseTool):
+    name = "write_file"
+    description = (
+        "Create a file or replace its whole content. For a change to part of an existing file, use edit_file instead."
+    )
+    kind: ToolKind = "edit"
+    Args: type[BaseModel] = WriteFileArgs
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
+        a = cast(WriteFileArgs, args)
+        guard, path, shown = _locate(a.path, ctx)
+        before = _current_bytes(path, _MAX_PREVIEW_BYTES)
+        detail = None if before is None else unified_diff(before, a.content.encode("utf-8", "replace"), shown)
+        return Access(summary=f"{self.name} {shown}", subject=guard.relative(path), paths=(path,), detail=detail)
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        a = cast(WriteFileArgs, args)
+        _, path, shown = _locate(a.path, ctx)
+        if path.is_dir():
+            raise ToolError(f"{shown} is a directory; give a file path")
+        existed = path.exists()
+        if existed and not path.is_file():
+            raise ToolError(f"{shown} is not a regular file; not written")
+        before = _current_bytes(path, MAX_EDIT_BYTES) if existed else b""
+        data = a.content.encode("utf-8", "replace")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
+        lines = a.content.count("\n") + (1 if a.content and not a.content.endswith("\n") else 0)
+        diff = unified_diff(before, data, shown) if before is not None else None
+        if not existed:
+            return ToolResult(f"Created {shown} ({lines} lines).", summary=f"created, {lines} lines", diff=diff)
+        added, removed = diff_stats(diff) if diff else (0, 0)
+        return ToolResult(
+            f"Wrote {shown} ({lines} lines; +{added} -{removed}).", summary=f"+{added} -{removed} lines", diff=diff
+        )
+
+
+# --------------------------------------------------------------------------- edit_file
+
+
+class EditFileArgs(ToolArgs):
+    path: str = Field(description=PATH_HELP)
+    old_string: str = Field(
+        description="Exact text to replace, copied from the file including indentation (without read_file's "
+        "line-number prefix). Must occur exactly once unless replace_all is true; "
+        "add surrounding lines to make it unique."
+    )
+    new_string: str = Field(description="The text to put in its place.")
+    replace_all: bool = Field(default=False, description="Replace every occurrence instead of exactly one.")
+
+
+class EditFile(BaseTool):
+    name = "edit_file"
+    description = (
+        "Replace an exact piece of text in a file with new text. Read the file first. "
+        "Fails, saying why, when old_string is absent or occurs more than once."
+    )
+    kind: ToolKind = "edit"
+    Args: type[BaseModel] = EditFileArgs
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
+        a = cast(EditFileArgs, args)
+        guard, path, shown = _locate(a.path, ctx)
+        subject = guard.relative(path)
+        inside = guard.contains(path) and not guard.in_git_dir(path)
+        try:
+            before, outcome = self._edit(path, shown, a)
+            detail: str | None = unified_diff(before, outcome.data, shown)
+        except ToolError:
+            # Inside the workspace the file is readable anyway: fail now rather than ask about a doomed edit.
+            # Outside, the reason would tell the model about a file it may not read: ask first, fail later.
+            if inside:
+                raise
+            detail = None
+        return Access(summary=f"{self.name} {shown}", subject=subject, paths=(path,), detail=detail)
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        a = cast(EditFileArgs, args)
+        _, path, shown = _locate(a.path, ctx)
+        before, outcome = self._edit(path, shown, a)
+        after = outcome.data
+        try:
+            path.write_bytes(after)
+        except OSError as exc:
+            raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
+        diff = unified_diff(before, after, shown)
+        added, removed = diff_stats(diff)
+        clipped = diff if len(diff) <= _MODEL_DIFF_CHARS else diff[:_MODEL_DIFF_CHARS] + "[... diff cut ...]\n"
+        what = "1 occurrence" if outcome.count == 1 else f"{outcome.count} occurrences"
+        if outcome.line_ending_adapted:
+            what += " (matched with the file's \\r\\n line endings)"
+        return ToolResult(
+            f"Edited {shown}: replaced {what} (+{added} -{removed} lines).\n{clipped}",
+            summary=f"+{added} -{removed} lines",
+            diff=diff,
+        )
+
+    @staticmethod
+    def _edit(path: Path, shown: str, a: EditFileArgs) -> tuple[bytes, EditOutcome]:
+        size = _regular_file(path, shown)
+        if size > MAX_EDIT_BYTES:
+            raise ToolError(f"{shown} is too large to edit here ({size} bytes); use bash (e.g. sed) for files this big")
+        try:
+            before = path.read_bytes()
+        except OSError as exc:
+            raise ToolError(f"cannot read {shown}: {exc.strerror}") from None
+        try:
+            outcome = apply_edit(before, a.old_string, a.new_string, replace_all=a.replace_all)
+        except EditFailed as exc:
+            raise ToolError(f"edit_file {shown}: {exc}") from None
+        return before, outcome

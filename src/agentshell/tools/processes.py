@@ -1,0 +1,123 @@
+"""Finding and stopping every process a command left behind.
+
+A command runs in its own session (so its own process group), and carries a
+unique marker in its environment. Stopping it means SIGTERM, a grace period,
+then SIGKILL, to both the group and every process carrying the marker: the
+marker also catches daemons that left the group with ``setsid`` or a double
+fork. The marker scan needs Linux's /proc; elsewhere the group alone is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+MARKER_VAR = "AGENTSHELL_COMMAND_ID"
+_PROC = Path("/proc")
+
+
+def _stat_fields(pid: int) -> tuple[str, int] | None:
+    """(state, process group) of a live process, None if it is gone."""
+    try:
+        raw = (_PROC / str(pid) / "stat").read_bytes()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[2])
+
+
+def _has_marker(pid: int, marker: bytes) -> bool:
+    try:
+        environ = (_PROC / str(pid) / "environ").read_bytes()
+    except OSError:
+        return False
+    return marker in environ.split(b"\x00")
+
+
+class ProcessTree:
+    """The processes belonging to one command run."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], marker: str) -> None:
+        self.proc = proc
+        self.pgid = proc.pid  # start_new_session=True makes the child a group leader
+        self.marker = f"{MARKER_VAR}={marker}".encode()
+        self._marked: dict[int, bool] = {}
+
+    def members(self) -> set[int]:
+        """Live (non-zombie) processes in the group or carrying the marker."""
+        self.proc.poll()
+        if not _PROC.is_dir():
+            try:
+                os.killpg(self.pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                return set()
+            return {self.pgid}
+        found: set[int] = set()
+        me = os.getpid()
+        for entry in os.scandir(_PROC):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            if pid == me:
+                continue
+            info = _stat_fields(pid)
+            if info is None or info[0] in ("Z", "X"):
+                continue
+            if info[1] == self.pgid:
+                found.add(pid)
+                continue
+            marked = self._marked.get(pid)
+            if marked is None:
+                marked = self._marked[pid] = _has_marker(pid, self.marker)
+            if marked:
+                found.add(pid)
+        return found
+
+    def _signal(self, sig: int, pids: set[int]) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pgid, sig)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
+    def stop(self, grace: float) -> None:
+        """SIGTERM everything, wait up to ``grace`` seconds, SIGKILL what is left, reap the child."""
+        pids = self.members()
+        if pids:
+            self._signal(signal.SIGTERM, pids)
+            deadline = time.monotonic() + grace
+            while pids and time.monotonic() < deadline:
+                time.sleep(0.02)
+                pids = self.members()
+            # Kill until nothing is left: a process may fork between the scan and the signal.
+            for _ in range(10):
+                if not pids:
+                    break
+                self._signal(signal.SIGKILL, pids)
+                time.sleep(0.01)
+                pids = self.members()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=max(grace, 1.0))
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C while cleaning up, so a second Ctrl-C cannot leave processes behind.
+
+    A SIGINT that arrives meanwhile is delivered when the block ends and raises
+    KeyboardInterrupt there, as it should.
+    """
+    blockable = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    if blockable:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if blockable:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -1,0 +1,99 @@
+"""One tool call, start to end: look the tool up, validate, ask permission, run, catch.
+
+Whatever the model sends, the answer is a :class:`ToolResult` it can read and
+act on, so the loop goes on. The one exception is Ctrl-C: KeyboardInterrupt
+propagates (after the bash tool has killed its process group) so the turn ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from agentshell.permissions import ApprovalRequest, PermissionGate
+from agentshell.protocol import ToolSpec
+from agentshell.tools.base import Access, DescribesAccess, Tool, ToolContext, ToolError, ToolResult, tool_schema
+
+MAX_OUTPUT_CHARS = 100_000  # last line of defence; each tool caps its own output well below this
+_SHOWN_ARG_CHARS = 200
+
+
+class ToolRunner:
+    def __init__(self, tools: Sequence[Tool], ctx: ToolContext, gate: PermissionGate) -> None:
+        self.tools: dict[str, Tool] = {t.name: t for t in tools}
+        self.ctx = ctx
+        self.gate = gate
+
+    def specs(self) -> list[ToolSpec]:
+        return [
+            ToolSpec(name=t.name, description=t.description, parameters=tool_schema(t.Args))
+            for t in self.tools.values()
+        ]
+
+    def execute(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
+        tool = self.tools.get(name)
+        if tool is None:
+            known = ", ".join(sorted(self.tools))
+            return _error(f"error: unknown tool {_clip(repr(name))}. Available tools: {known}.", "unknown tool")
+        if not isinstance(arguments, Mapping):
+            return _error(
+                f"error: arguments for {name} must be a JSON object, got {type(arguments).__name__}.",
+                "invalid arguments",
+            )
+        try:
+            args = tool.Args.model_validate(dict(arguments))
+        except ValidationError as exc:
+            return _error(f"error: invalid arguments for {name}: {describe_validation(exc)}", "invalid arguments")
+
+        try:
+            access = tool.access(args, self.ctx) if isinstance(tool, DescribesAccess) else _default_access(tool, args)
+            request = ApprovalRequest(tool=name, kind=tool.kind, summary=access.summary, detail=access.detail)
+            allowed, message = self.gate.check(request, paths=access.paths, rule_subject=access.subject)
+        except ToolError as exc:
+            return _error(f"error: {exc}", _first_line(str(exc)))
+        except Exception as exc:  # a bug in a tool's access() or the ask callback must not end the turn
+            return _error(f"error: {name} could not be checked: {type(exc).__name__}: {exc}", "failed")
+        if not allowed:
+            return _error(message, "denied")
+
+        try:
+            result = tool.run(args, self.ctx)
+        except ToolError as exc:
+            return _error(f"error: {exc}", _first_line(str(exc)))
+        except Exception as exc:
+            return _error(f"error: {name} failed: {type(exc).__name__}: {_clip(str(exc), 2000)}", "failed")
+        if len(result.output) > MAX_OUTPUT_CHARS:
+            cut = len(result.output) - MAX_OUTPUT_CHARS
+            output = result.output[:MAX_OUTPUT_CHARS] + f"\n[... {cut} more characters cut ...]"
+            result = ToolResult(output, result.is_error, result.summary, result.diff)
+        return result
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """Pydantic's errors as one short line per field, never echoing the (maybe huge) input."""
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False)[:10]:
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        lines.append(f"{where}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def _default_access(tool: Tool, args: BaseModel) -> Access:
+    """For third-party tools that do not describe themselves: rules match their JSON arguments."""
+    shown = _clip(json.dumps(args.model_dump(mode="json"), ensure_ascii=False), _SHOWN_ARG_CHARS)
+    return Access(summary=f"{tool.name} {shown}", subject=shown)
+
+
+def _error(message: str, summary: str) -> ToolResult:
+    return ToolResult(output=message, is_error=True, summary=summary)
+
+
+def _clip(text: str, limit: int = _SHOWN_ARG_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _first_line(text: str) -> str:
+    return _clip(text.splitlines()[0] if text else "error", 80)

@@ -1,0 +1,241 @@
+"""list_dir, glob, grep: finding things without reading everything.
+
+All three walk without following directory symlinks, skip ``.git``, and cap
+what they return and how much they visit, so a huge tree costs a bounded time.
+grep never reads through a symlink to a file outside both the workspace and the
+directory it was asked to search.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+from pydantic import BaseModel, Field
+
+from agentshell.permissions import path_matches
+from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult
+from agentshell.tools.textfile import SNIFF_BYTES, looks_binary
+from agentshell.workspace import WorkspaceGuard
+
+MAX_LIST_ENTRIES = 500
+MAX_GLOB_RESULTS = 500
+MAX_GREP_MATCHES = 200
+MAX_GREP_LINE_CHARS = 300
+MAX_GREP_FILE_BYTES = 5 * 1024 * 1024
+MAX_VISITED_FILES = 100_000
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+
+DIR_HELP = "Directory to search, relative to the workspace root or absolute (default: the workspace root)."
+
+
+def _locate_dir(raw: str, ctx: ToolContext, tool: str) -> tuple[WorkspaceGuard, Path, str]:
+    guard = WorkspaceGuard(ctx.workspace)
+    try:
+        path = guard.resolve(raw)
+    except (ValueError, OSError) as exc:
+        raise ToolError(f"invalid path {raw!r}: {exc}") from exc
+    shown = guard.display(path)
+    if not path.exists():
+        raise ToolError(f"{shown} does not exist")
+    return guard, path, shown
+
+
+def _access(tool: str, raw: str, ctx: ToolContext, what: str = "") -> Access:
+    guard = WorkspaceGuard(ctx.workspace)
+    try:
+        path = guard.resolve(raw)
+    except (ValueError, OSError) as exc:
+        raise ToolError(f"invalid path {raw!r}: {exc}") from exc
+    shown = guard.display(path)
+    return Access(summary=f"{tool} {what}{' in ' if what else ''}{shown}", subject=guard.relative(path), paths=(path,))
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+    """(file path, path relative to root) for every file under root, .git and friends skipped, links not followed."""
+    visited = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+        base = Path(dirpath)
+        for name in sorted(filenames):
+            visited += 1
+            if visited > MAX_VISITED_FILES:
+                return
+            path = base / name
+            yield path, path.relative_to(root).as_posix()
+
+
+# --------------------------------------------------------------------------- list_dir
+
+
+class ListDirArgs(ToolArgs):
+    path: str = Field(default=".", description="Directory to list, relative to the workspace root (default '.').")
+
+
+class ListDir(BaseTool):
+    name = "list_dir"
+    description = (
+        "List the entries of one directory (not recursive). Directories end with '/', symlinks show their target."
+    )
+    kind: ToolKind = "read"
+    Args: type[BaseModel] = ListDirArgs
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
+        return _access(self.name, cast(ListDirArgs, args).path, ctx)
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        _, path, shown = _locate_dir(cast(ListDirArgs, args).path, ctx, self.name)
+        if not path.is_dir():
+            raise ToolError(f"{shown} is a file, not a directory; use read_file to read it")
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as exc:
+            raise ToolError(f"cannot list {shown}: {exc.strerror}") from None
+        lines = []
+        for entry in entries[:MAX_LIST_ENTRIES]:
+            if entry.is_symlink():
+                try:
+                    target = os.readlink(entry.path)
+                except OSError:
+                    target = "?"
+                lines.append(f"{entry.name} -> {target}")
+            elif entry.is_dir():
+                lines.append(entry.name + "/")
+            else:
+                lines.append(entry.name)
+        if not lines:
+            return ToolResult(f"{shown} is empty.", summary="empty directory")
+        if len(entries) > MAX_LIST_ENTRIES:
+            lines.append(f"[... {len(entries) - MAX_LIST_ENTRIES} more entries not shown; use glob to narrow down]")
+        return ToolResult("\n".join(lines), summary=f"{len(entries)} entries")
+
+
+# --------------------------------------------------------------------------- glob
+
+
+class GlobArgs(ToolArgs):
+    pattern: str = Field(
+        description="File name pattern. '*.py' matches .py files in every directory; 'src/**/*.ts' matches under "
+        "src/ at any depth; '*' stays within one directory name, '**' crosses directories."
+    )
+    path: str = Field(default=".", description=DIR_HELP)
+
+
+class Glob(BaseTool):
+    name = "glob"
+    description = "Find files whose path matches a glob pattern. Returns matching paths, one per line."
+    kind: ToolKind = "read"
+    Args: type[BaseModel] = GlobArgs
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
+        a = cast(GlobArgs, args)
+        return _access(self.name, a.path, ctx, repr(a.pattern)[:80])
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        a = cast(GlobArgs, args)
+        guard, root, shown = _locate_dir(a.path, ctx, self.name)
+        if not root.is_dir():
+            raise ToolError(f"{shown} is not a directory")
+        pattern = a.pattern.strip().removeprefix("./")
+        if not pattern:
+            raise ToolError("pattern is empty; try '*.py' or 'src/**/*.js'")
+        by_name = "/" not in pattern
+        found: list[str] = []
+        more = 0
+        for path, rel in _walk(root):
+            if path_matches(pattern, path.name if by_name else rel):
+                if len(found) < MAX_GLOB_RESULTS:
+                    found.append(guard.display(path) if guard.contains(root) else path.as_posix())
+                else:
+                    more += 1
+        if not found:
+            return ToolResult(f"No files match {a.pattern!r} in {shown}.", summary="no matches")
+        text = "\n".join(found)
+        if more:
+            text += f"\n[... {more} more matches not shown; use a narrower pattern]"
+        return ToolResult(text, summary=f"{len(found) + more} files")
+
+
+# --------------------------------------------------------------------------- grep
+
+
+class GrepArgs(ToolArgs):
+    pattern: str = Field(description="Python regular expression to search for, e.g. 'def \\w+_test' or 'TODO'.")
+    path: str = Field(default=".", description="File or " + DIR_HELP[0].lower() + DIR_HELP[1:])
+    include: str | None = Field(
+        default=None, description="Only search files whose name matches this glob, e.g. '*.py'."
+    )
+    ignore_case: bool = Field(default=False, description="Match without regard to case.")
+
+
+class Grep(BaseTool):
+    name = "grep"
+    description = (
+        "Search file contents with a regular expression. Prints each matching line as 'path:line: text'. "
+        "Skips .git, binary files and very large files."
+    )
+    kind: ToolKind = "read"
+    Args: type[BaseModel] = GrepArgs
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
+        a = cast(GrepArgs, args)
+        return _access(self.name, a.path, ctx, repr(a.pattern)[:80])
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        a = cast(GrepArgs, args)
+        try:
+            regex = re.compile(a.pattern, re.MULTILINE | (re.IGNORECASE if a.ignore_case else 0))
+        except re.error as exc:
+            raise ToolError(f"invalid regular expression {a.pattern[:200]!r}: {exc}") from None
+        guard, root, shown = _locate_dir(a.path, ctx, self.name)
+        include = a.include.strip().removeprefix("./") if a.include else None
+        files = [(root, root.name)] if root.is_file() else list(_walk(root))
+        matches: list[str] = []
+        total = skipped = 0
+        for path, rel in files:
+            if include and not path_matches(include, path.name if "/" not in include else rel):
+                continue
+            data = _searchable(path, guard, root)
+            if data is None:
+                skipped += 1
+                continue
+            text = data.decode("utf-8", "replace")
+            if regex.search(text) is None:
+                continue
+            label = guard.display(path) if guard.contains(path.parent) else path.as_posix()
+            for lineno, line in enumerate(text.splitlines(), 1):
+                if regex.search(line):
+                    total += 1
+                    if len(matches) < MAX_GREP_MATCHES:
+                        if len(line) > MAX_GREP_LINE_CHARS:
+                            line = line[:MAX_GREP_LINE_CHARS] + " [line cut]"
+                        matches.append(f"{label}:{lineno}: {line}")
+        if not matches:
+            note = f" ({skipped} binary, large or unreadable files skipped)" if skipped else ""
+            return ToolResult(f"No matches for {a.pattern!r} in {shown}{note}.", summary="no matches")
+        text = "\n".join(matches)
+        if total > len(matches):
+            text += f"\n[... {total - len(matches)} more matching lines not shown; narrow the pattern or path]"
+        return ToolResult(text, summary=f"{total} matches")
+
+
+def _searchable(path: Path, guard: WorkspaceGuard, root: Path) -> bytes | None:
+    """The file's bytes if grep should look inside: a regular text file, not too big, not a link out."""
+    try:
+        real = Path(os.path.realpath(path))
+        if not (guard.contains(real) or real == root or root in real.parents):
+            return None
+        st = real.stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_GREP_FILE_BYTES:
+            return None
+        with real.open("rb") as f:
+            data = f.read(MAX_GREP_FILE_BYTES + 1)
+    except OSError:
+        return None
+    if looks_binary(data[:SNIFF_BYTES]):
+        return None
+    return data

@@ -1,0 +1,221 @@
+"""bash: run a command in the workspace, bounded in time and in memory, leaving nothing behind.
+
+The command gets no stdin (/dev/null: ``cat`` and ``read`` see EOF at once),
+its own session and process group, and a timeout. Output is read as it comes
+and only its head and tail are kept, so ``yes`` cannot fill memory. When the
+command returns, times out, or the user presses Ctrl-C, every process it
+started is stopped (see :mod:`agentshell.tools.processes`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import selectors
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from pydantic import BaseModel, Field
+
+from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult
+from agentshell.tools.processes import MARKER_VAR, ProcessTree, sigint_deferred
+
+HEAD_BYTES = 15_000
+TAIL_BYTES = 15_000
+MAX_COMMAND_BYTES = 100_000  # Linux refuses a single argument over 128 KiB
+_DRAIN_AFTER_EXIT = 0.2  # seconds to collect output still in flight once the command has returned
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+
+# Non-interactive defaults: no pager, no credential prompt, no colours for the model to wade through.
+_QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "TERM": "dumb"}
+
+
+class HeadTail:
+    """Keeps the first and last bytes of a stream of any length, and counts what fell between."""
+
+    def __init__(self, head: int = HEAD_BYTES, tail: int = TAIL_BYTES) -> None:
+        self.head_limit, self.tail_limit = head, tail
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.dropped_lines = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk:
+            return
+        self.tail += chunk
+        excess = len(self.tail) - self.tail_limit
+        if excess > 0:
+            self.dropped_lines += self.tail.count(b"\n", 0, excess)
+            del self.tail[:excess]
+
+    @property
+    def cut(self) -> int:
+        return self.total - len(self.head) - len(self.tail)
+
+    def text(self) -> str:
+        head, tail = bytes(self.head), bytes(self.tail)
+        if not self.cut:
+            return _clean(head + tail)
+        # Cut at line boundaries when there is one near the edge, so no half lines show.
+        nl = head.rfind(b"\n", max(0, len(head) - 2000))
+        if nl != -1:
+            head = head[: nl + 1]
+        nl = tail.find(b"\n", 0, 2000)
+        if nl != -1:
+            tail = tail[nl + 1 :]
+        cut = self.total - len(head) - len(tail)
+        lines = self.dropped_lines + self.head[len(head) :].count(b"\n")
+        lines += self.tail[: len(self.tail) - len(tail)].count(b"\n")
+        marker = f"\n[... {cut} bytes ({lines} lines) of output cut here ...]\n"
+        return _clean(head) + marker + _clean(tail)
+
+
+def _clean(data: bytes) -> str:
+    return _ANSI.sub("", data.decode("utf-8", "replace"))
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    output: str
+    exit_code: int | None  # None when it timed out
+    timed_out: bool
+    total_bytes: int
+
+
+def command_env(marker: str) -> dict[str, str]:
+    from agentshell.config import ENV_VARS, is_secret
+
+    env = {k: v for k, v in os.environ.items() if not (k in ENV_VARS and is_secret(ENV_VARS[k]))}
+    env.update(_QUIET_ENV)
+    env[MARKER_VAR] = marker
+    return env
+
+
+def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> CommandOutcome:
+    """Run ``bash -c command``; returns (or raises KeyboardInterrupt) only once every process it started is stopped."""
+    marker = uuid.uuid4().hex
+    try:
+        proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=command_env(marker),
+        )
+    except OSError as exc:
+        raise ToolError(f"cannot start bash: {exc.strerror or exc}") from None
+    assert proc.stdout is not None  # PIPE was asked for
+    capture = HeadTail()
+    tree = ProcessTree(proc, marker)
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    timed_out = False
+    selector = selectors.DefaultSelector()
+    selector.register(fd, selectors.EVENT_READ)
+    open_pipe = True
+    try:
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            if open_pipe:
+                if selector.select(min(remaining, 0.1)):
+                    open_pipe = _read_into(fd, capture)
+            else:  # stdout closed but the command still runs
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=min(remaining, 0.1))
+        if not timed_out:
+            # Collect what is still in the pipe; a background child holding it open must not keep us here.
+            until = time.monotonic() + _DRAIN_AFTER_EXIT
+            while open_pipe and time.monotonic() < until:
+                if selector.select(max(0.0, until - time.monotonic())):
+                    open_pipe = _read_into(fd, capture)
+    finally:
+        with sigint_deferred():
+            tree.stop(grace)
+            # Whatever the stopped processes wrote last; bounded because they are gone now.
+            until = time.monotonic() + 0.5
+            while open_pipe and time.monotonic() < until and selector.select(0.05):
+                open_pipe = _read_into(fd, capture)
+            selector.close()
+            proc.stdout.close()
+    return CommandOutcome(capture.text(), None if timed_out else proc.returncode, timed_out, capture.total)
+
+
+def _read_into(fd: int, capture: HeadTail) -> bool:
+    """Read what is available; False at end of file."""
+    try:
+        chunk = os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return True
+    if not chunk:
+        return False
+    capture.add(chunk)
+    return True
+
+
+class BashArgs(ToolArgs):
+    command: str = Field(
+        description="The bash command to run in the workspace root, e.g. 'pytest -q' or 'git status'. "
+        "It gets no input (stdin is empty) and is killed at the timeout; do not start servers or interactive programs."
+    )
+
+
+class Bash(BaseTool):
+    name = "bash"
+    description = (
+        "Run a shell command with bash in the workspace directory and return its output (stdout and stderr) "
+        "and exit code. Long output keeps its beginning and end. Processes it starts are stopped when it returns."
+    )
+    kind: ToolKind = "execute"
+    Args: type[BaseModel] = BashArgs
+
+    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
+        command = cast(BashArgs, args).command
+        one_line = " ".join(command.split())
+        shown = one_line if len(one_line) <= 200 else one_line[:200] + "…"
+        return Access(summary=f"bash: {shown}", subject=command.strip(), detail=command[:20_000])
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        command = cast(BashArgs, args).command
+        if not command.strip():
+            raise ToolError("command is empty")
+        size = len(command.encode("utf-8", "replace"))
+        if size > MAX_COMMAND_BYTES:
+            raise ToolError(
+                f"command is {size} bytes, over the limit of {MAX_COMMAND_BYTES}; "
+                "write a script with write_file and run it with bash script.sh"
+            )
+        if "\x00" in command:
+            raise ToolError("command contains a NUL byte")
+        outcome = run_command(command, ctx.workspace, timeout=ctx.bash_timeout, grace=ctx.kill_grace)
+        body = outcome.output if outcome.output.strip() else "(no output)"
+        if not body.endswith("\n"):
+            body += "\n"
+        lines = outcome.output.count("\n")
+        if outcome.timed_out:
+            limit = f"{ctx.bash_timeout:g}"
+            return ToolResult(
+                f"{body}[timed out after {limit} s; the command and every process it started were killed]",
+                is_error=True,
+                summary=f"timed out after {limit} s",
+            )
+        code = outcome.exit_code
+        status = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        short = status.replace("exit code", "exit")
+        return ToolResult(f"{body}[{status}]", is_error=code != 0, summary=f"{short}, {lines} lines")
