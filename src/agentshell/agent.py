@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from agentshell.context import summary_request
 from agentshell.observer import (
     ContextFitter,
     Observer,
@@ -34,11 +35,6 @@ from agentshell.protocol import (
     ToolCallRequest,
 )
 from agentshell.tools.base import ToolResult
-
-SUMMARY_REQUEST = (
-    "Summarize the conversation below for your own later use: the user's goal, decisions made, files touched, "
-    "and what remains to do. Be brief and factual."
-)
 
 
 class LoopExit(Exception):
@@ -227,9 +223,7 @@ class Agent:
         return [*fit.messages]
 
     def _summarize(self, messages: Sequence[Message]) -> str:
-        transcript = "\n\n".join(f"[{m.role}{' ' + m.name if m.name else ''}] {m.content}" for m in messages)
-        request = [Message(role="user", content=f"{SUMMARY_REQUEST}\n\n{transcript}")]
-        stream = self.backend.chat(self.model, request, tools=(), options=self.options)
+        stream = self.backend.chat(self.model, summary_request(messages), tools=(), options=self.options)
         return "".join(e.text for e in stream if isinstance(e, TextDelta)).strip()
 
     def _account(self, done: Done, request: Sequence[Message]) -> None:
