@@ -1,8 +1,16 @@
 """Configuration: defaults < TOML file < environment variables < command-line flags.
 
+Each layer overrides the one before it, key by key:
+
+1. defaults (the :class:`Settings` field defaults);
+2. the TOML file, ``$XDG_CONFIG_HOME/agentshell/config.toml`` (``agent config path``), or the file
+   named by ``AGENT_CONFIG``;
+3. environment variables (:data:`ENV_VARS`: ``AGENT_MODEL``, ``OLLAMA_HOST``, ``OLLAMA_API_KEY``...);
+4. flags given on the command line (``--model``, ``--permission-mode``...).
+
 Every effective value remembers where it came from, so ``agent config show``
 can answer "why is it this?". Secrets (API keys) are loaded like any other value
-but are never printed or written anywhere by agentshell.
+but are never printed (masked as ``****``) and are redacted from everything agentshell writes.
 """
 
 from __future__ import annotations
@@ -99,6 +107,8 @@ SECRET_KEYS = ("api_key", "token", "password", "secret")
 
 def is_secret(key: str) -> bool:
     leaf = key.rsplit(".", 1)[-1].lower()
+    if leaf.endswith("_env"):
+        return False  # ``api_key_env`` names the variable that holds the key; the name is not a secret
     return any(s in leaf for s in SECRET_KEYS)
 
 
@@ -155,6 +165,10 @@ def load_config(flags: Mapping[str, Any] | None = None, *, environ: Mapping[str,
         for key, value in flat.items():
             _set_dotted(merged, key, value)
             sources[key] = f"file:{path}"
+            if is_secret(key) and isinstance(value, str):
+                from agentshell.redact import add_secret
+
+                add_secret(value, key)  # a key kept in the file must not leak into transcripts either
 
     for var, key in ENV_VARS.items():
         if environ.get(var):
@@ -177,13 +191,22 @@ def load_config(flags: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     return Config(settings=settings, sources=sources, path=path)
 
 
-def effective_values(config: Config) -> list[tuple[str, str, str]]:
-    """(key, shown value, source) for every setting, secrets masked."""
+def effective_items(config: Config) -> list[tuple[str, Any, str]]:
+    """(dotted key, value, source) for every setting, sorted by key; secret values are masked as ``****``."""
     flat: dict[str, Any] = {}
     _flatten("", config.settings.model_dump(), flat)
     rows = []
     for key in sorted(flat):
         value = flat[key]
-        shown = "****" if is_secret(key) and value else repr(value) if isinstance(value, str) else str(value)
-        rows.append((key, shown, config.sources.get(key, "default")))
+        if is_secret(key) and value:
+            value = "****"
+        rows.append((key, value, config.sources.get(key, "default")))
     return rows
+
+
+def effective_values(config: Config) -> list[tuple[str, str, str]]:
+    """(key, shown value, source) for every setting, secrets masked."""
+    return [
+        (key, repr(value) if isinstance(value, str) and value != "****" else str(value), source)
+        for key, value, source in effective_items(config)
+    ]

@@ -1,0 +1,142 @@
+"""``agent sessions list|show|rm``: the transcripts agentshell keeps, one per conversation."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="List, show and remove saved sessions (resume one with `agent launch --continue` or `--resume ID`).",
+)
+
+
+def _local(when: datetime) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _summary_dict(summary: Any, busy: bool) -> dict[str, Any]:
+    return {
+        "id": summary.id,
+        "workspace": str(summary.workspace),
+        "created": summary.created.isoformat(),
+        "updated": summary.updated.isoformat(),
+        "messages": summary.messages,
+        "title": summary.title,
+        "backend": summary.backend,
+        "model": summary.model,
+        "in_use": busy,
+    }
+
+
+@app.command("list")
+def list_sessions(
+    all_workspaces: Annotated[
+        bool, typer.Option("--all", "-a", help="Sessions of every workspace, not only the current directory.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List saved sessions of this directory (newest last)."""
+    from agentshell.cli.failures import user_errors
+
+    with user_errors():
+        from agentshell.redact import redact_obj
+        from agentshell.session import SessionStore
+
+        store = SessionStore()
+        summaries = store.list(None if all_workspaces else Path.cwd())
+        summaries.sort(key=lambda s: (s.updated, s.id))
+        rows = [redact_obj(_summary_dict(s, store.is_busy(s.id))) for s in summaries]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        where = "" if all_workspaces else " for this directory (try --all)"
+        typer.echo(f"no sessions{where}", err=True)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    columns = ["id", "updated", "msgs", "model", "title"] + (["workspace"] if all_workspaces else [])
+    table = Table(*columns, box=None, header_style="bold")
+    for row in rows:
+        model = f"{row['backend']}:{row['model']}" if row["backend"] else ""
+        cells = [
+            row["id"] + (" (in use)" if row["in_use"] else ""),
+            _local(datetime.fromisoformat(row["updated"])),
+            str(row["messages"]),
+            model,
+            row["title"],
+        ]
+        if all_workspaces:
+            cells.append(row["workspace"])
+        table.add_row(*(escape(c) for c in cells))
+    Console().print(table)
+
+
+@app.command("show")
+def show(
+    session_id: Annotated[str, typer.Argument(help="Session id (a unique prefix is enough).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session as one JSON object.")] = False,
+) -> None:
+    """Print a session's whole transcript, including what was compacted away from the live conversation."""
+    from agentshell.cli.failures import user_errors
+
+    with user_errors():
+        from agentshell.redact import redact_obj
+        from agentshell.session import SessionStore
+
+        store = SessionStore()
+        summary, messages, warnings = store.read(session_id)
+        busy = store.is_busy(summary.id)
+    for warning in warnings:
+        typer.echo(f"agent: warning: {warning}", err=True)
+    if as_json:
+        data = _summary_dict(summary, busy)
+        data["messages"] = [m.model_dump(mode="json", exclude_defaults=True) for m in messages]
+        typer.echo(json.dumps(redact_obj(data), indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    from agentshell.redact import redact
+
+    console = Console()
+    console.print(
+        f"[bold]{escape(summary.id)}[/]  {escape(str(summary.workspace))}  "
+        f"{_local(summary.created)} → {_local(summary.updated)}  {len(messages)} messages"
+    )
+    for m in messages:
+        console.print()
+        label = {"user": "you", "assistant": "assistant", "system": "system", "tool": f"tool {m.name or ''}"}[m.role]
+        console.print(f"[bold cyan]{escape(label.strip())}[/]" + (" [dim](interrupted)[/]" if m.interrupted else ""))
+        if m.thinking:
+            console.print(f"[dim]{escape(redact(m.thinking))}[/]")
+        if m.content:
+            console.print(escape(redact(m.content)), highlight=False)
+        for call in m.tool_calls:
+            args = json.dumps(redact_obj(call.arguments), ensure_ascii=False)
+            console.print(f"[yellow]→ {escape(call.name)}[/] {escape(args)}", highlight=False)
+
+
+@app.command("rm")
+def remove(
+    session_ids: Annotated[list[str], typer.Argument(help="Session ids (unique prefixes are enough).")],
+) -> None:
+    """Delete sessions from disk (a session in use by a running agent is refused)."""
+    from agentshell.cli.failures import user_errors
+
+    with user_errors():
+        from agentshell.session import SessionStore
+
+        store = SessionStore()
+        for session_id in session_ids:
+            full = store.resolve_id(session_id)
+            store.remove(full)
+            typer.echo(f"removed {full}")
