@@ -1,0 +1,323 @@
+"""The ``builtin`` backend: chat with any llama GGUF file on the numpy engine.
+
+``builtin`` alone is the model shipped inside this package; ``builtin:PATH.gguf``
+is any llama-architecture file. Files are loaded once per process and kept,
+together with their KV cache: the next turn of a conversation starts with the
+same prompt as the last one, so only the new tokens are computed.
+
+Prompts are rendered with the file's own chat template and tool calls are read
+back from the text, both through ``agentshell_chatformat``, like the gguf backend.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentshell.protocol import (
+    BackendError,
+    ChatOptions,
+    ContextOverflow,
+    Done,
+    Event,
+    Message,
+    ModelInfo,
+    ModelNotFound,
+    Notice,
+    StopReason,
+    Timings,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from agentshell_builtin.gguf_loader import GGUFModel
+    from agentshell_builtin.model import KVCache, Llama, SamplerSettings
+    from agentshell_builtin.tokenizer import Tokenizer
+
+NAME = "builtin"
+SHIPPED_FILE = "agentshell-tiny.gguf"
+DEFAULT_CONTEXT = 4096  # the KV cache is preallocated: a window, not the model's whole trained length
+PREFILL_CHUNK = 512  # prompt tokens per forward pass, bounding the (T, S) attention matrices
+_LOADING_NOTICE_BYTES = 20_000_000
+
+
+def shipped_model_path() -> Path:
+    return Path(str(files("agentshell_builtin").joinpath("models", SHIPPED_FILE)))
+
+
+def model_path(model: str) -> Path:
+    """The file a model string names: ``builtin`` (the shipped model) or a path, with or without ``builtin:``."""
+    name = model.removeprefix(f"{NAME}:")
+    if name in ("", NAME):
+        path = shipped_model_path()
+        if not path.is_file():
+            raise ModelNotFound(
+                f"the built-in model is not installed ({SHIPPED_FILE} is missing from agentshell_builtin/models)",
+                hint="reinstall agentshell, or run a file of your own: --model builtin:PATH.gguf",
+            )
+        return path
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ModelNotFound(f"no GGUF file at {path}", hint="give an existing path: --model builtin:PATH.gguf")
+    return path
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run: weights, tokenizer, chat template and the last conversation's cache."""
+
+    gguf: GGUFModel
+    llama: Llama
+    tokenizer: Tokenizer
+    load_ms: float
+    cache: KVCache | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def prefill(self, ids: Sequence[int], window: int) -> Any:
+        """Bring the cache to ``ids`` (reusing the common prefix) and return the last position's logits."""
+        if self.cache is None or self.cache.max_len != window:
+            self.cache = self.llama.new_cache(window)
+        cache = self.cache
+        common = 0
+        for a, b in zip(cache.tokens, ids, strict=False):
+            if a != b:
+                break
+            common += 1
+        cache.truncate(min(common, len(ids) - 1))  # at least one token runs, to get fresh logits
+        logits = None
+        for start in range(cache.length, len(ids), PREFILL_CHUNK):
+            logits = self.llama.forward(ids[start : start + PREFILL_CHUNK], cache, last_only=True)
+        assert logits is not None
+        return logits[0, -1]
+
+
+_models: dict[Path, LoadedModel] = {}
+_models_lock = threading.Lock()
+
+
+def load_model(path: Path) -> LoadedModel:
+    """Load (once per process) and return the model in ``path``."""
+    from agentshell_builtin.gguf_loader import load_gguf
+    from agentshell_builtin.tokenizer import Tokenizer
+
+    key = path.resolve()
+    with _models_lock:
+        loaded = _models.get(key)
+        if loaded is None:
+            t0 = time.perf_counter()
+            gguf = load_gguf(key)
+            tokenizer = Tokenizer(gguf.vocab)
+            loaded = LoadedModel(gguf, gguf.build(), tokenizer, (time.perf_counter() - t0) * 1000)
+            _models[key] = loaded
+        return loaded
+
+
+def is_loaded(path: Path) -> bool:
+    return path.resolve() in _models
+
+
+def _sampler_settings(options: ChatOptions, defaults: Mapping[str, Any]) -> SamplerSettings:
+    from agentshell_builtin.model import SamplerSettings
+
+    extra = {**defaults, **options.extra}
+
+    def pick(value: Any, key: str, default: Any) -> Any:
+        return value if value is not None else extra.get(key, default)
+
+    try:
+        return SamplerSettings(
+            temperature=float(pick(options.temperature, "temperature", 0.0)),
+            top_k=int(pick(options.top_k, "top_k", 40)),
+            top_p=float(pick(options.top_p, "top_p", 0.95)),
+            min_p=float(extra.get("min_p", 0.05)),
+            repeat_penalty=float(extra.get("repeat_penalty", 1.0)),
+            repeat_last_n=int(extra.get("repeat_last_n", 64)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise BackendError(f"invalid sampling option for the built-in engine: {exc}") from None
+
+
+class _StopScanner:
+    """Holds back text that may be the start of a stop string; reports when one is complete."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.pending = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        self.pending += text
+        for stop in self.stops:
+            i = self.pending.find(stop)
+            if i >= 0:
+                out, self.pending = self.pending[:i], ""
+                return out, True
+        hold = 0
+        for stop in self.stops:
+            for n in range(min(len(stop) - 1, len(self.pending)), 0, -1):
+                if self.pending.endswith(stop[:n]):
+                    hold = max(hold, n)
+                    break
+        cut = len(self.pending) - hold
+        out, self.pending = self.pending[:cut], self.pending[cut:]
+        return out, False
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return out
+
+
+class BuiltinBackend:
+    """Backend protocol implementation; construction is free, the first chat loads the file."""
+
+    name = NAME
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self._options = dict(options or {})
+
+    def claims(self, model: str) -> bool:
+        return model == NAME or model.startswith(f"{NAME}:")
+
+    def health(self) -> tuple[bool, str]:
+        if shipped_model_path().is_file():
+            return True, f"numpy engine; shipped model {SHIPPED_FILE} present"
+        return True, f"numpy engine; the shipped model is missing, run a file with --model {NAME}:PATH.gguf"
+
+    def list_models(self) -> list[ModelInfo]:
+        if not shipped_model_path().is_file():
+            return []
+        return [self.describe(NAME)]
+
+    def describe(self, model: str) -> ModelInfo:
+        from agentshell_builtin.gguf_loader import _field, _open, read_config
+
+        path = model_path(model)
+        reader = _open(path)
+        cfg = read_config(reader, {t.name for t in reader.tensors})
+        template = _field(reader, "tokenizer.chat_template")
+        caps = {"completion", "tools"}
+        details = {
+            "family": "llama",
+            "file": str(path),
+            "engine": "numpy float32",
+            "size": f"{path.stat().st_size / 1e6:.1f} MB",
+            "template": "from the file" if template else "ChatML (default)",
+        }
+        name = NAME if model.removeprefix(f"{NAME}:") in ("", NAME) else f"{NAME}:{path}"
+        return ModelInfo(name=name, backend=NAME, context_length=cfg.context_length, capabilities=frozenset(caps),
+                         details=details)
+
+    # ------------------------------------------------------------------ prompt
+
+    def _template(self, loaded: LoadedModel) -> Any:
+        from agentshell_chatformat import ChatTemplate
+
+        tok = loaded.tokenizer
+        bos = tok.tokens[tok.bos_id] if tok.bos_id is not None and tok.bos_id < tok.vocab_size else ""
+        eos = tok.tokens[tok.eos_id] if tok.eos_id is not None and tok.eos_id < tok.vocab_size else ""
+        return ChatTemplate(loaded.gguf.chat_template, bos_token=bos, eos_token=eos)
+
+    def _prompt_ids(self, loaded: LoadedModel, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[int]:
+        text = self._template(loaded).render(messages, tools)
+        return loaded.tokenizer.encode(text, add_special=True, parse_special=True)
+
+    def count_tokens(self, model: str, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
+        return len(self._prompt_ids(load_model(model_path(model)), messages, tools))
+
+    # ------------------------------------------------------------------ chat
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions,
+    ) -> Iterator[Event]:
+        path = model_path(model)
+        fresh = not is_loaded(path)
+        if fresh and path.stat().st_size > _LOADING_NOTICE_BYTES:
+            yield Notice(level="loading", text=f"loading {path.name} into the numpy engine")
+        loaded = load_model(path)
+        with loaded.lock:
+            yield from self._generate(loaded, messages, tools, options, loaded.load_ms if fresh else None)
+
+    def _generate(
+        self,
+        loaded: LoadedModel,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        options: ChatOptions,
+        load_ms: float | None,
+    ) -> Iterator[Event]:
+        from agentshell_chatformat import ToolCallParser
+
+        from agentshell_builtin.model import Sampler
+        from agentshell_builtin.tokenizer import StreamDecoder
+
+        template = self._template(loaded)
+        ids = loaded.tokenizer.encode(template.render(messages, tools), add_special=True, parse_special=True)
+        window = min(options.context_length or int(self._options.get("context_length", DEFAULT_CONTEXT)),
+                     loaded.gguf.config.context_length)
+        if len(ids) >= window:
+            raise ContextOverflow(
+                f"the prompt is {len(ids)} tokens, the built-in engine's window is {window}",
+                hint="start a new session, or raise the window with --context-length (memory grows with it)",
+            )
+        sampler = Sampler(_sampler_settings(options, self._options), options.seed)
+        max_new = window - len(ids)
+        if options.max_tokens is not None:
+            max_new = min(max_new, max(options.max_tokens, 0))
+
+        t0 = time.perf_counter()
+        logits = loaded.prefill(ids, window)
+        prompt_ms = (time.perf_counter() - t0) * 1000
+        cache = loaded.cache
+        assert cache is not None
+
+        decoder = StreamDecoder(loaded.tokenizer)
+        stops = _StopScanner(template.stop)
+        parser = ToolCallParser()
+        stop_reason: StopReason = "length"
+        produced, first_ms, called = 0, None, False
+        t1 = time.perf_counter()
+
+        def emit(text: str) -> Iterator[Event]:
+            nonlocal called
+            for event in parser.feed(text):
+                called = called or isinstance(event, ToolCall)
+                yield event
+
+        while produced < max_new:
+            tid = sampler.sample(logits, cache.tokens)
+            produced += 1
+            if first_ms is None:
+                first_ms = (time.perf_counter() - t0) * 1000
+            if tid in loaded.tokenizer.stop_ids:
+                stop_reason = "stop"
+                break
+            text, hit = stops.feed(decoder.feed(tid))
+            yield from emit(text)
+            if hit:
+                stop_reason = "stop"
+                break
+            if produced >= max_new:
+                break
+            logits = loaded.llama.forward([tid], cache, last_only=True)[0, -1]
+        yield from emit(stops.feed(decoder.flush())[0] + stops.flush())
+        for event in parser.finish():
+            called = called or isinstance(event, ToolCall)
+            yield event
+        gen_ms = (time.perf_counter() - t1) * 1000
+        yield Done(
+            stop_reason="tool_calls" if called else stop_reason,
+            usage=Usage(prompt_tokens=len(ids), completion_tokens=produced),
+            timings=Timings(load_ms=load_ms, prompt_ms=prompt_ms, generation_ms=gen_ms, first_token_ms=first_ms),
+        )
+
