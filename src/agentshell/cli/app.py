@@ -8,6 +8,7 @@ so the agent layer never imports a backend module by name.
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -108,5 +109,10 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"agent {__version__}\n")
         sys.exit(0)
+    if "_AGENT_COMPLETE" in os.environ:
+        # A shell asking for completions: answer with Typer's classes (they include PowerShell).
+        from agentshell.cli.completion import register_shells
+
+        register_shells()
     cli = build_cli()
     cli.main(args=args, prog_name="agent")
