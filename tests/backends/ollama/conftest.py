@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from agentshell_ollama import OllamaBackend
 
 FAKE_SERVER_MODULE = "agentshell_ollama_fake_server"

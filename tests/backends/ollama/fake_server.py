@@ -110,9 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if reply.cut_after is not None and index == reply.cut_after:
                     self.close_connection = True
                     return
-                if reply.stall_after is not None and index == reply.stall_after:
-                    if self.server.stopping.wait(reply.stall_seconds):
-                        return
+                stall = reply.stall_after is not None and index == reply.stall_after
+                if stall and self.server.stopping.wait(reply.stall_seconds):
+                    return
                 data = _line(item)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             if reply.cut_after is not None and reply.cut_after >= len(reply.lines):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from agentshell.protocol import BackendError
 from agentshell_ollama import OllamaBackend
 from agentshell_ollama.endpoint import cloud_api_name, is_cloud_model, is_direct_cloud, parse_host
 from agentshell_ollama.settings import OllamaSettings
+
+from agentshell.protocol import BackendError
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from agentshell_ollama import OllamaBackend
 
 from agentshell.protocol import (
     AuthRequired,
@@ -22,7 +23,6 @@ from agentshell.protocol import (
     TextDelta,
     ToolsUnsupported,
 )
-from agentshell_ollama import OllamaBackend
 
 HOST = "http://127.0.0.1:11434"
 USER = [Message(role="user", content="hi")]
@@ -60,14 +60,20 @@ def test_not_found_on_chat_too(
     assert isinstance(failure, ModelNotFound)
 
 
-def test_tools_unsupported(make_backend: Callable[..., OllamaBackend], wire: Any, show: Callable[..., dict[str, Any]]) -> None:
-    failure, calls = chat_failure(make_backend(), [error(wire, "400-does-not-support-tools.json", 400)], show(), "llava")
+def test_tools_unsupported(
+    make_backend: Callable[..., OllamaBackend], wire: Any, show: Callable[..., dict[str, Any]]
+) -> None:
+    failure, calls = chat_failure(
+        make_backend(), [error(wire, "400-does-not-support-tools.json", 400)], show(), "llava"
+    )
     assert isinstance(failure, ToolsUnsupported)
     assert str(failure).startswith("llava cannot call tools (continue without tools")
     assert calls == 1
 
 
-def test_thinking_unsupported(make_backend: Callable[..., OllamaBackend], wire: Any, show: Callable[..., dict[str, Any]]) -> None:
+def test_thinking_unsupported(
+    make_backend: Callable[..., OllamaBackend], wire: Any, show: Callable[..., dict[str, Any]]
+) -> None:
     failure, _ = chat_failure(make_backend(), [error(wire, "400-does-not-support-thinking.json", 400)], show())
     assert str(failure) == "llama3.2 cannot think (run with --think off)"
 
@@ -127,7 +133,9 @@ def test_forbidden(make_backend: Callable[..., OllamaBackend], wire: Any, show: 
 
 
 def test_usage_limit(make_backend: Callable[..., OllamaBackend], show: Callable[..., dict[str, Any]]) -> None:
-    limited = httpx.Response(429, json={"error": "you've reached your hourly usage limit"}, headers={"Retry-After": "30"})
+    limited = httpx.Response(
+        429, json={"error": "you've reached your hourly usage limit"}, headers={"Retry-After": "30"}
+    )
     failure, calls = chat_failure(make_backend(), [limited], show(), "gpt-oss:120b-cloud")
     assert isinstance(failure, RateLimited) and failure.retry_after == 30.0
     assert str(failure).startswith("Ollama usage limit reached: you've reached your hourly usage limit (wait")
@@ -187,7 +195,7 @@ def test_connection_refused(make_backend: Callable[..., OllamaBackend], closed_p
         f"cannot connect to Ollama at http://127.0.0.1:{closed_port} (connection refused) "
         "(is Ollama running? start it with `ollama serve`, or point OLLAMA_HOST / --host at it)"
     )
-    with pytest.raises(BackendUnavailable, match="OLLAMA_HOST=https://ollama.com with OLLAMA_API_KEY"):
+    with pytest.raises(BackendUnavailable, match=r"OLLAMA_HOST=https://ollama\.com with OLLAMA_API_KEY"):
         list(backend.chat("qwen3.5:397b-cloud", USER, options=ChatOptions()))
     with pytest.raises(BackendUnavailable, match="cannot connect to Ollama"):
         backend.list_models()

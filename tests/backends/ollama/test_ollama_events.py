@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from agentshell_ollama import OllamaBackend
+from agentshell_ollama.stream import ChatStreamDecoder, prompt_was_cut
 
 from agentshell.protocol import (
     ChatOptions,
@@ -21,8 +23,6 @@ from agentshell.protocol import (
     ThinkingDelta,
     ToolCall,
 )
-from agentshell_ollama import OllamaBackend
-from agentshell_ollama.stream import ChatStreamDecoder, prompt_was_cut
 
 HOST = "http://127.0.0.1:11434"
 USER = [Message(role="user", content="hi")]
@@ -38,13 +38,20 @@ def run(
 
 
 def chunk(message: dict[str, Any], done: bool = False, **extra: Any) -> bytes:
-    return json.dumps({"model": "m", "message": {"role": "assistant", "content": "", **message}, "done": done, **extra}).encode() + b"\n"
+    return (
+        json.dumps(
+            {"model": "m", "message": {"role": "assistant", "content": "", **message}, "done": done, **extra}
+        ).encode()
+        + b"\n"
+    )
 
 
 FINAL = chunk({}, done=True, done_reason="stop", prompt_eval_count=10, eval_count=5)
 
 
-def test_text_stream(make_backend: Callable[..., OllamaBackend], wire: Any, show: Callable[..., dict[str, Any]]) -> None:
+def test_text_stream(
+    make_backend: Callable[..., OllamaBackend], wire: Any, show: Callable[..., dict[str, Any]]
+) -> None:
     events = run(make_backend(), wire.bytes("chat-stream-text.ndjson"), show())
     texts = [e.text for e in events if isinstance(e, TextDelta)]
     assert "".join(texts) == "That's a fantastic question!"
@@ -172,7 +179,9 @@ def test_cloud_warning_once_per_backend(
     assert info.remote and info.context_length == 262144
 
 
-def test_truncated_prompt_warns(make_backend: Callable[..., OllamaBackend], show: Callable[..., dict[str, Any]]) -> None:
+def test_truncated_prompt_warns(
+    make_backend: Callable[..., OllamaBackend], show: Callable[..., dict[str, Any]]
+) -> None:
     stream = chunk({"content": "ok"}) + chunk({}, done=True, done_reason="stop", prompt_eval_count=2048, eval_count=1)
     events = run(make_backend(), stream, show(context=2048))
     notice = next(e for e in events if isinstance(e, Notice))

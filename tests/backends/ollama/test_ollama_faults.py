@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from agentshell.protocol import BackendError, BackendFailure, ChatOptions, Done, Event, Message, Notice, TextDelta
 from agentshell_ollama import OllamaBackend
 from agentshell_ollama_fake_server import Reply
+
+from agentshell.protocol import BackendError, BackendFailure, ChatOptions, Done, Event, Message, Notice, TextDelta
 
 USER = [Message(role="user", content="hi")]
 
@@ -106,7 +106,9 @@ def test_malformed_line(make_backend: Callable[..., OllamaBackend], fake: Any) -
     fake.script("POST", "/api/chat", Reply(lines=[token("ok"), "<html>proxy error</html>", FINAL]))
     events, failure = collect(make_backend(host=fake.url))
     assert text(events) == "ok"
-    assert failure is not None and str(failure).startswith("Ollama sent a line that is not JSON: <html>proxy error</html>")
+    assert failure is not None and str(failure).startswith(
+        "Ollama sent a line that is not JSON: <html>proxy error</html>"
+    )
 
 
 def test_server_error_then_success_over_a_socket(make_backend: Callable[..., OllamaBackend], fake: Any) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from agentshell_ollama import OllamaBackend
 
 from agentshell.protocol import ChatOptions, Event, Message, Notice, ToolCallRequest, ToolSpec
-from agentshell_ollama import OllamaBackend
 
 HOST = "http://127.0.0.1:11434"
 DONE = b'{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}\n'
@@ -186,7 +186,9 @@ def test_generation_options_and_keep_alive(
     options = ChatOptions(
         temperature=0.2, seed=7, max_tokens=256, top_p=0.9, top_k=40, keep_alive="10m", extra={"repeat_penalty": 1.1}
     )
-    body, _, _ = chat_body(make_backend(), "llama3.2", [Message(role="user", content="hi")], options=options, show=show())
+    body, _, _ = chat_body(
+        make_backend(), "llama3.2", [Message(role="user", content="hi")], options=options, show=show()
+    )
     assert body["options"] == {
         "num_ctx": 8192,
         "temperature": 0.2,
@@ -197,9 +199,7 @@ def test_generation_options_and_keep_alive(
         "repeat_penalty": 1.1,
     }
     assert body["keep_alive"] == "10m"
-    body, _, _ = chat_body(
-        make_backend(keep_alive="-1"), "llama3.2", [Message(role="user", content="hi")], show=show()
-    )
+    body, _, _ = chat_body(make_backend(keep_alive="-1"), "llama3.2", [Message(role="user", content="hi")], show=show())
     assert body["keep_alive"] == -1  # a Go duration string cannot be "-1": it must go as a number
 
 

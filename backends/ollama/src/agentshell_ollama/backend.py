@@ -24,7 +24,7 @@ from agentshell.protocol import (
     Notice,
     ToolSpec,
 )
-from agentshell_ollama.catalog import ShowCache, ShowFacts, model_info, parse_show
+from agentshell_ollama.catalog import ShowCache, ShowFacts, display_details, model_info, parse_show
 from agentshell_ollama.endpoint import cloud_api_name, is_cloud_model, is_direct_cloud
 from agentshell_ollama.failures import RETRYABLE_STATUS, http_failure, unreachable
 from agentshell_ollama.request import chat_body, wire_think
@@ -108,7 +108,9 @@ class OllamaBackend:
         if isinstance(exc, httpx.ConnectError):
             return unreachable(host, "connection refused", cloud_model=is_cloud_model(model))
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-            return BackendUnavailable(f"invalid Ollama host {host!r}", hint="use host, host:port or http(s)://host:port")
+            return BackendUnavailable(
+                f"invalid Ollama host {host!r}", hint="use host, host:port or http(s)://host:port"
+            )
         if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
             return BackendError(
                 "the connection to Ollama was cut before the answer finished", hint="retry; check `ollama serve` logs"
@@ -208,17 +210,14 @@ class OllamaBackend:
         rows = []
         for tag in tags:
             facts = known.get(tag.name)
+            listed = display_details(tag.details)
+            remote = self.is_remote(tag.name)
             if facts is None:
-                rows.append(self._undescribed(tag.name, tag.details))
+                rows.append(ModelInfo(name=tag.name, backend=self.name, details=listed, remote=remote))
             else:
                 window = self.context_window(tag.name, facts)
-                rows.append(model_info(tag.name, facts, context_length=window, remote=self.is_remote(tag.name)))
+                rows.append(model_info(tag.name, facts, context_length=window, remote=remote, listed=listed))
         return rows
-
-    def _undescribed(self, name: str, details: Mapping[str, Any]) -> ModelInfo:
-        from agentshell_ollama.catalog import display_details
-
-        return ModelInfo(name=name, backend=self.name, details=display_details(details), remote=self.is_remote(name))
 
     def pull(self, model: str) -> Iterator[PullProgress]:
         from agentshell_ollama.management import pull

@@ -71,8 +71,16 @@ def display_details(details: Any) -> dict[str, str]:
     return {label: str(details[key]) for key, label in keys if details.get(key)}
 
 
-def model_info(name: str, facts: ShowFacts, *, context_length: int | None, remote: bool | None = None) -> ModelInfo:
-    details = dict(facts.details)
+def model_info(
+    name: str,
+    facts: ShowFacts,
+    *,
+    context_length: int | None,
+    remote: bool | None = None,
+    listed: Mapping[str, str] | None = None,
+) -> ModelInfo:
+    """``listed`` is what /api/tags said (size, quantization); /api/show's details win where both speak."""
+    details = {**(listed or {}), **facts.details}
     if facts.trained_context is not None:
         details["trained_context"] = str(facts.trained_context)
     return ModelInfo(
