@@ -35,10 +35,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from agentshell.tools.base import ToolKind
 from agentshell.workspace import WorkspaceGuard
+
+if TYPE_CHECKING:  # tools import this module; at run time the kind is just a string
+    from agentshell.tools.base import ToolKind
 
 PermissionMode = Literal["ask", "accept-edits", "read-only", "yolo"]  # same as config.PermissionMode
 Approval = Literal["yes", "no", "always"]

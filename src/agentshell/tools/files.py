@@ -29,6 +29,7 @@ DEFAULT_READ_LINES = 2000
 MAX_LINE_CHARS = 2000
 MAX_READ_CHARS = 60_000  # what one read_file call may return, whatever the file's size
 _RAW_LINE_BYTES = MAX_LINE_CHARS * 4  # enough bytes for MAX_LINE_CHARS characters of UTF-8
+MAX_SCAN_BYTES = 256 * 1024 * 1024  # how far read_file walks a file to find lines; past this, sed/tail via bash
 MAX_EDIT_BYTES = 10 * 1024 * 1024  # edits load the whole file; past this, sed via bash is the right tool
 _MAX_PREVIEW_BYTES = 2 * 1024 * 1024
 _MODEL_DIFF_CHARS = 4000
@@ -112,22 +113,30 @@ def _read_lines(f: BinaryIO, shown: str, size: int, start: int, limit: int) -> T
     chars = 0
     lineno = 0
     stopped = ""  # why the output ends before the file does
+    scan_capped = False
     while True:
+        if f.tell() > MAX_SCAN_BYTES:
+            scan_capped = True
+            break
         raw = f.readline(_RAW_LINE_BYTES)
         if not raw:
             break
         long_line = not raw.endswith(b"\n") and len(raw) == _RAW_LINE_BYTES
-        while long_line:  # skip the rest of an overlong line without holding it in memory
-            rest = f.readline(_RAW_LINE_BYTES)
-            if not rest or rest.endswith(b"\n"):
+        while long_line and f.tell() <= MAX_SCAN_BYTES:  # skip the rest of an overlong line, never holding it
+            rest = f.read(1 << 20)
+            newline = rest.find(b"\n")
+            if newline != -1:
+                f.seek(newline + 1 - len(rest), 1)
+                break
+            if not rest:
                 break
         lineno += 1
         if lineno < start:
             continue
         if len(out) >= limit:
-            stopped = f"{limit} lines shown"
+            stopped = f"stopped at the limit of {limit} lines"
             break
-        text = raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+        text = raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r").replace("\x00", "\ufffd")
         if long_line or len(text) > MAX_LINE_CHARS:
             text = text[:MAX_LINE_CHARS] + " [line cut]"
         entry = f"{lineno:>6}\t{text}"
@@ -137,6 +146,11 @@ def _read_lines(f: BinaryIO, shown: str, size: int, start: int, limit: int) -> T
             break
         out.append(entry)
         chars += len(entry) + 1
+    if scan_capped:
+        beyond = f"{shown} goes on past the first {MAX_SCAN_BYTES // 2**20} MiB, as far as read_file looks"
+        if not out:
+            raise ToolError(f"line {start} lies beyond where read_file looks: {beyond}. Use bash, e.g. sed -n")
+        stopped = f"{beyond}; use bash (e.g. sed -n or tail) for the rest"
     if not out:
         if lineno == 0:
             return ToolResult(f"{shown} is empty.", summary="empty file")
@@ -144,7 +158,9 @@ def _read_lines(f: BinaryIO, shown: str, size: int, start: int, limit: int) -> T
     first = start
     last = start + len(out) - 1
     body = "\n".join(out)
-    if stopped:
+    if scan_capped:
+        body += f"\n[{stopped}]"
+    elif stopped:
         body += f"\n[{stopped}; {shown} has more ({size} bytes in all). Continue with offset={last + 1}.]"
     summary = f"read {len(out)} lines" if first == 1 and not stopped else f"read lines {first}-{last}"
     return ToolResult(body, summary=summary)

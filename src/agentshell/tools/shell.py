@@ -44,6 +44,7 @@ class HeadTail:
         self.tail = bytearray()
         self.total = 0
         self.dropped_lines = 0
+        self._before_tail = b"\n"  # the byte just before the kept tail: tells whether the tail starts a line
 
     def add(self, chunk: bytes) -> None:
         self.total += len(chunk)
@@ -57,6 +58,7 @@ class HeadTail:
         excess = len(self.tail) - self.tail_limit
         if excess > 0:
             self.dropped_lines += self.tail.count(b"\n", 0, excess)
+            self._before_tail = bytes(self.tail[excess - 1 : excess])
             del self.tail[:excess]
 
     @property
@@ -72,17 +74,19 @@ class HeadTail:
         if nl != -1:
             head = head[: nl + 1]
         nl = tail.find(b"\n", 0, 2000)
-        if nl != -1:
+        if nl != -1 and self._before_tail != b"\n":
             tail = tail[nl + 1 :]
         cut = self.total - len(head) - len(tail)
         lines = self.dropped_lines + self.head[len(head) :].count(b"\n")
         lines += self.tail[: len(self.tail) - len(tail)].count(b"\n")
-        marker = f"\n[... {cut} bytes ({lines} lines) of output cut here ...]\n"
+        marker = f"[... {cut} bytes ({lines} lines) of output cut here ...]\n"
+        if not head.endswith(b"\n"):
+            marker = "\n" + marker
         return _clean(head) + marker + _clean(tail)
 
 
 def _clean(data: bytes) -> str:
-    return _ANSI.sub("", data.decode("utf-8", "replace"))
+    return _ANSI.sub("", data.decode("utf-8", "replace")).replace("\x00", "\ufffd")
 
 
 @dataclass(frozen=True)

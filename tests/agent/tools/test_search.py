@@ -1,0 +1,86 @@
+"""list_dir, glob, grep against real trees."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentshell.tools import ToolResult
+from agentshell.tools.search import MAX_GREP_FILE_BYTES, MAX_GREP_MATCHES
+
+Run = Callable[..., ToolResult]
+
+
+@pytest.fixture
+def tree(ws: Path) -> Path:
+    (ws / "src" / "pkg").mkdir(parents=True)
+    (ws / "src" / "pkg" / "core.py").write_text("def alpha():\n    return 'needle'\n")
+    (ws / "src" / "main.py").write_text("import pkg\nNEEDLE = 1\n")
+    (ws / "README.md").write_text("# needle in a haystack\n")
+    (ws / ".git").mkdir()
+    (ws / ".git" / "config").write_text("needle = in git\n")
+    return ws
+
+
+def test_list_dir_marks_directories_and_links(tree: Path, run: Run) -> None:
+    os.symlink("README.md", tree / "link.md")
+    out = run("list_dir").output.splitlines()
+    assert ".git/" in out and "src/" in out and "README.md" in out
+    assert "link.md -> README.md" in out
+    assert run("list_dir", path="src").output.splitlines() == ["main.py", "pkg/"]
+    assert run("list_dir", path="README.md").is_error
+
+
+def test_glob_by_name_anywhere_and_by_path(tree: Path, run: Run) -> None:
+    assert run("glob", pattern="*.py").output.splitlines() == ["src/main.py", "src/pkg/core.py"]
+    assert run("glob", pattern="src/*.py").output.splitlines() == ["src/main.py"]
+    assert run("glob", pattern="src/**/*.py").output.splitlines() == ["src/main.py", "src/pkg/core.py"]
+    assert run("glob", pattern="*.py", path="src/pkg").output.splitlines() == ["src/pkg/core.py"]
+    assert "No files match" in run("glob", pattern="*.rs").output
+    assert run("glob", pattern="config").output.startswith("No files")  # .git is skipped
+
+
+def test_grep_prints_path_line_text_and_skips_git(tree: Path, run: Run) -> None:
+    out = run("grep", pattern="needle").output.splitlines()
+    assert out == ["README.md:1: # needle in a haystack", "src/pkg/core.py:2:     return 'needle'"]
+    assert run("grep", pattern="needle", ignore_case=True).output.count("\n") == 2
+    assert run("grep", pattern="needle", include="*.md").output.splitlines() == ["README.md:1: # needle in a haystack"]
+    single = run("grep", pattern="alpha", path="src/pkg/core.py")
+    assert single.output == "src/pkg/core.py:1: def alpha():"
+
+
+def test_grep_skips_binary_and_huge_files(ws: Path, run: Run) -> None:
+    (ws / "blob.bin").write_bytes(b"needle\x00\x01\x02")
+    with open(ws / "huge.log", "wb") as f:
+        f.truncate(MAX_GREP_FILE_BYTES + 1)  # sparse: costs no disk
+    (ws / "ok.txt").write_text("needle\n")
+    assert run("grep", pattern="needle").output == "ok.txt:1: needle"
+    none = run("grep", pattern="nothing-here")
+    assert "2 binary, large or unreadable files skipped" in none.output
+
+
+def test_grep_caps_matches_and_line_length(ws: Path, run: Run) -> None:
+    (ws / "many.txt").write_text("".join(f"hit {i} {'z' * 1000}\n" for i in range(MAX_GREP_MATCHES + 50)))
+    result = run("grep", pattern="hit")
+    lines = result.output.splitlines()
+    assert len(lines) == MAX_GREP_MATCHES + 1
+    assert "50 more matching lines" in lines[-1]
+    assert all(len(line) < 400 for line in lines)
+    assert result.summary == f"{MAX_GREP_MATCHES + 50} matches"
+
+
+def test_grep_bad_regex_is_an_error_for_the_model(ws: Path, run: Run) -> None:
+    result = run("grep", pattern="(unclosed")
+    assert result.is_error and "invalid regular expression" in result.output
+
+
+def test_grep_does_not_read_through_links_out_of_the_workspace(ws: Path, tmp_path: Path, run: Run) -> None:
+    secret = tmp_path / "outside.txt"
+    secret.write_text("needle secret\n")
+    os.symlink(secret, ws / "innocent.txt")
+    os.symlink(tmp_path, ws / "linked_dir")
+    (ws / "mine.txt").write_text("needle mine\n")
+    assert run("grep", pattern="needle").output == "mine.txt:1: needle mine"
