@@ -10,6 +10,7 @@ diagnostics go to stderr.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated, Any, Literal, TextIO
 
@@ -149,6 +150,14 @@ def build_result(
     )
 
 
+def dump_redacted(event: BaseModel, indent: int | None = None) -> str:
+    """The object as JSON with credentials masked (agentshell.redact): scripted output often ends up in logs."""
+    from agentshell.redact import redact_obj
+
+    data = redact_obj(event.model_dump(mode="json"))
+    return json.dumps(data, ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
+
+
 class StreamJsonWriter:
     """An :class:`~agentshell.observer.Observer` writing one event per line to ``out``."""
 
@@ -157,7 +166,7 @@ class StreamJsonWriter:
         self.notices = notices  # where Notice events go (stderr), an object with on_notice(Notice)
 
     def emit(self, event: _Out) -> None:
-        self.out.write(event.model_dump_json() + "\n")
+        self.out.write(dump_redacted(event) + "\n")
         self.out.flush()
 
     def on_event(self, event: Event) -> None:

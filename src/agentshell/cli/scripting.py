@@ -14,7 +14,7 @@ from typing import Literal, TextIO
 from agentshell.agent import Agent, Limits, LoopExit
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
 from agentshell.cli.failures import EXIT_INTERRUPTED, UsageError, classify
-from agentshell.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result
+from agentshell.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result, dump_redacted
 from agentshell.observer import Observer, RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import BackendFailure, Event, Notice, ToolCallRequest
 
@@ -161,7 +161,7 @@ def _finish(
             writer.emit(ErrorEvent(message=error, kind=kind, exit_code=code))
         writer.emit(result)
     elif output_format == "json":
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(dump_redacted(result, indent=2) + "\n")
     elif outcome.result and code == 0:
         sys.stdout.write(outcome.result.rstrip("\n") + "\n")
     sys.stdout.flush()
