@@ -17,6 +17,7 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.panel import Panel
+from rich.segment import SegmentLines
 from rich.status import Status
 from rich.syntax import Syntax
 from rich.text import Text
@@ -58,6 +59,7 @@ class MarkdownStream:
         self._fence: str | None = None  # the fence that opened the current code block
         self._live: Live | None = None
         self._last_live = 0.0
+        self._blocks_printed = 0  # in this answer, for the blank line rich puts between blocks
 
     def feed(self, text: str) -> None:
         if "\n" not in text:
@@ -80,6 +82,7 @@ class MarkdownStream:
             self._partial = ""
         self._fence = None
         self._flush()
+        self._blocks_printed = 0
 
     def pause(self) -> None:
         """Hide the live preview (another live display, a spinner, needs the screen); the text is kept."""
@@ -104,7 +107,14 @@ class MarkdownStream:
     def _flush(self) -> None:
         self._stop_live()
         if self._open:
-            self.console.print(Markdown("\n".join(self._open), code_theme=self.code_theme))
+            markdown = Markdown("\n".join(self._open), code_theme=self.code_theme)
+            lines = self.console.render_lines(markdown, pad=False)
+            while lines and not "".join(segment.text for segment in lines[0]):
+                lines.pop(0)  # some elements (lists) start with an empty line; blocks get exactly one between them
+            if self._blocks_printed:
+                self.console.print()
+            self.console.print(SegmentLines(lines, new_lines=True))
+            self._blocks_printed += 1
             self._open = []
 
     def _show_live(self) -> None:

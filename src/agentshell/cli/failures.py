@@ -4,7 +4,7 @@ Exit codes (documented in docs/agent.md)::
 
     0    success
     1    backend or runtime failure (server down, model missing, repeated tool call...)
-    2    usage error (bad flag value, bad rule, unknown session, nothing to do)
+    2    usage error (bad flag value, bad rule, unknown backend or session, nothing to do)
     3    turn limit reached (--max-turns)
     130  interrupted (Ctrl-C)
 
@@ -34,10 +34,11 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     """(exit code, one line) for the errors users cause or meet; None for real bugs."""
     from agentshell.config import ConfigError
     from agentshell.protocol import BackendFailure
+    from agentshell.registry import UnknownBackend
 
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted"
-    if isinstance(exc, UsageError | ConfigError):
+    if isinstance(exc, UsageError | ConfigError | UnknownBackend):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, BackendFailure):
         return EXIT_FAILURE, str(exc)
