@@ -70,3 +70,49 @@ def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
         assert project_instructions(tmp_path) == []
     finally:
         path.chmod(0o644)
+
+
+# --------------------------------------------------------------------------- agent init
+
+
+def _init(*args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from agentshell.cli.app import build_cli
+
+    result = CliRunner().invoke(build_cli(), ["init", *args])
+    return result.exit_code, result.output
+
+
+def test_init_writes_a_starter_that_the_prompt_then_carries(tmp_path: Path) -> None:
+    (tmp_path / "Cargo.toml").write_text("[package]\n")
+    code, out = _init(str(tmp_path))
+    assert code == 0 and out == f"wrote {tmp_path.resolve() / 'AGENTS.md'}\n"
+    text = (tmp_path / "AGENTS.md").read_text()
+    assert "`cargo test`" in text and "a Rust project" in text
+    assert "## Commands" in system_prompt(tmp_path, TOOLS)
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    (tmp_path / "AGENTS.md").write_text("mine, hand-written")
+    code, out = _init(str(tmp_path))
+    assert code == 2 and "already exists" in out and "--force" in out
+    assert (tmp_path / "AGENTS.md").read_text() == "mine, hand-written"
+    code, _ = _init(str(tmp_path), "--force")
+    assert code == 0 and "## Boundaries" in (tmp_path / "AGENTS.md").read_text()
+
+
+def test_init_force_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.md"
+    outside.write_text("not yours")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    os.symlink(outside, ws / "AGENTS.md")
+    assert _init(str(ws))[0] == 2
+    assert _init(str(ws), "--force")[0] == 0
+    assert outside.read_text() == "not yours" and not (ws / "AGENTS.md").is_symlink()
+
+
+def test_init_in_a_missing_directory_is_one_line(tmp_path: Path) -> None:
+    code, out = _init(str(tmp_path / "nope"))
+    assert code == 2 and "is not a directory" in out and "Traceback" not in out
