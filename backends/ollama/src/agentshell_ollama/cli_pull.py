@@ -41,7 +41,13 @@ def pull(
 
 
 def show_progress(parts: Iterable[PullProgress]) -> None:
-    """One bar per layer while it downloads; the other statuses as the bar's caption."""
+    """One bar per layer while it downloads; the other statuses as the bar's caption.
+
+    The first part is awaited before anything is drawn, so a daemon that is not
+    running gives its one error line and no empty progress bar.
+    """
+    import itertools
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -61,10 +67,14 @@ def show_progress(parts: Iterable[PullProgress]) -> None:
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
+    stream = iter(parts)
+    first = next(stream, None)
+    if first is None:
+        return
     layers: dict[str, TaskID] = {}
     with Progress(*columns, console=console, transient=False) as progress:
         status_task = progress.add_task("starting", total=None)
-        for part in parts:
+        for part in itertools.chain([first], stream):
             if part.digest and part.total:
                 task = layers.get(part.digest)
                 if task is None:
