@@ -28,6 +28,11 @@ point of its own. The API in full:
     with :func:`coalesce`). Inside a Markdown fenced code block, a
     ``<tool_call>`` is text, not a call.
 
+``StopScanner(stops)``
+    ``feed(text) -> str`` releases generated text only once it cannot be the
+    start of a stop string; ``stopped`` turns true when one completes;
+    ``flush()`` at the end of generation.
+
 The text format itself (:mod:`agentshell_chatformat.toolformat`)::
 
     <tool_call>
@@ -37,6 +42,7 @@ The text format itself (:mod:`agentshell_chatformat.toolformat`)::
 
 from agentshell_chatformat.nearjson import NearJSONError, loads_lenient
 from agentshell_chatformat.parser import ParserEvent, ToolCallParser, coalesce, interpret_call
+from agentshell_chatformat.stops import StopScanner
 from agentshell_chatformat.template import DEFAULT_CHATML, ChatTemplate, ChatTemplateError
 from agentshell_chatformat.toolformat import (
     TOOL_CALL_CLOSE,
@@ -60,6 +66,7 @@ __all__ = [
     "ChatTemplateError",
     "NearJSONError",
     "ParserEvent",
+    "StopScanner",
     "ToolCallParser",
     "coalesce",
     "format_tool_call",

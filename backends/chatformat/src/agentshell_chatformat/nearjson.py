@@ -86,10 +86,10 @@ def loads_lenient(text: str) -> Any:
     if not body:
         raise NearJSONError("the tool call is empty")
     try:
-        return json.loads(body)
+        return json.loads(body, strict=False)
     except json.JSONDecodeError as strict_error:
         try:
-            return json.loads(_requote(body))
+            return json.loads(_requote(body), strict=False)
         except json.JSONDecodeError:
             raise NearJSONError(
                 f"invalid JSON: {strict_error.msg} at line {strict_error.lineno} column {strict_error.colno}"
@@ -99,7 +99,7 @@ def loads_lenient(text: str) -> Any:
 def loads_many(text: str) -> list[Any]:
     """Several JSON values written one after another (some models put two calls in one block)."""
     body = strip_fences(text.strip()).strip()
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # raw newlines inside strings are a common slip
     values: list[Any] = []
     pos = 0
     try:

@@ -120,6 +120,17 @@ class ToolCallParser:
         """True between ``<tool_call>`` and ``</tool_call>``: the backend may switch to constrained decoding."""
         return self._in_call
 
+    def take_call_body(self) -> str:
+        """Remove and return the text buffered after ``<tool_call>``.
+
+        A backend that switches to constrained decoding right after the tag
+        rewinds the engine to the tag and regenerates this text under the grammar.
+        """
+        if not self._in_call:
+            return ""
+        body, self._buf = self._buf, ""
+        return body
+
     def feed(self, text: str) -> list[ParserEvent]:
         self._buf += text
         return self._drain(final=False)

@@ -1,0 +1,231 @@
+"""The ``gguf`` backend: local GGUF files run in-process by llama.cpp.
+
+Construction is free; metadata is read on demand without loading weights; the
+weights are loaded on the first chat (with a ``loading`` notice) and kept for
+the next turns, so llama.cpp's KV cache reuses the shared prompt prefix.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from agentshell_chatformat import ChatTemplate
+
+from agentshell.protocol import (
+    BackendFailure,
+    ChatOptions,
+    ContextOverflow,
+    Event,
+    Message,
+    ModelInfo,
+    Notice,
+    ToolSpec,
+)
+from agentshell_gguf.engine import (
+    DEFAULT_CONTEXT,
+    LoadedModel,
+    available_memory,
+    configure_logging,
+    gpu_offload_supported,
+    import_llama_cpp,
+    load_model,
+    physical_cores,
+    plan_context,
+)
+from agentshell_gguf.generation import Sampling, Turn, run_turn
+from agentshell_gguf.grammar import tool_call_gbnf
+from agentshell_gguf.locate import gguf_files, model_dirs, resolve_model
+from agentshell_gguf.metadata import GGUFMetadata, human_count, human_size, read_metadata
+
+GPU_HINT = "reinstall llama-cpp-python with GPU support, e.g. CMAKE_ARGS='-DGGML_CUDA=on' pip install llama-cpp-python"
+
+
+def _int_option(options: Mapping[str, Any], key: str, default: int | None) -> int | None:
+    value = options.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BackendFailure(f"gguf option {key} must be a whole number, got {value!r}") from None
+
+
+class GGUFBackend:
+    """Options: ``model_dirs``, ``context_length``, ``gpu_layers``, ``threads``, ``max_memory`` (bytes), ``debug``."""
+
+    name = "gguf"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self._dirs = model_dirs(options.get("model_dirs"))
+        self._context_length = _int_option(options, "context_length", DEFAULT_CONTEXT) or DEFAULT_CONTEXT
+        self._gpu_layers = _int_option(options, "gpu_layers", 0) or 0
+        self._threads = _int_option(options, "threads", None)
+        self._max_memory = _int_option(options, "max_memory", None)
+        self._debug = bool(options.get("debug", False))
+        self._loaded: LoadedModel | None = None
+        self._templates: dict[Path, ChatTemplate] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ discovery
+
+    def claims(self, model: str) -> bool:
+        return model.strip().lower().endswith(".gguf")
+
+    def _metadata(self, model: str) -> GGUFMetadata:
+        return read_metadata(resolve_model(model, self._dirs))
+
+    def _info(self, meta: GGUFMetadata) -> ModelInfo:
+        details = {
+            "architecture": meta.architecture,
+            "parameters": human_count(meta.parameter_count),
+            "size": human_size(meta.size_bytes),
+            "path": str(meta.path),
+        }
+        if meta.file_type:
+            details["quantization"] = meta.file_type
+        details["template"] = "from file" if meta.chat_template else "ChatML (file has none)"
+        return ModelInfo(
+            name=meta.name,
+            backend=self.name,
+            context_length=meta.context_length,
+            capabilities=frozenset({"completion", "tools"}),
+            details=details,
+        )
+
+    def describe(self, model: str) -> ModelInfo:
+        return self._info(self._metadata(model))
+
+    def list_models(self) -> list[ModelInfo]:
+        infos = []
+        for path in gguf_files(self._dirs):
+            try:
+                infos.append(self._info(read_metadata(path)))
+            except BackendFailure:
+                continue  # a broken file in the folder must not hide the others
+        return infos
+
+    def health(self) -> tuple[bool, str]:
+        try:
+            llama_cpp = import_llama_cpp()
+        except BackendFailure as exc:
+            return False, str(exc)
+        device = "GPU offload available" if gpu_offload_supported(llama_cpp) else "CPU only"
+        count = len(gguf_files(self._dirs))
+        where = ", ".join(str(d) for d in self._dirs)
+        return True, f"llama.cpp {llama_cpp.__version__} ({device}); {count} GGUF file(s) in {where}"
+
+    # ------------------------------------------------------------------ loading
+
+    def _template(self, meta: GGUFMetadata) -> ChatTemplate:
+        template = self._templates.get(meta.path)
+        if template is None:
+            template = ChatTemplate(meta.chat_template, bos_token=meta.bos_token, eos_token=meta.eos_token)
+            self._templates[meta.path] = template
+        return template
+
+    def _ensure_loaded(self, llama_cpp: ModuleType, meta: GGUFMetadata, wanted_ctx: int) -> Iterator[Event]:
+        loaded = self._loaded
+        if loaded is not None and loaded.meta.path == meta.path and loaded.n_ctx >= min(
+            wanted_ctx, meta.context_length or wanted_ctx
+        ):
+            return
+        if loaded is not None:
+            self._loaded = None
+            loaded.close()
+        gpu_layers = self._gpu_layers
+        if gpu_layers and not gpu_offload_supported(llama_cpp):
+            yield Notice(
+                level="warning",
+                text=f"--gpu-layers {gpu_layers} ignored: this llama.cpp was built without GPU support ({GPU_HINT})",
+            )
+            gpu_layers = 0
+        budget = self._max_memory if self._max_memory is not None else available_memory()
+        n_ctx = plan_context(meta, wanted=wanted_ctx, memory_budget=budget, gpu_layers=gpu_layers)
+        yield Notice(level="loading", text=f"loading {meta.name} ({human_size(meta.size_bytes)})…")
+        self._loaded = load_model(
+            llama_cpp, meta, n_ctx=n_ctx, n_threads=self._threads or physical_cores(), gpu_layers=gpu_layers, seed=None
+        )
+
+    def loaded_model(self) -> LoadedModel | None:
+        """The model currently in memory (benchmarks read its llama.cpp handle and settings)."""
+        return self._loaded
+
+    # ------------------------------------------------------------------ chat
+
+    def _prompt_tokens(self, llm: Any, template: ChatTemplate, prompt: str) -> list[int]:
+        # The template writes the BOS token itself when the model wants one; never add a second.
+        starts_with_bos = bool(template.bos_token) and prompt.startswith(template.bos_token)
+        add_bos = bool(llm._model.add_bos_token()) and not starts_with_bos
+        return list(llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def count_tokens(self, model: str, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
+        """Exact prompt length; loads the model's vocabulary only (no weights) when it is not in memory."""
+        meta = self._metadata(model)
+        template = self._template(meta)
+        prompt = template.render(messages, tools)
+        loaded = self._loaded
+        if loaded is not None and loaded.meta.path == meta.path:
+            return len(self._prompt_tokens(loaded.llm, template, prompt))
+        llama_cpp = import_llama_cpp()
+        configure_logging(llama_cpp, debug=self._debug)
+        try:
+            vocab_only = llama_cpp.Llama(model_path=str(meta.path), vocab_only=True, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            from agentshell_gguf.engine import load_failure
+
+            raise load_failure(meta, exc) from None
+        try:
+            return len(self._prompt_tokens(vocab_only, template, prompt))
+        finally:
+            vocab_only.close()
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions,
+    ) -> Iterator[Event]:
+        started = time.perf_counter()
+        meta = self._metadata(model)
+        template = self._template(meta)
+        prompt = template.render(messages, tools)
+        llama_cpp = import_llama_cpp()
+        configure_logging(llama_cpp, debug=self._debug)
+        with self._lock:
+            was_loaded = self._loaded
+            yield from self._ensure_loaded(llama_cpp, meta, options.context_length or self._context_length)
+            loaded = self._loaded
+            assert loaded is not None
+            llm = loaded.llm
+            prompt_tokens = self._prompt_tokens(llm, template, prompt)
+            if len(prompt_tokens) >= loaded.n_ctx:
+                raise ContextOverflow(
+                    f"the conversation is {len(prompt_tokens)} tokens but {meta.name} is loaded with a "
+                    f"{loaded.n_ctx}-token window",
+                    hint="compact the conversation (/compact) or raise the gguf context_length option",
+                )
+            if options.seed is not None:
+                llm.set_seed(options.seed)
+            room = loaded.n_ctx - len(prompt_tokens)
+            constrained = bool(options.extra.get("constrained", True))
+            tool_choice = options.extra.get("tool_choice", "auto")
+            turn = Turn(
+                llm=llm,
+                prompt_tokens=prompt_tokens,
+                stops=template.stop,
+                sampling=Sampling.from_options(options),
+                max_tokens=min(options.max_tokens, room) if options.max_tokens else room,
+                parse_tools=bool(tools),
+                grammar=tool_call_gbnf(tools) if tools and (constrained or tool_choice == "required") else None,
+                started=started,
+                load_ms=loaded.load_ms if loaded is not was_loaded else None,
+                force_call=tool_choice == "required",
+            )
+            yield from run_turn(llama_cpp, turn)

@@ -1,0 +1,76 @@
+"""A llama.cpp grammar for the inside of ``<tool_call>…</tool_call>``, built from the tools' JSON schemas.
+
+Once the model has written ``<tool_call>``, decoding continues under this
+grammar: a JSON object whose ``name`` is one of the tool names and whose
+``arguments`` match that tool's parameter schema, then the closing tag,
+optionally followed by more calls (a block may also hold a JSON list of
+calls). A small model can still choose badly, but it can no longer write
+something that does not parse or validate.
+
+The schema-to-GBNF conversion is llama.cpp's own (shipped in llama-cpp-python);
+a parameter schema it cannot convert falls back to "any JSON object" for that
+tool rather than losing constrained decoding for every tool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agentshell.protocol import ToolSpec
+
+# JSON forbids raw control characters in strings; llama.cpp's converter allows them.
+_LOOSE_CHAR = 'char ::= [^"\\\\] |'
+_STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
+# One or more tagged blocks, each holding a call or a JSON list of calls (the form SmolLM2 was trained on).
+_CALL_RULES = (
+    'root ::= "\\n"? calls "\\n"? "</tool_call>" ( "\\n" "<tool_call>" "\\n"? calls "\\n"? "</tool_call>" )*\n'
+    'calls ::= call | "[" "\\n"? call ( "," [ \\n]? call )* "\\n"? "]"'
+)
+
+
+def _call_schema(tool: ToolSpec, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"name": {"const": tool.name}, "arguments": parameters},
+        "required": ["name", "arguments"],
+    }
+
+
+def _convertible(schema: dict[str, Any]) -> bool:
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    try:
+        json_schema_to_gbnf(json.dumps(schema))
+    except Exception:  # the converter raises bare Exceptions and assertion errors on schemas it cannot handle
+        return False
+    return True
+
+
+def _parameters(tool: ToolSpec) -> dict[str, Any]:
+    parameters = dict(tool.parameters) if tool.parameters else {}
+    parameters.setdefault("type", "object")
+    if parameters.get("type") == "object" and "properties" not in parameters:
+        parameters["additionalProperties"] = True
+    return parameters
+
+
+def tool_call_gbnf(tools: Sequence[ToolSpec]) -> str | None:
+    """GBNF text for one or more calls to ``tools`` and their closing tags; None without tools."""
+    if not tools:
+        return None
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    alternatives = []
+    for tool in tools:
+        schema = _call_schema(tool, _parameters(tool))
+        if not _convertible(schema):
+            schema = _call_schema(tool, {"type": "object", "additionalProperties": True})
+        alternatives.append(schema)
+    combined = alternatives[0] if len(alternatives) == 1 else {"oneOf": alternatives}
+    gbnf = json_schema_to_gbnf(json.dumps(combined), prop_order=["name", "arguments"])
+    gbnf = re.sub(r"^root ::=", "call ::=", gbnf, count=1, flags=re.MULTILINE)
+    gbnf = gbnf.replace(_LOOSE_CHAR, _STRICT_CHAR)
+    return f"{_CALL_RULES}\n{gbnf}"
