@@ -40,6 +40,7 @@ class WorkspaceGuard:
         parts = resolved.relative_to(self.root).parts if self.contains(resolved) else resolved.parts
         return ".git" in parts
 
-    def display(self, resolved: Path) -> str:
-        """How to show a path to the user and the model: relative inside, absolute outside."""
-        return self.relative(resolved)
+    def display(self, resolved: Path, limit: int = 300) -> str:
+        """How to show a path to the user and the model: relative inside, absolute outside, never huge."""
+        text = self.relative(resolved)
+        return text if len(text) <= limit else text[: limit // 2] + "…" + text[-limit // 2 :]

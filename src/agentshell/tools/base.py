@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 ToolKind = Literal["read", "edit", "execute"]
 
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: a longer path cannot name anything
+MAX_PATTERN_CHARS = 1000  # compiling a regex of megabytes takes minutes; no search needs that
+
 
 @dataclass(frozen=True)
 class ToolResult:

@@ -13,7 +13,16 @@ from typing import BinaryIO, cast
 
 from pydantic import BaseModel, Field
 
-from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult
+from agentshell.tools.base import (
+    MAX_PATH_CHARS,
+    Access,
+    BaseTool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolKind,
+    ToolResult,
+)
 from agentshell.tools.textfile import (
     SNIFF_BYTES,
     EditFailed,
@@ -70,7 +79,7 @@ def _path_access(tool: str, raw: str, ctx: ToolContext, detail: str | None = Non
 
 
 class ReadFileArgs(ToolArgs):
-    path: str = Field(description=PATH_HELP)
+    path: str = Field(max_length=MAX_PATH_CHARS, description=PATH_HELP)
     offset: int | None = Field(
         default=None, ge=1, description="Line number to start reading from (1 = first line). Omit to start at the top."
     )
@@ -170,7 +179,7 @@ def _read_lines(f: BinaryIO, shown: str, size: int, start: int, limit: int) -> T
 
 
 class WriteFileArgs(ToolArgs):
-    path: str = Field(description=PATH_HELP + " Parent directories are created.")
+    path: str = Field(max_length=MAX_PATH_CHARS, description=PATH_HELP + " Parent directories are created.")
     content: str = Field(description="The complete new content of the file. It replaces whatever was there.")
 
 
@@ -232,7 +241,7 @@ class WriteFile(BaseTool):
 
 
 class EditFileArgs(ToolArgs):
-    path: str = Field(description=PATH_HELP)
+    path: str = Field(max_length=MAX_PATH_CHARS, description=PATH_HELP)
     old_string: str = Field(
         description="Exact text to replace, copied from the file including indentation (without read_file's "
         "line-number prefix). Must occur exactly once unless replace_all is true; "

@@ -18,7 +18,17 @@ from typing import cast
 from pydantic import BaseModel, Field
 
 from agentshell.permissions import path_matches
-from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult
+from agentshell.tools.base import (
+    MAX_PATH_CHARS,
+    MAX_PATTERN_CHARS,
+    Access,
+    BaseTool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolKind,
+    ToolResult,
+)
 from agentshell.tools.textfile import SNIFF_BYTES, looks_binary
 from agentshell.workspace import WorkspaceGuard
 
@@ -73,7 +83,11 @@ def _walk(root: Path) -> Iterator[tuple[Path, str]]:
 
 
 class ListDirArgs(ToolArgs):
-    path: str = Field(default=".", description="Directory to list, relative to the workspace root (default '.').")
+    path: str = Field(
+        default=".",
+        max_length=MAX_PATH_CHARS,
+        description="Directory to list, relative to the workspace root (default '.').",
+    )
 
 
 class ListDir(BaseTool):
@@ -119,10 +133,11 @@ class ListDir(BaseTool):
 
 class GlobArgs(ToolArgs):
     pattern: str = Field(
+        max_length=MAX_PATTERN_CHARS,
         description="File name pattern. '*.py' matches .py files in every directory; 'src/**/*.ts' matches under "
-        "src/ at any depth; '*' stays within one directory name, '**' crosses directories."
+        "src/ at any depth; '*' stays within one directory name, '**' crosses directories.",
     )
-    path: str = Field(default=".", description=DIR_HELP)
+    path: str = Field(default=".", max_length=MAX_PATH_CHARS, description=DIR_HELP)
 
 
 class Glob(BaseTool):
@@ -164,10 +179,17 @@ class Glob(BaseTool):
 
 
 class GrepArgs(ToolArgs):
-    pattern: str = Field(description="Python regular expression to search for, e.g. 'def \\w+_test' or 'TODO'.")
-    path: str = Field(default=".", description="File or " + DIR_HELP[0].lower() + DIR_HELP[1:])
+    pattern: str = Field(
+        max_length=MAX_PATTERN_CHARS,
+        description="Python regular expression to search for, e.g. 'def \\w+_test' or 'TODO'.",
+    )
+    path: str = Field(
+        default=".", max_length=MAX_PATH_CHARS, description="File or " + DIR_HELP[0].lower() + DIR_HELP[1:]
+    )
     include: str | None = Field(
-        default=None, description="Only search files whose name matches this glob, e.g. '*.py'."
+        default=None,
+        max_length=MAX_PATTERN_CHARS,
+        description="Only search files whose name matches this glob, e.g. '*.py'.",
     )
     ignore_case: bool = Field(default=False, description="Match without regard to case.")
 
