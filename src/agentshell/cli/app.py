@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
 
 COMMAND_ENTRY_POINTS = "agentshell.commands"
@@ -36,6 +35,8 @@ HELP = (
 
 def _command_targets() -> dict[str, str]:
     targets = dict(CORE_COMMANDS)
+    from importlib.metadata import entry_points  # not at import: `agent --version` should not pay for it
+
     for ep in entry_points(group=COMMAND_ENTRY_POINTS):
         targets.setdefault(ep.name, ep.value)
     return targets
