@@ -38,7 +38,7 @@ class WorkspaceGuard:
     def in_git_dir(self, resolved: Path) -> bool:
         """True for anything under a ``.git`` directory (hooks there run code, so writes need approval)."""
         parts = resolved.relative_to(self.root).parts if self.contains(resolved) else resolved.parts
-        return ".git" in parts
+        return any(part.casefold() == ".git" for part in parts)  # .GIT is the same directory on macOS
 
     def display(self, resolved: Path, limit: int = 300) -> str:
         """How to show a path to the user and the model: relative inside, absolute outside, never huge."""

@@ -8,6 +8,7 @@ directory it was asked to search.
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import stat
@@ -38,6 +39,7 @@ MAX_GREP_MATCHES = 200
 MAX_GREP_LINE_CHARS = 300
 MAX_GREP_FILE_BYTES = 5 * 1024 * 1024
 MAX_VISITED_FILES = 100_000
+MAX_GREP_TOTAL_BYTES = 256 * 1024 * 1024  # what one grep call reads at most, however big the tree
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 
 DIR_HELP = "Directory to search, relative to the workspace root or absolute (default: the workspace root)."
@@ -106,26 +108,34 @@ class ListDir(BaseTool):
         if not path.is_dir():
             raise ToolError(f"{shown} is a file, not a directory; use read_file to read it")
         try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
+            with os.scandir(path) as it:
+                count = 0
+
+                def counted() -> Iterator[os.DirEntry[str]]:
+                    nonlocal count
+                    for entry in it:
+                        count += 1
+                        yield entry
+
+                # A directory of a million entries costs a count, not a million objects in memory.
+                entries = heapq.nsmallest(MAX_LIST_ENTRIES, counted(), key=lambda e: e.name)
+                lines = [_describe(entry) for entry in entries]
         except OSError as exc:
             raise ToolError(f"cannot list {shown}: {exc.strerror}") from None
-        lines = []
-        for entry in entries[:MAX_LIST_ENTRIES]:
-            if entry.is_symlink():
-                try:
-                    target = os.readlink(entry.path)
-                except OSError:
-                    target = "?"
-                lines.append(f"{entry.name} -> {target}")
-            elif entry.is_dir():
-                lines.append(entry.name + "/")
-            else:
-                lines.append(entry.name)
         if not lines:
             return ToolResult(f"{shown} is empty.", summary="empty directory")
-        if len(entries) > MAX_LIST_ENTRIES:
-            lines.append(f"[... {len(entries) - MAX_LIST_ENTRIES} more entries not shown; use glob to narrow down]")
-        return ToolResult("\n".join(lines), summary=f"{len(entries)} entries")
+        if count > MAX_LIST_ENTRIES:
+            lines.append(f"[... {count - MAX_LIST_ENTRIES} more entries not shown; use glob to narrow down]")
+        return ToolResult("\n".join(lines), summary=f"{count} entries")
+
+
+def _describe(entry: os.DirEntry[str]) -> str:
+    if entry.is_symlink():
+        try:
+            return f"{entry.name} -> {os.readlink(entry.path)}"
+        except OSError:
+            return f"{entry.name} -> ?"
+    return entry.name + "/" if entry.is_dir() else entry.name
 
 
 # --------------------------------------------------------------------------- glob
@@ -215,16 +225,21 @@ class Grep(BaseTool):
             raise ToolError(f"invalid regular expression {a.pattern[:200]!r}: {exc}") from None
         guard, root, shown = _locate_dir(a.path, ctx, self.name)
         include = a.include.strip().removeprefix("./") if a.include else None
-        files = [(root, root.name)] if root.is_file() else list(_walk(root))
+        files = iter([(root, root.name)]) if root.is_file() else _walk(root)
         matches: list[str] = []
-        total = skipped = 0
+        total = skipped = read = 0
+        budget_hit = False
         for path, rel in files:
             if include and not path_matches(include, path.name if "/" not in include else rel):
                 continue
+            if read > MAX_GREP_TOTAL_BYTES:
+                budget_hit = True
+                break
             data = _searchable(path, guard, root)
             if data is None:
                 skipped += 1
                 continue
+            read += len(data)
             text = data.decode("utf-8", "replace")
             if regex.search(text) is None:
                 continue
@@ -236,12 +251,18 @@ class Grep(BaseTool):
                         if len(line) > MAX_GREP_LINE_CHARS:
                             line = line[:MAX_GREP_LINE_CHARS] + " [line cut]"
                         matches.append(f"{label}:{lineno}: {line}")
+        stopped = (
+            f"\n[stopped after reading {MAX_GREP_TOTAL_BYTES // 2**20} MiB; search a narrower path or use include]"
+            if budget_hit
+            else ""
+        )
         if not matches:
             note = f" ({skipped} binary, large or unreadable files skipped)" if skipped else ""
-            return ToolResult(f"No matches for {a.pattern!r} in {shown}{note}.", summary="no matches")
+            return ToolResult(f"No matches for {a.pattern!r} in {shown}{note}.{stopped}", summary="no matches")
         text = "\n".join(matches)
         if total > len(matches):
             text += f"\n[... {total - len(matches)} more matching lines not shown; narrow the pattern or path]"
+        text += stopped
         return ToolResult(text, summary=f"{total} matches")
 
 

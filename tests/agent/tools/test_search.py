@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agentshell.tools import ToolResult
-from agentshell.tools.search import MAX_GREP_FILE_BYTES, MAX_GREP_MATCHES
+from agentshell.tools import ToolResult, search
+from agentshell.tools.search import MAX_GREP_FILE_BYTES, MAX_GREP_MATCHES, MAX_LIST_ENTRIES
 
 Run = Callable[..., ToolResult]
 
@@ -84,3 +84,22 @@ def test_grep_does_not_read_through_links_out_of_the_workspace(ws: Path, tmp_pat
     os.symlink(tmp_path, ws / "linked_dir")
     (ws / "mine.txt").write_text("needle mine\n")
     assert run("grep", pattern="needle").output == "mine.txt:1: needle mine"
+
+
+def test_list_dir_caps_entries_in_name_order(ws: Path, run: Run) -> None:
+    for i in range(MAX_LIST_ENTRIES + 100):
+        (ws / f"f{i:04d}").touch()
+    result = run("list_dir")
+    lines = result.output.splitlines()
+    assert lines[0] == "f0000" and lines[MAX_LIST_ENTRIES - 1] == f"f{MAX_LIST_ENTRIES - 1:04d}"
+    assert lines[-1].startswith("[... 100 more entries not shown")
+    assert result.summary == f"{MAX_LIST_ENTRIES + 100} entries"
+
+
+def test_grep_stops_at_its_reading_budget(ws: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_GREP_TOTAL_BYTES", 1000)
+    for i in range(5):
+        (ws / f"f{i}.txt").write_text("needle\n" + "x" * 1000)
+    result = run("grep", pattern="needle")
+    assert result.output.splitlines()[:2] == ["f0.txt:1: needle", "f1.txt:1: needle"]
+    assert "stopped after reading" in result.output and "f4.txt" not in result.output
