@@ -99,7 +99,7 @@ def test_list_dir_caps_entries_in_name_order(ws: Path, run: Run) -> None:
 def test_grep_stops_at_its_reading_budget(ws: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "MAX_GREP_TOTAL_BYTES", 1000)
     for i in range(5):
-        (ws / f"f{i}.txt").write_text("needle\n" + "x" * 1000)
+        (ws / f"f{i}.txt").write_text("needle\n" + "x" * 400)
     result = run("grep", pattern="needle")
-    assert result.output.splitlines()[:2] == ["f0.txt:1: needle", "f1.txt:1: needle"]
+    assert result.output.splitlines()[:3] == ["f0.txt:1: needle", "f1.txt:1: needle", "f2.txt:1: needle"]
     assert "stopped after reading" in result.output and "f4.txt" not in result.output
