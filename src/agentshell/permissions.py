@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import os
 import re
 import shlex
 from collections.abc import Callable, Sequence
@@ -314,18 +315,26 @@ class PermissionGate:
                 return True
             parts, _ = split_command(subject)
             return _command_matches(pattern, subject) or any(_command_matches(pattern, p) for p in parts)
+        if pattern is not None and pattern.startswith(("/", "~")):
+            pattern = _resolve_pattern(pattern)
         if deny:
             return pattern is None or path_matches(pattern, subject)
         # An allow rule must name escapes explicitly: absolute patterns for outside, ".git" for the git dir.
-        if outside and (pattern is None or not pattern.startswith(("/", "~"))):
+        if outside and (pattern is None or not pattern.startswith("/")):
             return False
-        if into_git and (pattern is None or ".git" not in pattern):
+        if into_git and (pattern is None or ".git" not in pattern.casefold()):
             return False
-        if pattern is None:
-            return True
-        if pattern.startswith("~"):
-            pattern = str(Path(pattern).expanduser())
-        return path_matches(pattern, subject)
+        return pattern is None or path_matches(pattern, subject)
+
+
+def _resolve_pattern(pattern: str) -> str:
+    """Expand ``~`` and resolve the literal directory part, as paths are resolved (``/tmp`` may be a link)."""
+    expanded = os.path.expanduser(pattern)
+    wild = min((i for i, c in enumerate(expanded) if c in "*?["), default=len(expanded))
+    cut = expanded.rfind("/", 0, wild)
+    if cut <= 0:
+        return expanded
+    return os.path.realpath(expanded[:cut]) + expanded[cut:]
 
 
 def check_rules(rules: Sequence[str]) -> None:

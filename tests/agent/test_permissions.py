@@ -259,3 +259,20 @@ def test_split_command() -> None:
     assert split_command("cat <(ls)")[1]
     assert split_command("echo hi > out.txt")[1]
     assert not split_command("echo hi 2>&1 >/dev/null")[1]
+
+
+def test_path_pattern_forms(layout: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    ws, outside = layout
+    monkeypatch.setenv("HOME", str(outside.parent))
+    os.symlink(outside, outside.parent / "outside-link")
+    gate = PermissionGate("ask", ws, allow=["edit(notes/)", "read(~/outside-link/*.txt)"])
+
+    def allowed(kind: str, raw: str) -> bool:
+        path = gate.guard.resolve(raw)
+        request = ApprovalRequest(tool="t", kind=kind, summary=raw)  # type: ignore[arg-type]
+        return gate.check(request, paths=[path], rule_subject=gate.guard.relative(path))[0]
+
+    assert allowed("edit", "notes/a/b.txt")  # a trailing slash covers everything below
+    assert not allowed("edit", "notesx/a.txt")
+    assert allowed("read", str(outside / "f.txt"))  # ~ expanded, the link in the pattern resolved like the path
+    assert not allowed("read", str(outside / "sub" / "f.txt"))  # * stays in one directory
