@@ -22,22 +22,35 @@ MARKER_VAR = "AGENTSHELL_COMMAND_ID"
 _PROC = Path("/proc")
 
 
-def _stat_fields(pid: int) -> tuple[str, int] | None:
-    """(state, process group) of a live process, None if it is gone."""
+def _read(path: str) -> bytes | None:
+    """One small /proc file; plain os calls because this runs for every process on every command."""
     try:
-        raw = (_PROC / str(pid) / "stat").read_bytes()
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[2])
-
-
-def _has_marker(pid: int, marker: bytes) -> bool:
     try:
-        environ = (_PROC / str(pid) / "environ").read_bytes()
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
     except OSError:
-        return False
-    return marker in environ.split(b"\x00")
+        return None
+    finally:
+        os.close(fd)
+
+
+def _stat_fields(pid: str) -> tuple[bytes, int] | None:
+    """(state, process group) of a live process, None if it is gone."""
+    raw = _read(f"/proc/{pid}/stat")
+    if not raw:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return fields[0], int(fields[2])
+
+
+def _has_marker(pid: str, marker: bytes) -> bool:
+    environ = _read(f"/proc/{pid}/environ")
+    return environ is not None and marker in environ.split(b"\x00")
 
 
 class ProcessTree:
@@ -47,7 +60,7 @@ class ProcessTree:
         self.proc = proc
         self.pgid = proc.pid  # start_new_session=True makes the child a group leader
         self.marker = f"{MARKER_VAR}={marker}".encode()
-        self._marked: dict[int, bool] = {}
+        self._marked: dict[str, bool] = {}
 
     def members(self) -> set[int]:
         """Live (non-zombie) processes in the group or carrying the marker."""
@@ -59,24 +72,21 @@ class ProcessTree:
                 return set()
             return {self.pgid}
         found: set[int] = set()
-        me = os.getpid()
-        for entry in os.scandir(_PROC):
-            if not entry.name.isdigit():
+        me = str(os.getpid())
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or name == me:
                 continue
-            pid = int(entry.name)
-            if pid == me:
-                continue
-            info = _stat_fields(pid)
-            if info is None or info[0] in ("Z", "X"):
+            info = _stat_fields(name)
+            if info is None or info[0] in (b"Z", b"X"):
                 continue
             if info[1] == self.pgid:
-                found.add(pid)
+                found.add(int(name))
                 continue
-            marked = self._marked.get(pid)
+            marked = self._marked.get(name)
             if marked is None:
-                marked = self._marked[pid] = _has_marker(pid, self.marker)
+                marked = self._marked[name] = _has_marker(name, self.marker)
             if marked:
-                found.add(pid)
+                found.add(int(name))
         return found
 
     def _signal(self, sig: int, pids: set[int]) -> None:

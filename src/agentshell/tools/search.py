@@ -9,12 +9,13 @@ directory it was asked to search.
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 from pydantic import BaseModel, Field
 
@@ -67,18 +68,49 @@ def _access(tool: str, raw: str, ctx: ToolContext, what: str = "") -> Access:
     return Access(summary=f"{tool} {what}{' in ' if what else ''}{shown}", subject=guard.relative(path), paths=(path,))
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
-    """(file path, path relative to root) for every file under root, .git and friends skipped, links not followed."""
+class Found(NamedTuple):
+    path: str  # as walked, not resolved
+    rel: str  # relative to the walk's root, POSIX
+    name: str
+    link: bool  # a symlink (to a file): where it points is checked before reading
+
+
+def _walk(root: Path) -> Iterator[Found]:
+    """Every file under root in name order, .git and friends skipped, directory links not followed."""
     visited = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        base = Path(dirpath)
-        for name in sorted(filenames):
+    stack = [(str(root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(itertools.islice(it, MAX_VISITED_FILES), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIPPED_DIRS:
+                        subdirs.append((entry.path, f"{prefix}{entry.name}/"))
+                    continue
+                link = entry.is_symlink()
+                if link and entry.is_dir():
+                    continue
+            except OSError:
+                continue
             visited += 1
             if visited > MAX_VISITED_FILES:
                 return
-            path = base / name
-            yield path, path.relative_to(root).as_posix()
+            yield Found(entry.path, prefix + entry.name, entry.name, link)
+        stack.extend(reversed(subdirs))
+
+
+def _label_prefix(guard: WorkspaceGuard, root: Path) -> str:
+    """What goes before a walked file's relative path so the model sees workspace-relative (or absolute) paths."""
+    if not guard.contains(root):
+        return root.as_posix() + "/"
+    base = guard.relative(root)
+    return "" if base == "." else base + "/"
 
 
 # --------------------------------------------------------------------------- list_dir
@@ -169,12 +201,13 @@ class Glob(BaseTool):
         if not pattern:
             raise ToolError("pattern is empty; try '*.py' or 'src/**/*.js'")
         by_name = "/" not in pattern
+        prefix = _label_prefix(guard, root)
         found: list[str] = []
         more = 0
-        for path, rel in _walk(root):
-            if path_matches(pattern, path.name if by_name else rel):
+        for item in _walk(root):
+            if path_matches(pattern, item.name if by_name else item.rel):
                 if len(found) < MAX_GLOB_RESULTS:
-                    found.append(guard.display(path) if guard.contains(root) else path.as_posix())
+                    found.append(prefix + item.rel)
                 else:
                     more += 1
         if not found:
@@ -225,17 +258,22 @@ class Grep(BaseTool):
             raise ToolError(f"invalid regular expression {a.pattern[:200]!r}: {exc}") from None
         guard, root, shown = _locate_dir(a.path, ctx, self.name)
         include = a.include.strip().removeprefix("./") if a.include else None
-        files = iter([(root, root.name)]) if root.is_file() else _walk(root)
+        if root.is_file():
+            prefix = ""
+            files: Iterator[Found] = iter([Found(str(root), shown, root.name, False)])
+        else:
+            prefix = _label_prefix(guard, root)
+            files = _walk(root)
         matches: list[str] = []
         total = skipped = read = 0
         budget_hit = False
-        for path, rel in files:
-            if include and not path_matches(include, path.name if "/" not in include else rel):
+        for item in files:
+            if include and not path_matches(include, item.name if "/" not in include else item.rel):
                 continue
             if read > MAX_GREP_TOTAL_BYTES:
                 budget_hit = True
                 break
-            data = _searchable(path, guard, root)
+            data = _searchable(item, guard, root)
             if data is None:
                 skipped += 1
                 continue
@@ -243,7 +281,7 @@ class Grep(BaseTool):
             text = data.decode("utf-8", "replace")
             if regex.search(text) is None:
                 continue
-            label = guard.display(path) if guard.contains(path.parent) else path.as_posix()
+            label = prefix + item.rel
             for lineno, line in enumerate(text.splitlines(), 1):
                 if regex.search(line):
                     total += 1
@@ -266,16 +304,19 @@ class Grep(BaseTool):
         return ToolResult(text, summary=f"{total} matches")
 
 
-def _searchable(path: Path, guard: WorkspaceGuard, root: Path) -> bytes | None:
+def _searchable(item: Found, guard: WorkspaceGuard, root: Path) -> bytes | None:
     """The file's bytes if grep should look inside: a regular text file, not too big, not a link out."""
+    target = item.path
     try:
-        real = Path(os.path.realpath(path))
-        if not (guard.contains(real) or real == root or root in real.parents):
-            return None
-        st = real.stat()
+        if item.link:
+            real = Path(os.path.realpath(target))
+            if not (guard.contains(real) or real == root or root in real.parents):
+                return None
+            target = str(real)
+        st = os.stat(target)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_GREP_FILE_BYTES:
             return None
-        with real.open("rb") as f:
+        with open(target, "rb") as f:
             data = f.read(MAX_GREP_FILE_BYTES + 1)
     except OSError:
         return None
