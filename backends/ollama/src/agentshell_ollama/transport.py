@@ -59,6 +59,7 @@ class StreamingRequest:
         self._client = client
         self._request = request
         self._stop = threading.Event()
+        self._resume = threading.Event()  # set once the consumer holds the first chunk
         self._response: httpx.Response | None = None
         self._thread = threading.Thread(target=self._run, name="ollama-stream", daemon=True)
 
@@ -69,9 +70,12 @@ class StreamingRequest:
     def next(self, timeout: float | None) -> Piece | None:
         """The next piece, or None when ``timeout`` seconds passed without one."""
         try:
-            return self.pieces.get(timeout=timeout)
+            piece = self.pieces.get(timeout=timeout)
         except queue.Empty:
             return None
+        if isinstance(piece, Data) and not self._resume.is_set():
+            self._resume.set()
+        return piece
 
     def _run(self) -> None:
         try:
@@ -83,12 +87,23 @@ class StreamingRequest:
         try:
             if self._stop.is_set():  # closed while the headers were on their way
                 return
-            self.pieces.put(Opened(response.status_code, dict(response.headers)))
+            opened = Opened(response.status_code, dict(response.headers))
             if response.status_code >= 400:
-                self.pieces.put(Data(response.read()))
+                body = response.read()
+                self.pieces.put(opened)
+                self.pieces.put(Data(body))
                 self.pieces.put(Finished())
                 return
-            for chunk in response.iter_bytes():
+            chunks = response.iter_bytes()
+            # The status goes out with the first chunk, and the worker then pauses until the consumer
+            # has taken it: a worker that went on reading a fast stream would hold the GIL while the
+            # consumer waits for it, adding milliseconds (tens on a busy machine) to the first token.
+            first = next(chunks, None)
+            self.pieces.put(opened)
+            if first is not None:
+                self.pieces.put(Data(first))
+                self._resume.wait()
+            for chunk in chunks:
                 if self._stop.is_set():
                     return
                 self.pieces.put(Data(chunk))
@@ -101,6 +116,7 @@ class StreamingRequest:
 
     def close(self) -> None:
         self._stop.set()
+        self._resume.set()
         response = self._response
         if response is None:
             return
