@@ -223,7 +223,7 @@ class PermissionGate:
         self.allow = [Rule.parse(r) for r in allow]
         self.deny = [Rule.parse(r) for r in deny]
         self.ask = ask
-        self._always: set[tuple[str, str]] = set()  # (tool, exact subject) answered "always" this session
+        self._always: set[tuple[str, str]] = set()  # (family, exact subject) answered "always" this session
 
     @property
     def interactive(self) -> bool:
@@ -240,7 +240,7 @@ class PermissionGate:
                 return False, f"denied by rule --deny '{rule}': {request.summary} was not run. Do not retry it."
         if self.mode == "yolo":
             return True, ""
-        if (request.tool, rule_subject) in self._always:
+        if (_family(request), rule_subject) in self._always:
             return True, ""
         if self._allowed_by_rules(request, rule_subject, outside=bool(outside), into_git=into_git):
             return True, ""
@@ -265,9 +265,9 @@ class PermissionGate:
             reason = "commands need approval"
         return self._ask(dataclasses.replace(request, reason=reason), rule_subject, outside=bool(outside))
 
-    def remember(self, tool: str, subject: str) -> None:
-        """Allow this exact (tool, subject) for the rest of the session, as an "always" answer does."""
-        self._always.add((tool, subject))
+    def remember(self, request: ApprovalRequest, subject: str) -> None:
+        """Allow this exact subject for the rest of the session, as an "always" answer does."""
+        self._always.add((_family(request), subject))
 
     def _ask(self, request: ApprovalRequest, subject: str, *, outside: bool) -> tuple[bool, str]:
         if self.ask is None:
@@ -282,7 +282,7 @@ class PermissionGate:
             )
         answer = self.ask(request)
         if answer == "always":
-            self.remember(request.tool, subject)
+            self._always.add((_family(request), subject))
             return True, ""
         if answer == "yes":
             return True, ""
@@ -325,6 +325,11 @@ class PermissionGate:
         if into_git and (pattern is None or ".git" not in pattern.casefold()):
             return False
         return pattern is None or path_matches(pattern, subject)
+
+
+def _family(request: ApprovalRequest) -> str:
+    """What an "always" covers: every edit tool for a path (write_file and edit_file alike), else the one tool."""
+    return request.kind if request.kind in ("read", "edit") else request.tool
 
 
 def _resolve_pattern(pattern: str) -> str:

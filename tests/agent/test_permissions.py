@@ -203,6 +203,16 @@ def test_always_remembers_the_subject_for_the_session(layout: tuple[Path, Path])
     assert len(asker.asked) == 2
 
 
+def test_always_for_a_path_covers_every_edit_tool_on_it(layout: tuple[Path, Path]) -> None:
+    ws, _ = layout
+    asker = Asker("always", "no")
+    runner = make_runner(ws, "ask", asker)
+    assert not runner.execute("write_file", {"path": "notes/f.txt", "content": "one"}).is_error
+    assert not runner.execute("edit_file", {"path": "notes/f.txt", "old_string": "one", "new_string": "two"}).is_error
+    assert len(asker.asked) == 1
+    assert runner.execute("write_file", {"path": "notes/g.txt", "content": "x"}).is_error
+
+
 def test_the_question_carries_the_diff_and_the_command(layout: tuple[Path, Path]) -> None:
     ws, _ = layout
     asker = Asker("no")

@@ -197,6 +197,8 @@ class Bash(BaseTool):
 
     def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
         command = cast(BashArgs, args).command
+        if os.name != "posix":
+            raise ToolError("the bash tool needs Linux or macOS; on Windows, run agentshell inside WSL")
         if not command.strip():
             raise ToolError("command is empty")
         size = len(command.encode("utf-8", "replace"))
