@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import respx
 from agentshell_ollama import OllamaBackend
 
-from agentshell.protocol import Backend, HealthCheck
+from agentshell.protocol import Backend, HealthCheck, ModelNotFound
 
 HOST = "http://127.0.0.1:11434"
 
@@ -116,3 +117,12 @@ def test_list_on_direct_cloud_marks_everything_remote(
         router.post("/api/show").mock(return_value=httpx.Response(200, json=show(context=131072)))
         models = make_backend(host="https://ollama.com", api_key="k").list_models()
     assert [(m.name, m.context_length, m.remote) for m in models] == [("gpt-oss:120b", 131072, True)]
+
+
+def test_describe_of_a_cloud_model_the_server_cannot_show(make_backend: Callable[..., OllamaBackend]) -> None:
+    with respx.mock(base_url=HOST) as router:
+        router.post("/api/show").mock(return_value=httpx.Response(404, json={"error": "model not found"}))
+        info = make_backend().describe("kimi-k2:1t-cloud")
+        assert info.remote and info.supports_tools and info.context_length is None
+        with pytest.raises(ModelNotFound):
+            make_backend().describe("kimi-k2:1t")  # a local model that is not there is an error

@@ -267,3 +267,16 @@ def test_cloud_model_without_show_sends_no_num_ctx(make_backend: Callable[..., O
         list(make_backend().chat("kimi-k2:1t-cloud", [Message(role="user", content="hi")], options=ChatOptions()))
     body = json.loads(chat.calls.last.request.content)
     assert "options" not in body and "think" not in body
+
+
+def test_debug_says_what_is_sent(
+    make_backend: Callable[..., OllamaBackend], show: Callable[..., dict[str, Any]]
+) -> None:
+    _, events, _ = chat_body(
+        make_backend(debug=True), "llama3.2", [Message(role="user", content="hi")], tools=[WEATHER], show=show()
+    )
+    info = [e.text for e in events if isinstance(e, Notice) and e.level == "info"]
+    assert len(info) == 1
+    assert info[0].startswith(
+        "POST http://127.0.0.1:11434/api/chat model=llama3.2 messages=1 tools=1 num_ctx=8192 think=unset bytes="
+    )

@@ -59,6 +59,20 @@ def _tls_context(host: str) -> Any:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
+def _request_summary(host: str, body: Mapping[str, Any], size: int) -> str:
+    """One --debug line: what decides how the model behaves, without the conversation itself."""
+    options = body.get("options", {})
+    parts = [
+        f"POST {host}/api/chat model={body['model']}",
+        f"messages={len(body['messages'])}",
+        f"tools={len(body.get('tools', ()))}",
+        f"num_ctx={options.get('num_ctx', 'server default')}",
+        f"think={body.get('think', 'unset')}",
+        f"bytes={size}",
+    ]
+    return " ".join(parts)
+
+
 class _Retry(Exception):
     def __init__(self, failure: BackendFailure) -> None:
         super().__init__(str(failure))
@@ -189,7 +203,16 @@ class OllamaBackend:
         return self._num_ctx[model]
 
     def describe(self, model: str) -> ModelInfo:
-        facts = self.show(model)
+        facts = self._facts_for_chat(model)
+        if facts is None:
+            # Every model on Ollama's cloud calls tools; saying otherwise would make the agent drop them.
+            return ModelInfo(
+                name=model,
+                backend=self.name,
+                capabilities=frozenset({"completion", "tools"}),
+                details={"note": "not described by the server"},
+                remote=True,
+            )
         return model_info(model, facts, context_length=self.context_window(model, facts), remote=self.is_remote(model))
 
     def list_models(self) -> list[ModelInfo]:
@@ -285,6 +308,8 @@ class OllamaBackend:
             keep_alive=options.keep_alive or self.settings.keep_alive,
         )
         content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if self.settings.debug:
+            yield Notice(level="info", text=_request_summary(self.settings.host, body, len(content)))
         decoder = ChatStreamDecoder(model=model, num_ctx=num_ctx, estimated_prompt_tokens=len(content) // 4)
         attempt = 0
         while True:
