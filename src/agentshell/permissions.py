@@ -252,7 +252,7 @@ class PermissionGate:
             )
         if outside:
             where = ", ".join(p.as_posix() for p in outside)
-            reason = f"path is outside the workspace ({where})"
+            reason = f"path is outside the workspace: {where}"
         elif into_git:
             reason = "writes into .git/ need approval"
         elif request.kind == "read":

@@ -50,6 +50,11 @@ class Access:
     detail: str | None = None  # the command, or the diff of the proposed edit
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 line", "3 lines": summaries are read by people."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 class ToolError(Exception):
     """A tool could not do what was asked; ``str()`` goes to the model as the tool result."""
 

@@ -22,6 +22,7 @@ from agentshell.tools.base import (
     ToolError,
     ToolKind,
     ToolResult,
+    plural,
 )
 from agentshell.tools.textfile import (
     SNIFF_BYTES,
@@ -171,7 +172,7 @@ def _read_lines(f: BinaryIO, shown: str, size: int, start: int, limit: int) -> T
         body += f"\n[{stopped}]"
     elif stopped:
         body += f"\n[{stopped}; {shown} has more ({size} bytes in all). Continue with offset={last + 1}.]"
-    summary = f"read {len(out)} lines" if first == 1 and not stopped else f"read lines {first}-{last}"
+    summary = f"read {plural(len(out), 'line')}" if first == 1 and not stopped else f"read lines {first}-{last}"
     return ToolResult(body, summary=summary)
 
 
@@ -230,10 +231,13 @@ class WriteFile(BaseTool):
         lines = a.content.count("\n") + (1 if a.content and not a.content.endswith("\n") else 0)
         diff = unified_diff(before, data, shown) if before is not None else None
         if not existed:
-            return ToolResult(f"Created {shown} ({lines} lines).", summary=f"created, {lines} lines", diff=diff)
+            size = plural(lines, "line")
+            return ToolResult(f"Created {shown} ({size}).", summary=f"created, {size}", diff=diff)
         added, removed = diff_stats(diff) if diff else (0, 0)
         return ToolResult(
-            f"Wrote {shown} ({lines} lines; +{added} -{removed}).", summary=f"+{added} -{removed} lines", diff=diff
+            f"Wrote {shown} ({plural(lines, 'line')}; +{added} -{removed}).",
+            summary=f"+{added} -{removed} lines",
+            diff=diff,
         )
 
 

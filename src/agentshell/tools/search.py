@@ -30,6 +30,7 @@ from agentshell.tools.base import (
     ToolError,
     ToolKind,
     ToolResult,
+    plural,
 )
 from agentshell.tools.textfile import SNIFF_BYTES, looks_binary
 from agentshell.workspace import WorkspaceGuard
@@ -158,7 +159,7 @@ class ListDir(BaseTool):
             return ToolResult(f"{shown} is empty.", summary="empty directory")
         if count > MAX_LIST_ENTRIES:
             lines.append(f"[... {count - MAX_LIST_ENTRIES} more entries not shown; use glob to narrow down]")
-        return ToolResult("\n".join(lines), summary=f"{count} entries")
+        return ToolResult("\n".join(lines), summary="1 entry" if count == 1 else f"{count} entries")
 
 
 def _describe(entry: os.DirEntry[str]) -> str:
@@ -215,7 +216,7 @@ class Glob(BaseTool):
         text = "\n".join(found)
         if more:
             text += f"\n[... {more} more matches not shown; use a narrower pattern]"
-        return ToolResult(text, summary=f"{len(found) + more} files")
+        return ToolResult(text, summary=plural(len(found) + more, "file"))
 
 
 # --------------------------------------------------------------------------- grep
@@ -301,7 +302,7 @@ class Grep(BaseTool):
         if total > len(matches):
             text += f"\n[... {total - len(matches)} more matching lines not shown; narrow the pattern or path]"
         text += stopped
-        return ToolResult(text, summary=f"{total} matches")
+        return ToolResult(text, summary=f"{total} match" if total == 1 else f"{total} matches")
 
 
 def _searchable(item: Found, guard: WorkspaceGuard, root: Path) -> bytes | None:

@@ -22,7 +22,7 @@ from typing import cast
 
 from pydantic import BaseModel, Field
 
-from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult
+from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult, plural
 from agentshell.tools.processes import MARKER_VAR, ProcessTree, sigint_deferred
 
 HEAD_BYTES = 15_000
@@ -224,4 +224,4 @@ class Bash(BaseTool):
         code = outcome.exit_code
         status = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         short = status.replace("exit code", "exit")
-        return ToolResult(f"{body}[{status}]", is_error=code != 0, summary=f"{short}, {lines} lines")
+        return ToolResult(f"{body}[{status}]", is_error=code != 0, summary=f"{short}, {plural(lines, 'line')}")
