@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 # llama.cpp's "gpt-2" pre-tokenizer, with \p{L} and \p{N} written for Python's re module
 # ([^\W\d_] = letters, \d = digits, [^\s\w]|_ = the rest): identical on the ASCII-heavy text the model sees.
@@ -77,7 +78,7 @@ class BPETokenizer:
             return cached
         symbols = list(_spell(word))
         while len(symbols) > 1:
-            pairs = [(self._ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(symbols, symbols[1:]))]
+            pairs = [(self._ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(pairwise(symbols))]
             rank, i = min(pairs)
             if rank == 1 << 30:
                 break
@@ -125,7 +126,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = S
     pair_counts: Counter[tuple[str, str]] = Counter()
     where: dict[tuple[str, str], set[int]] = {}
     for idx, (sym, c) in enumerate(zip(words, counts, strict=True)):
-        for pair in zip(sym, sym[1:]):
+        for pair in pairwise(sym):
             pair_counts[pair] += c
             where.setdefault(pair, set()).add(idx)
 
@@ -142,7 +143,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = S
         tokens.append(joined)
         for idx in where.pop(best, set()):
             sym, c = words[idx], counts[idx]
-            for pair in zip(sym, sym[1:]):
+            for pair in pairwise(sym):
                 pair_counts[pair] -= c
                 if pair_counts[pair] <= 0:
                     del pair_counts[pair]
@@ -156,7 +157,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = S
                     new.append(sym[i])
                     i += 1
             words[idx] = new
-            for pair in zip(new, new[1:]):
+            for pair in pairwise(new):
                 pair_counts[pair] += c
                 where.setdefault(pair, set()).add(idx)
     return BPETokenizer(tokens, merges, tuple(specials))

@@ -12,19 +12,18 @@ Sections: vocabulary pools → workspace → tool operations → tasks → rende
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import random
 import re
 import shutil
-import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Split = Literal["train", "heldout"]
+T = TypeVar("T")
 
 # The compact system prompt the model is trained with. The shipped chat template
 # renders it in place of whatever system message the caller sends: a 2M-parameter
@@ -35,39 +34,44 @@ IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 
 # ----------------------------------------------------------------------------- pools
 
-_STEMS = (
-    "main app utils parser lexer config server client model views routes cache store index api auth "
-    "helpers loader reader writer report notes todo ideas plan budget invoice recipe story poem letter "
-    "draft summary changelog license readme setup build deploy docker compose schema query migrate "
-    "backup logger metrics stats graph chart table matrix vector point shape circle square engine "
-    "player game level board score timer clock alarm calendar event task queue worker job runner "
-    "shell prompt input output stream buffer packet socket router proxy gateway mailer inbox outbox "
-    "cart order payment price product catalog search filter sorter merge split fetch upload download "
-    "image photo video audio music song album artist movie book author chapter page word letters "
-    "hello world demo sample example test spec check lint format color theme style layout widget "
-    "button menu dialog window panel screen canvas sprite sound physics robot sensor motor pump"
-).split()
-_DIRS = (
-    "src lib app tests docs notes scripts config data assets tools bin build examples pkg core web "
-    "api utils models views static templates public private reports logs backup drafts music photos "
-    "recipes stories work home misc archive old new temp cache vendor plugins modules cmd internal"
-).split()
-_WORDS = (
-    "apple banana cherry delta echo falcon garden harbor island jungle kettle lemon meadow nectar ocean "
-    "pepper quartz river silver tiger umbrella velvet window yellow zebra anchor bridge candle dragon "
-    "ember forest glacier hammer ivory jacket kernel ladder marble needle orbit pillow quiver rocket "
-    "saddle thunder unicorn valley walnut xylophone yogurt zephyr amber breeze copper desert feather "
-    "granite horizon jasmine lantern mirror nickel olive prism raven shadow timber violet willow "
-    "blue green red orange purple black white small large quick slow happy calm bright dark warm cold "
-    "alpha beta gamma sigma omega north south east west spring summer autumn winter morning evening"
-).split()
+_STEMS = [
+    "main", "app", "utils", "parser", "lexer", "config", "server", "client", "model", "views", "routes", "cache",
+    "store", "index", "api", "auth", "helpers", "loader", "reader", "writer", "report", "notes", "todo", "ideas",
+    "plan", "budget", "invoice", "recipe", "story", "poem", "letter", "draft", "summary", "changelog", "license",
+    "readme", "setup", "build", "deploy", "docker", "compose", "schema", "query", "migrate", "backup", "logger",
+    "metrics", "stats", "graph", "chart", "table", "matrix", "vector", "point", "shape", "circle", "square", "engine",
+    "player", "game", "level", "board", "score", "timer", "clock", "alarm", "calendar", "event", "task", "queue",
+    "worker", "job", "runner", "shell", "prompt", "input", "output", "stream", "buffer", "packet", "socket", "router",
+    "proxy", "gateway", "mailer", "inbox", "outbox", "cart", "order", "payment", "price", "product", "catalog",
+    "search", "filter", "sorter", "merge", "split", "fetch", "upload", "download", "image", "photo", "video", "audio",
+    "music", "song", "album", "artist", "movie", "book", "author", "chapter", "page", "word", "letters", "hello",
+    "world", "demo", "sample", "example", "test", "spec", "check", "lint", "format", "color", "theme", "style",
+    "layout", "widget", "button", "menu", "dialog", "window", "panel", "screen", "canvas", "sprite", "sound",
+    "physics", "robot", "sensor", "motor", "pump"
+]
+_DIRS = [
+    "src", "lib", "app", "tests", "docs", "notes", "scripts", "config", "data", "assets", "tools", "bin", "build",
+    "examples", "pkg", "core", "web", "api", "utils", "models", "views", "static", "templates", "public", "private",
+    "reports", "logs", "backup", "drafts", "music", "photos", "recipes", "stories", "work", "home", "misc", "archive",
+    "old", "new", "temp", "cache", "vendor", "plugins", "modules", "cmd", "internal"
+]
+_WORDS = [
+    "apple", "banana", "cherry", "delta", "echo", "falcon", "garden", "harbor", "island", "jungle", "kettle", "lemon",
+    "meadow", "nectar", "ocean", "pepper", "quartz", "river", "silver", "tiger", "umbrella", "velvet", "window",
+    "yellow", "zebra", "anchor", "bridge", "candle", "dragon", "ember", "forest", "glacier", "hammer", "ivory",
+    "jacket", "kernel", "ladder", "marble", "needle", "orbit", "pillow", "quiver", "rocket", "saddle", "thunder",
+    "unicorn", "valley", "walnut", "xylophone", "yogurt", "zephyr", "amber", "breeze", "copper", "desert", "feather",
+    "granite", "horizon", "jasmine", "lantern", "mirror", "nickel", "olive", "prism", "raven", "shadow", "timber",
+    "violet", "willow", "blue", "green", "red", "orange", "purple", "black", "white", "small", "large", "quick",
+    "slow", "happy", "calm", "bright", "dark", "warm", "cold", "alpha", "beta", "gamma", "sigma", "omega", "north",
+    "south", "east", "west", "spring", "summer", "autumn", "winter", "morning", "evening"
+]
 _EXTS = ("py", "txt", "md", "json", "toml", "sh", "js", "csv", "yaml", "cfg")
 
 
-def _split_pool(items: tuple[str, ...] | list[str], split: Split, every: int = 5) -> list[str]:
+def _split_pool(items: Sequence[T], split: Split, every: int = 5) -> list[T]:
     """Every ``every``-th item is held out; the split is fixed by position, so it never depends on the seed."""
-    chosen = [x for i, x in enumerate(items) if (i % every == every - 1) == (split == "heldout")]
-    return chosen
+    return [x for i, x in enumerate(items) if (i % every == every - 1) == (split == "heldout")]
 
 
 # ----------------------------------------------------------------------------- workspace
@@ -113,7 +117,7 @@ def make_workspace(rng: random.Random, root: Path, split: Split) -> Workspace:
         ws.dirs.append(d)
         if rng.random() < 0.3:
             ws.dirs.append(f"{d}/{rng.choice(dirs)}")
-    for d in [""] + ws.dirs:
+    for d in ["", *ws.dirs]:
         for _ in range(rng.randint(1 if d else 0, 4)):
             name = f"{rng.choice(stems)}.{rng.choice(_EXTS)}"
             path = f"{d}/{name}" if d else name
@@ -127,67 +131,31 @@ def make_workspace(rng: random.Random, root: Path, split: Split) -> Workspace:
 
 
 # ----------------------------------------------------------------------------- tool operations
-# These reproduce the output of agentshell's tools on the generated workspace.
 
 
-def run_list_dir(root: Path, path: str) -> tuple[str, bool]:
-    target = root / path
-    if not target.is_dir():
-        return f"Error: {path} is not a directory", True
-    names = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
-    return ("\n".join(names) if names else "(empty directory)"), False
+class ToolBox:
+    """agentshell's own tools, run without asking, so every result is byte-for-byte what the agent would return."""
+
+    def __init__(self, root: Path) -> None:
+        from agentshell.permissions import PermissionGate
+        from agentshell.tools import ToolContext, ToolRunner, default_tools
+
+        self.runner = ToolRunner(default_tools(), ToolContext(root.resolve(), bash_timeout=10.0),
+                                 PermissionGate("yolo", root.resolve()))
+
+    def __call__(self, name: str, **arguments: str) -> tuple[str, bool]:
+        result = self.runner.execute(name, arguments)
+        return result.output, result.is_error
 
 
-def run_read_file(root: Path, path: str) -> tuple[str, bool]:
-    target = root / path
-    if not target.is_file():
-        return f"Error: file not found: {path}", True
-    return target.read_text(encoding="utf-8").rstrip("\n"), False
+def _strip_line_numbers(read_output: str) -> str:
+    """read_file numbers its lines like ``cat -n``; answers quote the text without them."""
+    return "\n".join(line.split("\t", 1)[1] if "\t" in line else line for line in read_output.splitlines())
 
 
-def run_grep(root: Path, pattern: str, path: str) -> tuple[str, bool]:
-    base = root / path
-    if not base.exists():
-        return f"Error: path not found: {path}", True
-    files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
-    regex = re.compile(pattern)
-    hits = []
-    for f in files:
-        for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
-            if regex.search(line):
-                hits.append(f"{f.relative_to(root).as_posix()}:{i}:{line}")
-    return ("\n".join(hits) if hits else "No matches found."), False
-
-
-def run_glob(root: Path, pattern: str) -> tuple[str, bool]:
-    hits = sorted(p.relative_to(root).as_posix() for p in root.glob(pattern) if p.is_file())
-    return ("\n".join(hits) if hits else "No files found."), False
-
-
-def run_write_file(root: Path, path: str, content: str) -> tuple[str, bool]:
-    target = root / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(content, encoding="utf-8")
-    return f"Wrote {len(content.encode())} bytes to {path}", False
-
-
-def run_edit_file(root: Path, path: str, old: str, new: str) -> tuple[str, bool]:
-    target = root / path
-    if not target.is_file():
-        return f"Error: file not found: {path}", True
-    text = target.read_text(encoding="utf-8")
-    if text.count(old) != 1:
-        return f"Error: old_string must occur exactly once in {path}", True
-    target.write_text(text.replace(old, new), encoding="utf-8")
-    return f"Edited {path}", False
-
-
-def run_bash(root: Path, command: str) -> tuple[str, bool]:
-    proc = subprocess.run(command, shell=True, cwd=root, capture_output=True, text=True, timeout=10)
-    out = (proc.stdout + proc.stderr).rstrip("\n")
-    if proc.returncode != 0:
-        return f"{out}\n(exit code {proc.returncode})".strip(), True
-    return out or "(no output)", False
+def _failure(rng: random.Random, output: str) -> str:
+    reason = output.splitlines()[0].removeprefix("error: ") if output else "unknown error"
+    return rng.choice([f"That did not work: {reason}", f"I could not do that: {reason}"])
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -302,92 +270,82 @@ def _call(name: str, **arguments: str) -> Turn:
     return Turn("assistant", "", {"name": name, "arguments": arguments})
 
 
-def _task(rng: random.Random, ws: Workspace, split: Split, kind: str) -> list[Turn]:
+def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: ToolBox) -> list[Turn]:
     """One request, the tool call that answers it, the real result, and the reply quoting it."""
     phrase = rng.choice(_split_pool(PHRASES[kind], split)) if kind in PHRASES else ""
     root = ws.root
     stems = _split_pool(_STEMS, split)
+
+    def exchange(request: str, name: str, answer_ok: Callable[[str], str], **args: str) -> list[Turn]:
+        out, err = tools(name, **args)
+        answer = _failure(rng, out) if err else answer_ok(out)
+        return [Turn("user", request), _call(name, **args), Turn("tool", out), Turn("assistant", answer)]
+
     if kind == "list_dir":
         path = rng.choice([*ws.dirs, *ws.dirs, "."]) if ws.dirs else "."
-        if rng.random() < 0.08:
+        if rng.random() < 0.06:
             path = rng.choice(_split_pool(_DIRS, split))
-        out, err = run_list_dir(root, path)
         where = "the current folder" if path == "." else path
-        answer = (
-            f"{path} does not exist or is not a folder."
-            if err
-            else rng.choice([f"{where} contains:", f"Here are the files in {where}:", f"In {where}:"]) + "\n" + out
-        )
-        return [Turn("user", phrase.format(path=path)), _call("list_dir", path=path), Turn("tool", out),
-                Turn("assistant", answer)]
+        intro = rng.choice([f"{where} contains:", f"Here are the files in {where}:", f"In {where}:"])
+        return exchange(phrase.format(path=path), "list_dir", lambda out: f"{intro}\n{out}", path=path)
     if kind == "read_file":
         path = rng.choice(ws.files)
-        if rng.random() < 0.08:
+        if rng.random() < 0.06:
             path = f"{rng.choice(stems)}.{rng.choice(_EXTS)}"
-        out, err = run_read_file(root, path)
-        answer = (
-            f"The file {path} does not exist."
-            if err
-            else rng.choice([f"{path} contains:", f"Here is {path}:", f"The content of {path} is:"]) + "\n" + out
-        )
-        return [Turn("user", phrase.format(path=path)), _call("read_file", path=path), Turn("tool", out),
-                Turn("assistant", answer)]
+        intro = rng.choice([f"{path} contains:", f"Here is {path}:", f"The content of {path} is:"])
+        return exchange(phrase.format(path=path), "read_file", lambda out: f"{intro}\n{_strip_line_numbers(out)}",
+                        path=path)
     if kind == "grep":
         f = rng.choice(ws.files)
         words = re.findall(r"[a-z]{4,}", (root / f).read_text(encoding="utf-8"))
         pattern = rng.choice(words) if words and rng.random() < 0.85 else rng.choice(_WORDS)
         path = rng.choice([f, f.rsplit("/", 1)[0] if "/" in f else ".", "."])
-        out, _ = run_grep(root, pattern, path)
-        answer = (
-            f"I found no match for {pattern} in {path}."
-            if out == "No matches found."
-            else rng.choice([f"{pattern} appears here:", f"Matches for {pattern}:", f"Found {pattern} in:"]) + "\n" + out
-        )
-        return [Turn("user", phrase.format(pattern=pattern, path=path)), _call("grep", pattern=pattern, path=path),
-                Turn("tool", out), Turn("assistant", answer)]
+
+        def grep_answer(out: str) -> str:
+            if out.startswith("No matches"):
+                return f"I found no match for {pattern} in {path}."
+            intro = rng.choice([f"{pattern} appears here:", f"Matches for {pattern}:", f"Found {pattern} in:"])
+            return f"{intro}\n{out}"
+
+        return exchange(phrase.format(pattern=pattern, path=path), "grep", grep_answer, pattern=pattern, path=path)
     if kind == "glob":
         ext = rng.choice(_EXTS)
         pattern = rng.choice([f"*.{ext}", f"**/*.{ext}", *(f"{d}/*.{ext}" for d in ws.dirs[:2])])
-        out, _ = run_glob(root, pattern)
-        answer = (
-            f"No files match {pattern}."
-            if out == "No files found."
-            else rng.choice([f"Files matching {pattern}:", f"These files match {pattern}:"]) + "\n" + out
-        )
-        return [Turn("user", phrase.format(pattern=pattern)), _call("glob", pattern=pattern), Turn("tool", out),
-                Turn("assistant", answer)]
+
+        def glob_answer(out: str) -> str:
+            if out.startswith("No files match"):
+                return f"No files match {pattern}."
+            return rng.choice([f"Files matching {pattern}:", f"These files match {pattern}:"]) + "\n" + out
+
+        return exchange(phrase.format(pattern=pattern), "glob", glob_answer, pattern=pattern)
     if kind == "write_file":
         d = rng.choice(["", *ws.dirs])
         name = f"{rng.choice(stems)}.{rng.choice(('txt', 'md', 'py', 'sh'))}"
         path = f"{d}/{name}" if d else name
         content = " ".join(rng.sample(_WORDS, rng.randint(1, 4)))
-        out, _ = run_write_file(root, path, content)
-        answer = rng.choice([f"I created {path} with the text: {content}", f"Done: {path} now contains {content}"])
-        return [Turn("user", phrase.format(path=path, content=content)),
-                _call("write_file", path=path, content=content), Turn("tool", out), Turn("assistant", answer)]
+        answer = rng.choice([f"I wrote {path} with the text: {content}", f"Done: {path} now contains {content}"])
+        return exchange(phrase.format(path=path, content=content), "write_file", lambda out: answer,
+                        path=path, content=content)
     if kind == "edit_file":
         f = rng.choice(ws.files)
         text = (root / f).read_text(encoding="utf-8")
         words = [w for w in set(re.findall(r"[A-Za-z]{4,}", text)) if text.count(w) == 1]
-        old = rng.choice(sorted(words)) if words else "missing"
+        old = rng.choice(sorted(words)) if words and rng.random() < 0.95 else rng.choice(_WORDS)
         new = rng.choice(_WORDS)
-        out, err = run_edit_file(root, f, old, new)
-        answer = (
-            f"I could not edit {f}: {out.removeprefix('Error: ')}"
-            if err
-            else rng.choice([f"I replaced {old} with {new} in {f}.", f"Done: {old} is now {new} in {f}."])
-        )
-        return [Turn("user", phrase.format(path=f, old=old, new=new)),
-                _call("edit_file", path=f, old_string=old, new_string=new), Turn("tool", out),
-                Turn("assistant", answer)]
+        answer = rng.choice([f"I replaced {old} with {new} in {f}.", f"Done: {old} is now {new} in {f}."])
+        return exchange(phrase.format(path=f, old=old, new=new), "edit_file", lambda out: answer,
+                        path=f, old_string=old, new_string=new)
     if kind == "bash":
         command = rng.choice(_COMMANDS)(rng, ws)
-        out, _ = run_bash(root, command)
-        answer = rng.choice([f"The command printed:\n{out}", f"Output of {command}:\n{out}"])
-        return [Turn("user", phrase.format(command=command)), _call("bash", command=command), Turn("tool", out),
-                Turn("assistant", answer)]
+
+        def bash_answer(out: str) -> str:
+            body = out.rsplit("\n[", 1)[0] if out.endswith("]") else out
+            return rng.choice([f"The command printed:\n{body}", f"Output of {command}:\n{body}"])
+
+        return exchange(phrase.format(command=command), "bash", bash_answer, command=command)
     if kind == "small_talk":
-        pool = _split_pool(list(SMALL_TALK), split, every=5) if split == "heldout" else list(SMALL_TALK)
+        # small talk is not split: its answers are fixed, so there is nothing to generalize to
+        pool = list(SMALL_TALK)
         q, a = rng.choice(pool)
         return [Turn("user", q), Turn("assistant", a)]
     q = rng.choice(_split_pool(UNABLE, split))
@@ -410,28 +368,40 @@ def _style(rng: random.Random, text: str) -> str:
     return text
 
 
-def generate(seed: int, count: int, split: Split = "train", kinds: tuple[str, ...] = KINDS) -> Iterator[Conversation]:
-    """Yield ``count`` conversations; the same seed and split always yield the same ones."""
-    rng = random.Random(f"{seed}-{split}")
+def conversation(seed: int, index: int, split: Split = "train", kinds: tuple[str, ...] = KINDS,
+                 scratch: Path | None = None) -> Conversation:
+    """Conversation number ``index`` of a corpus: its own random stream, so any one can be rebuilt alone."""
+    rng = random.Random(f"{seed}-{split}-{index}")
     weights = [w for k, w in zip(KINDS, _WEIGHTS, strict=True) if k in kinds]
-    tmp = Path(tempfile.mkdtemp(prefix="agentshell-corpus-"))
+    root = Path(tempfile.mkdtemp(prefix="ws-", dir=scratch))
     try:
-        for i in range(count):
-            root = tmp / str(i)
-            root.mkdir()
-            ws = make_workspace(rng, root, split)
-            turns = [Turn("system", SYSTEM_PROMPT)]
-            kind = rng.choices(kinds, weights)[0]
-            first = _task(rng, ws, split, kind)
-            first[0] = Turn("user", _style(rng, first[0].content))
-            turns += first
-            if rng.random() < 0.15:
-                follow = _task(rng, ws, split, rng.choices(kinds, weights)[0])
-                turns += [Turn("user", _style(rng, follow[0].content)), *follow[1:]]
-            shutil.rmtree(root)
-            yield Conversation(kind, tuple(turns))
+        ws = make_workspace(rng, root, split)
+        tools = ToolBox(root)
+        kind = rng.choices(kinds, weights)[0]
+        first = _task(rng, ws, split, kind, tools)
+        turns = [Turn("system", SYSTEM_PROMPT), Turn("user", _style(rng, first[0].content)), *first[1:]]
+        if rng.random() < 0.15:
+            follow = _task(rng, ws, split, rng.choices(kinds, weights)[0], tools)
+            turns += [Turn("user", _style(rng, follow[0].content)), *follow[1:]]
+        return Conversation(kind, tuple(turns))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def generate(seed: int, count: int, split: Split = "train", kinds: tuple[str, ...] = KINDS,
+             workers: int = 4) -> Iterator[Conversation]:
+    """Yield ``count`` conversations in order; the same seed and split always yield the same ones.
+
+    Most of the time goes to waiting on tool subprocesses, so a few threads overlap that waiting.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    scratch = Path(tempfile.mkdtemp(prefix="agentshell-corpus-"))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(lambda i: conversation(seed, i, split, kinds, scratch), range(count))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -476,3 +446,20 @@ def write_corpus(path: Path, seed: int, count: int, split: Split = "train") -> i
             fh.write(json.dumps({"kind": conv.kind, "segments": render_segments(conv)}, ensure_ascii=False) + "\n")
             n += 1
     return n
+
+
+def encode_segments(
+    segments: list[tuple[str, bool]], encode: Callable[[str], list[int]]
+) -> tuple[list[int], list[float]]:
+    """Token ids of a rendered conversation and, per token, 1.0 where the model is trained to produce it.
+
+    Segments end at pre-token boundaries (after a newline or a control token), so
+    encoding them one by one gives the same ids as encoding the whole text.
+    """
+    ids: list[int] = []
+    weight: list[float] = []
+    for text, trained in segments:
+        part = encode(text)
+        ids += part
+        weight += [1.0 if trained else 0.0] * len(part)
+    return ids, weight

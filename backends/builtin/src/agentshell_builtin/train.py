@@ -69,7 +69,7 @@ class TrainConfig:
 
 CONFIGS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     "tiny": (ModelConfig(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, ffn_dim=384), TrainConfig(steps=1500)),
-    "small": (ModelConfig(dim=192, n_layers=4, n_heads=6, n_kv_heads=2, ffn_dim=512), TrainConfig(steps=3000)),
+    "small": (ModelConfig(dim=192, n_layers=4, n_heads=6, n_kv_heads=3, ffn_dim=512), TrainConfig(steps=3000, lr=2e-3)),
 }
 
 # ----------------------------------------------------------------------------- parameters
@@ -480,16 +480,16 @@ def save_checkpoint(path: Path, params: Params, opt: AdamW, state: TrainState, c
     arrays.update({f"v/{k}": v for k, v in opt.v.items()})
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, **arrays)  # type: ignore[arg-type]
-    tmp.replace(path.with_suffix(".npz"))
+    tmp.replace(path.with_name(path.name + ".npz"))
     meta = {"model": asdict(cfg), "train": asdict(t), "state": asdict(state), **(extra or {})}
     tmpj = path.with_name(path.name + ".tmp.json")
     tmpj.write_text(json.dumps(meta), encoding="utf-8")
-    tmpj.replace(path.with_suffix(".json"))
+    tmpj.replace(path.with_name(path.name + ".json"))
 
 
 def load_checkpoint(path: Path) -> tuple[Params, AdamW, TrainState, ModelConfig, TrainConfig, dict[str, Any]]:
-    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    with np.load(path.with_suffix(".npz")) as z:
+    meta = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
+    with np.load(path.with_name(path.name + ".npz")) as z:
         params = {k[2:]: z[k] for k in z.files if k.startswith("p/")}
         opt = AdamW({k[2:]: z[k] for k in z.files if k.startswith("m/")},
                     {k[2:]: z[k] for k in z.files if k.startswith("v/")})

@@ -1,0 +1,248 @@
+"""``agent train``: train a small Llama in numpy and write it as GGUF.
+
+Without ``--data`` it trains on the built-in agent corpus (the shipped model's
+recipe); with ``--data`` on any UTF-8 text file, or on a ``.jsonl`` corpus of
+rendered conversations (``{"segments": [[text, trained], ...]}`` per line, what
+:func:`agentshell_builtin.corpus.write_corpus` writes). Next to ``--out`` it keeps
+``NAME.ckpt.npz/json`` (weights, optimizer, step) and ``NAME.data.npz`` (the
+tokenized rows and the tokenizer), so ``--resume`` continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from agentshell_builtin.bpe import BPETokenizer
+    from agentshell_builtin.train import Rows
+
+app = typer.Typer(add_completion=False)
+
+
+class TrainInputError(Exception):
+    """Bad input from the user; str() is the one line to show."""
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(1)
+
+
+def _paths(out: Path) -> tuple[Path, Path]:
+    return out.with_name(out.stem + ".ckpt"), out.with_name(out.stem + ".data.npz")
+
+
+def _read_data(data: Path | None, corpus_size: int, seed: int) -> tuple[str, list[Any], list[Any]]:
+    """("chat", train segments, held-out segments) or ("text", [text], [])."""
+    from agentshell_builtin import corpus
+
+    if data is None:
+        n_held = max(50, corpus_size // 50)
+        train = [corpus.render_segments(c) for c in corpus.generate(seed, corpus_size, "train", workers=8)]
+        held = [corpus.render_segments(c) for c in corpus.generate(seed, n_held, "heldout", workers=8)]
+        return "chat", train, held
+    if not data.is_file():
+        raise TrainInputError(f"no such file: {data} (pass a UTF-8 text file or a .jsonl corpus)")
+    try:
+        text = data.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TrainInputError(f"{data} is not UTF-8 text") from None
+    if data.suffix == ".jsonl":
+        docs = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                segs = [(str(t), bool(w)) for t, w in json.loads(line)["segments"]]
+            except (ValueError, KeyError, TypeError):
+                raise TrainInputError(f"{data}:{n}: expected {{\"segments\": [[text, trained], ...]}}") from None
+            docs.append(segs)
+        if len(docs) < 2:
+            raise TrainInputError(f"{data} holds fewer than 2 conversations")
+        cut = max(1, len(docs) // 20)
+        return "chat", docs[:-cut], docs[-cut:]
+    if len(text) < 100:
+        raise TrainInputError(f"{data} is too short to train on ({len(text)} characters)")
+    return "text", [text], []
+
+
+def _data_spec(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int) -> dict[str, Any]:
+    """What the prepared rows depend on: a cache with the same spec is reused instead of rebuilt."""
+    source: Any = None
+    if data is not None and data.is_file():
+        st = data.stat()
+        source = [str(data.resolve()), st.st_size, st.st_mtime_ns]
+    return {"data": source, "corpus_size": corpus_size if data is None else None, "seed": seed, "vocab": vocab,
+            "seq_len": seq_len}
+
+
+def _prepare(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int,
+             cache: Path) -> tuple[BPETokenizer, Rows, Rows, str]:
+    import numpy as np
+
+    spec = _data_spec(data, corpus_size, seed, vocab, seq_len)
+    if cache.is_file():
+        try:
+            prepared = _load_prepared(cache)
+        except (OSError, ValueError, KeyError):
+            prepared = None
+        if prepared is not None and prepared[4] == spec:
+            return prepared[:4]
+
+    from agentshell_builtin.bpe import train_bpe
+    from agentshell_builtin.corpus import encode_segments
+    from agentshell_builtin.train import chunk_stream, pack_documents
+
+    mode, train_docs, held_docs = _read_data(data, corpus_size, seed)
+    if mode == "chat":
+        tok = train_bpe(("".join(t for t, _ in d) for d in train_docs[:20000]), vocab)
+        pad = tok.id_of("<|endoftext|>")
+        train_rows = pack_documents([encode_segments(d, tok.encode) for d in train_docs], seq_len, pad)
+        held_rows = pack_documents([encode_segments(d, tok.encode) for d in held_docs], seq_len, pad)
+    else:
+        text = train_docs[0]
+        tok = train_bpe([text[:5_000_000]], vocab)
+        ids = tok.encode(text, specials=False)
+        cut = len(ids) - max(seq_len + 1, len(ids) // 20)
+        if cut < seq_len + 1:
+            raise TrainInputError(f"the text has only {len(ids)} tokens; need at least {2 * (seq_len + 1)}")
+        train_rows, held_rows = chunk_stream(ids[:cut], seq_len), chunk_stream(ids[cut:], seq_len)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        cache, train_ids=train_rows.ids, train_w=train_rows.weight, train_doc=train_rows.doc,
+        held_ids=held_rows.ids, held_w=held_rows.weight, held_doc=held_rows.doc,
+        tokenizer=np.array(json.dumps({"tokens": tok.tokens, "merges": tok.merges, "mode": mode, "spec": spec})),
+    )
+    return tok, train_rows, held_rows, mode
+
+
+def _load_prepared(cache: Path) -> tuple[BPETokenizer, Rows, Rows, str, Any]:
+    import numpy as np
+
+    from agentshell_builtin.bpe import BPETokenizer
+    from agentshell_builtin.train import Rows
+
+    with np.load(cache) as z:
+        meta = json.loads(str(z["tokenizer"]))
+        train_rows = Rows(z["train_ids"], z["train_w"], z["train_doc"])
+        held_rows = Rows(z["held_ids"], z["held_w"], z["held_doc"])
+    tok = BPETokenizer(meta["tokens"], [(a, b) for a, b in meta["merges"]])
+    return tok, train_rows, held_rows, str(meta["mode"]), meta.get("spec")
+
+
+@app.command()
+def train(
+    data: Annotated[Path | None, typer.Option(help="UTF-8 text file or .jsonl conversation corpus; "
+                                              "default: generate the built-in agent corpus")] = None,
+    config: Annotated[str, typer.Option(help="model size: tiny or small")] = "tiny",
+    out: Annotated[Path, typer.Option(help="where to write the GGUF model")] = Path("model.gguf"),
+    resume: Annotated[bool, typer.Option(help="continue from the checkpoint next to --out")] = False,
+    steps: Annotated[int | None, typer.Option(help="optimizer steps (default: the config's)")] = None,
+    vocab: Annotated[int, typer.Option(help="BPE vocabulary size, specials included")] = 1536,
+    seq_len: Annotated[int, typer.Option(help="tokens per training row")] = 256,
+    batch_size: Annotated[int | None, typer.Option(help="rows per step (default: the config's)")] = None,
+    lr: Annotated[float | None, typer.Option(help="peak learning rate (default: the config's)")] = None,
+    corpus_size: Annotated[int, typer.Option(help="conversations to generate when --data is not given")] = 20000,
+    seed: Annotated[int, typer.Option(help="seed of the corpus, the initialization and the batches")] = 0,
+    max_minutes: Annotated[float | None, typer.Option(help="stop (checkpoint and export) after this long")] = None,
+    f16: Annotated[bool, typer.Option(help="store matrices as F16 (half the file size)")] = False,
+) -> None:
+    """Train a small Llama on text or on agent conversations, in numpy, and write a GGUF both engines load."""
+    try:
+        _run(data, config, out, resume, steps, vocab, seq_len, batch_size, lr, corpus_size, seed, max_minutes, f16)
+    except TrainInputError as exc:
+        _fail(str(exc))
+
+
+def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | None, vocab: int, seq_len: int,
+         batch_size: int | None, lr: float | None, corpus_size: int, seed: int, max_minutes: float | None,
+         f16: bool) -> None:
+    from rich.console import Console
+
+    from agentshell_builtin import train as T
+    from agentshell_builtin.export import export_gguf
+
+    console = Console(stderr=True)
+    if config not in T.CONFIGS:
+        raise TrainInputError(f"unknown config {config!r}; choose one of: {', '.join(T.CONFIGS)}")
+    if vocab < 300 or seq_len < 8:
+        raise TrainInputError("--vocab must be at least 300 and --seq-len at least 8")
+    ckpt, cache = _paths(out)
+    if resume:
+        if not ckpt.with_name(ckpt.name + ".json").is_file() or not cache.is_file():
+            raise TrainInputError(f"nothing to resume: {ckpt}.json or {cache} is missing (train without --resume)")
+        params, opt, state, cfg, tc, _ = T.load_checkpoint(ckpt)
+        if steps is not None:
+            tc = replace(tc, steps=steps)
+        tok, train_rows, held_rows, mode, _ = _load_prepared(cache)
+        console.print(f"resuming at step {state.step} of {tc.steps}")
+    else:
+        cfg, tc = T.CONFIGS[config]
+        with console.status("preparing data and training the tokenizer…"):
+            tok, train_rows, held_rows, mode = _prepare(data, corpus_size, seed, vocab, seq_len, cache)
+        cfg = replace(cfg, vocab_size=len(tok.tokens), context=max(cfg.context, seq_len))
+        tc = replace(tc, seq_len=seq_len, seed=seed, steps=steps or tc.steps,
+                     batch_size=batch_size or tc.batch_size, lr=lr or tc.lr)
+        tc = replace(tc, warmup=min(tc.warmup, max(1, tc.steps // 10)), eval_every=min(tc.eval_every, tc.steps))
+        params = T.init_params(cfg, seed)
+        opt = T.AdamW.for_params(params)
+        state = T.TrainState()
+    console.print(
+        f"{mode} data: {len(train_rows)} rows × {tc.seq_len} tokens ({int(train_rows.weight.sum())} trained), "
+        f"held-out {len(held_rows)} rows; vocab {cfg.vocab_size}; {T.count_params(params) / 1e6:.2f}M parameters"
+    )
+
+    def save() -> None:
+        T.save_checkpoint(ckpt, params, opt, state, cfg, tc)
+
+    deadline = time.monotonic() + max_minutes * 60 if max_minutes else None
+    started = time.perf_counter()
+    last_eval: list[float] = []
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task("train", total=tc.steps, completed=state.step, info="")
+
+        def on_step(r: T.StepReport) -> None:
+            if r.eval_loss is not None:
+                last_eval.append(r.eval_loss)
+                console.print(f"step {r.step}: loss {r.loss:.3f}, held-out loss {r.eval_loss:.3f}")
+            held = f" held-out {last_eval[-1]:.3f}" if last_eval else ""
+            progress.update(task, completed=r.step,
+                            info=f"loss {r.loss:.3f}{held} · {r.tokens_per_s:,.0f} tok/s · lr {r.lr:.1e}")
+
+        try:
+            T.train(params, opt, state, cfg, tc, train_rows, held_rows, on_step=on_step, on_checkpoint=save,
+                    checkpoint_every=100,
+                    should_stop=(lambda: time.monotonic() > deadline) if deadline else None)
+        except KeyboardInterrupt:
+            save()
+            console.print(f"interrupted at step {state.step}; continue with: agent train --out {out} --resume")
+            raise typer.Exit(130) from None
+    save()
+    final_eval = T.eval_loss(params, cfg, held_rows, tc.eval_rows, tc.batch_size)
+    export_gguf(out, params, cfg, tok, f16=f16, name=out.stem)
+    recent = [h["loss"] for h in state.history[-20:]]
+    train_loss = sum(recent) / max(1, len(recent))
+    console.print(
+        f"[bold]done[/]: {state.step}/{tc.steps} steps in {state.seconds / 60:.1f} min of training "
+        f"({(time.perf_counter() - started) / 60:.1f} min this run); train loss {train_loss:.3f} (last 20 steps), "
+        f"held-out loss {final_eval:.3f}; wrote {out} ({out.stat().st_size / 1e6:.1f} MB)"
+    )
+    if state.step < tc.steps:
+        console.print(f"stopped early; continue with: agent train --out {out} --resume")

@@ -1,0 +1,107 @@
+"""The agent corpus: reproducible, split, and made of real tool results."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from agentshell_builtin.corpus import (
+    _DIRS,
+    _STEMS,
+    KINDS,
+    PHRASES,
+    SYSTEM_PROMPT,
+    TOOL_KINDS,
+    Conversation,
+    _split_pool,
+    conversation,
+    encode_segments,
+    generate,
+    render,
+    render_segments,
+    write_corpus,
+)
+
+
+@pytest.fixture(scope="module")
+def train_convs() -> list[Conversation]:
+    return list(generate(1, 120))
+
+
+def test_same_seed_same_corpus_any_worker_count(train_convs: list[Conversation]) -> None:
+    assert [render(c) for c in generate(1, 30, workers=1)] == [render(c) for c in train_convs[:30]]
+    assert render(conversation(1, 17)) == render(train_convs[17])
+    assert [render(c) for c in generate(2, 10)] != [render(c) for c in train_convs[:10]]
+
+
+def test_pools_split_without_overlap() -> None:
+    for pool in (_STEMS, _DIRS, *PHRASES.values()):
+        train, held = set(_split_pool(pool, "train")), set(_split_pool(pool, "heldout"))
+        assert train and held and not train & held
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    body = re.sub(r"\\\{\w+\\\}", ".+", re.escape(template))
+    return re.compile(rf"^(please )?{body}( please| thanks|\.|!)?$", re.IGNORECASE)
+
+
+def test_heldout_conversations_use_heldout_phrasings() -> None:
+    for conv in generate(1, 40, "heldout", kinds=TOOL_KINDS):
+        request = conv.turns[1].content
+        templates = _split_pool(PHRASES[conv.kind], "heldout")
+        assert any(_template_regex(t).match(request) for t in templates), request
+
+
+def test_conversation_shape_and_arguments_copied_from_the_request(train_convs: list[Conversation]) -> None:
+    kinds = {c.kind for c in train_convs}
+    assert kinds == set(KINDS)
+    for conv in train_convs:
+        assert conv.turns[0].content == SYSTEM_PROMPT
+        if conv.kind not in TOOL_KINDS:
+            continue
+        user, call, result, answer = conv.turns[1:5]
+        assert call.tool_call is not None and call.tool_call["name"] == conv.kind
+        for value in call.tool_call["arguments"].values():
+            assert value in user.content, (value, user.content)
+        assert result.role == "tool" and answer.role == "assistant" and answer.content
+
+
+def test_tool_results_are_real(train_convs: list[Conversation]) -> None:
+    seen = set()
+    for conv in train_convs:
+        _, call, result, answer = conv.turns[1:5] if conv.kind in TOOL_KINDS else (None,) * 4
+        if call is None or call.tool_call is None:
+            continue
+        name = call.tool_call["name"]
+        out = result.content
+        if name == "read_file" and not out.startswith("error"):
+            assert out.lstrip().startswith("1\t")  # agentshell's read_file numbers lines
+            body = [line.split("\t", 1)[1] for line in out.splitlines()]
+            assert answer.content.endswith("\n".join(body))  # the answer quotes the file
+            seen.add(name)
+        if name == "bash" and not out.startswith("error"):
+            assert out.endswith("[exit code 0]") or "exit code" in out
+            seen.add(name)
+        if name == "list_dir" and not out.startswith("error"):
+            assert answer.content.endswith(out)
+            seen.add(name)
+    assert {"read_file", "bash", "list_dir"} <= seen
+
+
+def test_only_assistant_text_is_trained(train_convs: list[Conversation]) -> None:
+    conv = next(c for c in train_convs if c.kind == "read_file")
+    segments = render_segments(conv)
+    trained = "".join(t for t, w in segments if w)
+    assert "<tool_call>" in trained and "<tool_response>" not in trained and SYSTEM_PROMPT not in trained
+    ids, weights = encode_segments(segments, lambda s: list(s.encode()))
+    assert len(ids) == len(weights) == len(render(conv).encode())
+
+
+def test_write_corpus_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    assert write_corpus(path, seed=3, count=5) == 5
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 5
+    assert all(isinstance(s[0], str) and isinstance(s[1], bool) for x in lines for s in x["segments"])

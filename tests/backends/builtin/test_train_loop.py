@@ -1,0 +1,89 @@
+"""The training loop: the loss falls, runs are deterministic, and a resumed run equals an uninterrupted one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from agentshell_builtin.bpe import train_bpe
+from agentshell_builtin.corpus import encode_segments, generate, render_segments
+from agentshell_builtin.train import (
+    AdamW,
+    ModelConfig,
+    Rows,
+    TrainConfig,
+    TrainState,
+    chunk_stream,
+    init_params,
+    load_checkpoint,
+    lr_at,
+    pack_documents,
+    save_checkpoint,
+    train,
+)
+
+CFG = ModelConfig(vocab_size=400, dim=48, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=96, context=128)
+
+
+@pytest.fixture(scope="module")
+def chat_rows() -> tuple[Rows, Rows]:
+    convs = [render_segments(c) for c in generate(11, 160)]
+    tok = train_bpe(("".join(t for t, _ in c) for c in convs), CFG.vocab_size)
+    docs = [encode_segments(c, tok.encode) for c in convs]
+    return pack_documents(docs[:150], 128, 0), pack_documents(docs[150:], 128, 0)
+
+
+def test_packing_keeps_documents_whole() -> None:
+    rows = pack_documents([([1, 2, 3], [0, 1, 1]), ([4, 5], [0, 1]), ([6] * 6, [1] * 6)], seq_len=5, pad_id=0)
+    assert rows.ids.tolist() == [[1, 2, 3, 4, 5, 0], [6, 6, 6, 6, 6, 6]]
+    assert rows.doc.tolist() == [[0, 0, 0, 1, 1, -1], [2] * 6]
+    assert rows.weight.tolist() == [[0, 1, 1, 0, 1, 0], [1] * 6]
+    text = chunk_stream(list(range(11)), seq_len=4)
+    assert text.ids.tolist() == [[0, 1, 2, 3, 4], [4, 5, 6, 7, 8]]
+    assert text.weight[:, 0].tolist() == [0, 0]
+
+
+def test_schedule_warms_up_then_decays() -> None:
+    t = TrainConfig(steps=100, warmup=10, lr=1e-3, min_lr_ratio=0.1)
+    assert lr_at(0, t) == pytest.approx(1e-4)
+    assert lr_at(9, t) == pytest.approx(1e-3)
+    assert lr_at(55, t) == pytest.approx(0.55e-3, rel=0.01)
+    assert lr_at(100, t) == pytest.approx(1e-4)
+
+
+@pytest.mark.slow
+def test_smoke_training_lowers_the_loss(chat_rows: tuple[Rows, Rows]) -> None:
+    rows, held = chat_rows
+    from threadpoolctl import threadpool_limits
+
+    t = TrainConfig(seq_len=128, batch_size=4, steps=30, warmup=5, lr=6e-3, eval_every=30, eval_rows=16, seed=0)
+    params = init_params(CFG, 0)
+    with threadpool_limits(1):  # one BLAS thread: on a shared 2-core box, two spinning threads run 5× slower
+        state = train(params, AdamW.for_params(params), TrainState(), CFG, t, rows, held)
+    first = np.mean([h["loss"] for h in state.history[:3]])
+    last = np.mean([h["loss"] for h in state.history[-3:]])
+    assert first > 5.0  # ≈ ln(400) at the start
+    assert last < first - 2.0
+    assert state.history[-1]["eval"] < first - 1.5
+
+
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, chat_rows: tuple[Rows, Rows]) -> None:
+    rows, _ = chat_rows
+    t = TrainConfig(seq_len=128, batch_size=2, accum=2, steps=4, warmup=2, lr=3e-3, seed=7)
+    cfg = replace(CFG, n_layers=1)
+
+    straight = init_params(cfg, 3)
+    train(straight, AdamW.for_params(straight), TrainState(), cfg, t, rows, None)
+
+    first = init_params(cfg, 3)
+    opt, state = AdamW.for_params(first), TrainState()
+    train(first, opt, state, cfg, replace(t, steps=2), rows, None)
+    save_checkpoint(tmp_path / "m.ckpt", first, opt, state, cfg, t)
+    params, opt2, state2, cfg2, t2, _ = load_checkpoint(tmp_path / "m.ckpt")
+    assert (cfg2, t2, state2.step) == (cfg, t, 2)
+    train(params, opt2, state2, cfg2, t2, rows, None)
+    assert state2.step == 4
+    for k in straight:
+        np.testing.assert_array_equal(params[k], straight[k], err_msg=k)
