@@ -29,7 +29,7 @@ def test_describe_reads_the_trained_context(make_backend: Callable[..., OllamaBa
     assert json.loads(route.calls.last.request.content) == wire.json("show-request.json")
     assert info.context_length == 8192
     assert info.capabilities == frozenset({"completion", "vision"}) and not info.supports_tools
-    assert info.details == {"family": "llama", "size": "8.0B", "quantization": "Q4_0", "trained_context": "8192"}
+    assert info.details == {"family": "llama", "size": "8.0B", "quantization": "Q4_0"}
     assert not info.remote and info.backend == "ollama"
 
 
@@ -37,7 +37,7 @@ def test_describe_caps_a_long_local_context(make_backend: Callable[..., OllamaBa
     with respx.mock(base_url=HOST) as router:
         router.post("/api/show").mock(return_value=httpx.Response(200, json=wire.json("show-response-gemma4.json")))
         info = make_backend().describe("gemma4")
-    assert info.context_length == 65536 and info.details["trained_context"] == "131072"
+    assert info.context_length == 65536 and info.details["trained"] == "trained on 131,072"
 
 
 def _tags_with_cloud(wire: Any) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def test_list_models_with_context_and_capabilities(
         ("llama3.2:latest", 65536, ["completion", "tools"], False),
         ("gpt-oss:120b-cloud", None, ["completion"], True),  # signed out: listed without details
     ]
-    assert models[0].details["quantization"] == "Q4_K_M" and models[0].details["trained_context"] == "131072"
+    assert models[0].details["quantization"] == "Q4_K_M" and models[0].details["trained"] == "trained on 131,072"
     assert models[2].details == {"family": "gptoss", "size": "116.8B"}
     assert all(route.call_count == 1 for route in shows.values())
 

@@ -81,8 +81,8 @@ def model_info(
 ) -> ModelInfo:
     """``listed`` is what /api/tags said (size, quantization); /api/show's details win where both speak."""
     details = {**(listed or {}), **facts.details}
-    if facts.trained_context is not None:
-        details["trained_context"] = str(facts.trained_context)
+    if facts.trained_context is not None and facts.trained_context != context_length:
+        details["trained"] = f"trained on {facts.trained_context:,}"  # the window used is capped below it
     return ModelInfo(
         name=name,
         backend=BACKEND_NAME,
