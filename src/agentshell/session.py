@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - exercised only on Windows
 SESSION_FORMAT = 1
 SUFFIX = ".jsonl"
 TITLE_LENGTH = 60
+UNFINISHED_TOOL_RESULT = "error: the agent stopped before this tool call finished; it may have run partly or not at all"
 
 
 class SessionError(Exception):
@@ -366,7 +367,7 @@ class SessionStore:
             os.close(fd)
             raise
         header = transcript.header
-        return Session(
+        session = Session(
             id=full_id,
             path=path,
             workspace=Path(str(header.get("workspace", ""))),
@@ -377,6 +378,12 @@ class SessionStore:
             backend=transcript.backend,
             model=transcript.model,
         )
+        try:
+            _answer_unfinished_calls(session)
+        except SessionError:
+            session.close()
+            raise
+        return session
 
     def read(self, session_id: str) -> tuple[SessionSummary, list[Message], list[str]]:
         """Every message of a session, without locking it (for ``agent sessions show``)."""
@@ -445,6 +452,32 @@ class SessionStore:
             model=t.model,
         )
         return summary, t
+
+
+def _answer_unfinished_calls(session: Session) -> None:
+    """Give every tool call of the last assistant message a result, if the agent died before writing it.
+
+    Every backend rejects (or is confused by) a tool call without its result, so a session killed
+    in the middle of a tool run would otherwise not continue. The answers go to disk, so the file
+    itself stays consistent and later resumes see the same conversation.
+    """
+    messages = session.messages
+    last = len(messages) - 1
+    while last >= 0 and messages[last].role == "tool":
+        last -= 1
+    if last < 0 or not messages[last].tool_calls:
+        return
+    answered = {m.tool_call_id for m in messages[last + 1 :]}
+    missing = [c for c in messages[last].tool_calls if c.id not in answered]
+    for call in missing:
+        result = Message(
+            role="tool", content=UNFINISHED_TOOL_RESULT, tool_call_id=call.id, name=call.name, interrupted=True
+        )
+        session.append(result, backend=session.backend, model=session.model)
+    if missing:
+        session.warnings.append(
+            f"answered {len(missing)} tool call{'s' if len(missing) > 1 else ''} left unfinished when the agent stopped"
+        )
 
 
 def _read_all(fd: int) -> bytes:

@@ -10,7 +10,6 @@ some kills land inside a write and leave a torn line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -155,6 +154,7 @@ def test_sigkill_of_the_real_cli_during_a_scripted_session_leaves_a_loadable_tra
     store = SessionStore(Path(env["XDG_DATA_HOME"]) / "agentshell" / "sessions")
     cmd = [sys.executable, "-m", "agentshell", "launch", "--model", f"scripted:{script}", "-p", "go"]
     cmd += ["--allow", "bash", "--output-format", "stream-json"]
+    unfinished = 0
     for _ in range(4):
         with (tmp_path / "stderr.txt").open("w") as err:
             proc = subprocess.Popen(cmd, cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
@@ -168,16 +168,17 @@ def test_sigkill_of_the_real_cli_during_a_scripted_session_leaves_a_loadable_tra
         events = [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
         answered = [e["id"] for e in events if e["type"] == "tool_result"]
         with store.load(init["session_id"]) as session:
-            assert all("torn last line" in w for w in session.warnings), session.warnings
+            assert all("torn last line" in w or "left unfinished" in w for w in session.warnings), session.warnings
             messages = session.messages
         assert messages[0] == Message(role="user", content="go")
         calls = [c.id for m in messages for c in m.tool_calls]
         results = [m.tool_call_id for m in messages if m.role == "tool"]
-        assert calls[: len(results)] == results  # every result follows its call, in order
+        assert calls == results  # every call has its result, in order (a call cut by the kill gets one on load)
         assert set(answered) <= set(calls)  # what the CLI reported before dying is on disk
         for m in messages:
-            if m.role == "tool":
+            if m.role == "tool" and not m.interrupted:
                 assert m.content.startswith(f"out-{m.tool_call_id.split('-')[1]}")
+        unfinished += sum(m.interrupted for m in messages)
     # A killed session continues: --continue picks it up and the conversation carries on.
     follow = tmp_path / "follow.json"
     follow.write_text(json.dumps([[{"type": "text", "text": "resumed fine"}]]))
@@ -191,5 +192,4 @@ def test_sigkill_of_the_real_cli_during_a_scripted_session_leaves_a_loadable_tra
             Message(role="user", content="again"),
             Message(role="assistant", content="resumed fine"),
         ]
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(store.root.glob("*.jsonl")))).hexdigest()
-    assert digest  # the files are all readable bytes
+    print(f"\n4 kills of the CLI: {unfinished} unfinished tool calls answered on load")

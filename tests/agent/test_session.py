@@ -237,3 +237,21 @@ def test_file_without_header_is_not_listed_and_load_says_damaged(store: SessionS
     assert store.list() == []
     with pytest.raises(SessionNotFound, match="damaged"):
         store.load("20260101-000000-000-abcdef")
+
+
+def test_tool_calls_left_unanswered_by_a_killed_agent_get_a_result_on_resume(
+    store: SessionStore, workspace: Path
+) -> None:
+    calls = (ToolCallRequest(id="a", name="bash"), ToolCallRequest(id="b", name="read_file"))
+    with store.create(workspace) as s:
+        s.append(Message(role="user", content="go"), backend="ollama", model="qwen3")
+        s.append(Message(role="assistant", tool_calls=calls), backend="ollama", model="qwen3")
+        s.append(Message(role="tool", content="done a", tool_call_id="a", name="bash"), backend="ollama", model="qwen3")
+        # killed while running the second tool
+    with store.load(s.id) as resumed:
+        last = resumed.messages[-1]
+        assert (last.role, last.tool_call_id, last.name, last.interrupted) == ("tool", "b", "read_file", True)
+        assert "stopped before this tool call finished" in last.content
+        assert resumed.warnings == ["answered 1 tool call left unfinished when the agent stopped"]
+    with store.load(s.id) as again:  # repaired on disk: nothing more to do
+        assert again.warnings == [] and len(again.messages) == 4
