@@ -92,3 +92,18 @@ def test_bad_timeout_is_one_clear_line() -> None:
         OllamaSettings.from_options({"idle_timeout": "soon"})
     with pytest.raises(BackendError, match="connect_timeout"):
         OllamaSettings.from_options({"connect_timeout": -1})
+
+
+def test_discovery_imports_nothing_heavy() -> None:
+    """The entry point is loaded to resolve any model string: no httpx, no ollama client, no rich."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agentshell_ollama, agentshell_ollama.cli_pull\n"
+        "agentshell_ollama.OllamaBackend({'host': 'gpu-box'}).claims('qwen3')\n"
+        "print(sorted(m for m in ('httpx', 'ollama', 'rich', 'httpcore') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

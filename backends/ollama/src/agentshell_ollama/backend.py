@@ -340,7 +340,6 @@ class OllamaBackend:
         first_token_deadline = started + s.first_token_timeout
         notice_at = started + s.loading_notice_after
         noticed = False
-        status = 0
         buffer = b""
         held: list[StreamEvent] = []  # the final events wait for the body's end, so the connection is reused
         while True:
@@ -370,8 +369,7 @@ class OllamaBackend:
                     )
                 continue
             if isinstance(piece, Opened):
-                status = piece.status
-                if status >= 400:
+                if piece.status >= 400:
                     raise self._status_failure(model, piece, connection)
             elif isinstance(piece, Data):
                 buffer += piece.chunk
@@ -391,7 +389,8 @@ class OllamaBackend:
             elif isinstance(piece, Failed):
                 if decoder.done:
                     break
-                raise self._failure(piece.error if isinstance(piece.error, Exception) else Exception(), model)
+                error = piece.error if isinstance(piece.error, Exception) else RuntimeError(repr(piece.error))
+                raise self._failure(error, model)
         if not decoder.done and buffer.strip():  # a last line without its newline
             events = decoder.feed(buffer)
             if decoder.done:
