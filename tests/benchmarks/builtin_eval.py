@@ -33,7 +33,6 @@ EVAL_SEED = 1000  # the shipped model was trained on seed 0; the held-out split 
 
 def numpy_generator(path: Path) -> Callable[[str, int], str]:
     import numpy as np
-
     from agentshell_builtin.gguf_loader import load_gguf
     from agentshell_builtin.tokenizer import Tokenizer
 
@@ -131,7 +130,8 @@ def main() -> None:
     print(f"{'tool':<12}{'n':>4}{'call exact':>12}{'answer quotes':>15}")
     for kind in TOOL_KINDS:
         if total[kind]:
-            print(f"{kind:<12}{total[kind]:>4}{calls_ok[kind] / total[kind]:>12.0%}{answers_ok[kind] / total[kind]:>15.0%}")
+            calls, answers = calls_ok[kind] / total[kind], answers_ok[kind] / total[kind]
+            print(f"{kind:<12}{total[kind]:>4}{calls:>12.0%}{answers:>15.0%}")
     call_rate = sum(calls_ok.values()) / n
     answer_rate = sum(answers_ok.values()) / n
     print(f"{'all':<12}{n:>4}{call_rate:>12.1%}{answer_rate:>15.1%}")

@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from agentshell_builtin.train import CONFIGS, AdamW, TrainState, count_params, init_params, loss_and_grads
+from threadpoolctl import threadpool_limits
 
 
 def _best(fn: Callable[[], object], repeat: int) -> float:
@@ -75,8 +74,10 @@ def main() -> None:
     tok_s = N / step_s
     achieved = 6 * n_params * tok_s / 1e9
     reference = gemm_flops / gemm_s / 1e9
-    print(f"config {args.config}: {n_params / 1e6:.2f}M parameters, batch {B} × {T} tokens, {args.threads} BLAS thread(s)")
-    print(f"training step: {step_s * 1000:.0f} ms = {tok_s:,.0f} tokens/s = {achieved:.1f} GFLOP/s (6 × params × tok/s)")
+    print(f"config {args.config}: {n_params / 1e6:.2f}M parameters, batch {B} × {T} tokens, "
+          f"{args.threads} BLAS thread(s)")
+    print(f"training step: {step_s * 1000:.0f} ms = {tok_s:,.0f} tokens/s = {achieved:.1f} GFLOP/s "
+          "(6 × params × tok/s)")
     print(f"numpy GEMMs of the same shapes: {gemm_s * 1000:.0f} ms = {reference:.1f} GFLOP/s")
     print(f"ratio: {achieved / reference:.2f} of plain numpy matmul (target ≥ 0.30)")
 
