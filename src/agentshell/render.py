@@ -9,6 +9,7 @@ cropped to the screen, so the total cost grows linearly with the answer.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from agentshell.protocol import (
     ThinkingDelta,
     ToolCall,
     ToolCallRequest,
+    Usage,
 )
 
 THINKING_SHOWN = 240  # characters of thinking kept on screen: enough to follow, short enough to skim past
@@ -188,6 +190,8 @@ class TerminalRenderer:
         self.markdown = MarkdownStream(console)
         self._thinking: list[str] = []
         self._spinner: Status | None = None
+        self._calls_this_request = 0
+        self._pending_out = 0  # completion tokens of this answer's requests so far
 
     # ------------------------------------------------------------------ Observer
 
@@ -207,6 +211,7 @@ class TerminalRenderer:
         elif isinstance(event, ToolCall | MalformedToolCall | Done):
             self._stop_spinner()
             self.markdown.finish()
+            self._calls_this_request += not isinstance(event, Done)
 
     def on_tool_start(self, call: ToolCallRequest) -> None:
         self._start_spinner(f"{call.name}: {format_arguments(call, 80)}")
@@ -216,10 +221,17 @@ class TerminalRenderer:
         self.console.print(tool_panel(call, result))
 
     def on_turn_end(self, status: TurnStatus) -> None:
+        """One status line per answer, not per request: the requests that only call tools add their output."""
         self._stop_spinner()
         self.markdown.finish()
+        self._pending_out += status.usage.completion_tokens
+        if self._calls_this_request:
+            self._calls_this_request = 0
+            return
+        usage = Usage(prompt_tokens=status.usage.prompt_tokens, completion_tokens=self._pending_out)
+        self._pending_out = 0
         if self.show_status:
-            self.err.print(Text(status_line(status), style="dim"))
+            self.err.print(Text(status_line(dataclasses.replace(status, usage=usage)), style="dim"))
 
     def on_notice(self, notice: Notice) -> None:
         if notice.level == "loading":
@@ -233,6 +245,7 @@ class TerminalRenderer:
 
     def interrupted(self) -> None:
         """Ctrl-C: close whatever is on screen so the prompt comes back clean."""
+        self._calls_this_request = self._pending_out = 0
         self._stop_spinner()
         self._end_thinking()
         self.markdown.finish()

@@ -141,12 +141,12 @@ class ScriptedBackend:
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         options = options or {}
-        self._queue: list[list[Step]] | None = None
-        self._loaded_from: str | None = None
+        self._inline: list[list[Step]] | None = None  # an in-process script answers every model name
+        self._files: dict[str, list[list[Step]]] = {}  # model string (a path) -> what is left of that script
         self._context_length: int | None = options.get("context_length")
         self.requests: list[ScriptedRequest] = []
         if options.get("responses") is not None:
-            self._queue, length = parse_script(options["responses"])
+            self._inline, length = parse_script(options["responses"])
             self._context_length = self._context_length or length
 
     @classmethod
@@ -165,9 +165,7 @@ class ScriptedBackend:
         return False
 
     def list_models(self) -> list[ModelInfo]:
-        if self._loaded_from is None:
-            return []
-        return [self.describe(self._loaded_from)]
+        return [self.describe(model) for model in self._files]
 
     def describe(self, model: str) -> ModelInfo:
         return ModelInfo(
@@ -175,7 +173,7 @@ class ScriptedBackend:
             backend=self.name,
             context_length=self._context_length or DEFAULT_CONTEXT_LENGTH,
             capabilities=frozenset({"completion", "tools", "thinking"}),
-            details={"responses left": str(len(self._queue)) if self._queue is not None else "not loaded"},
+            details={"responses left": str(len(self._queue_for(model)))},
         )
 
     def chat(
@@ -186,26 +184,26 @@ class ScriptedBackend:
         tools: Sequence[ToolSpec] = (),
         options: ChatOptions,
     ) -> Iterator[Event]:
-        self._ensure_loaded(model)
-        assert self._queue is not None
+        queue = self._queue_for(model)
         self.requests.append(ScriptedRequest(model, tuple(messages), tuple(tools), options))
-        if not self._queue:
+        if not queue:
             raise BackendError(
                 "the scripted backend has no responses left",
                 hint="add more responses to the script",
             )
-        return self._play(self._queue.pop(0))
+        return self._play(queue.pop(0))
 
     # ------------------------------------------------------------------ internals
 
-    def _ensure_loaded(self, model: str) -> None:
-        if self._queue is not None:
-            return
-        if not model:
-            raise ModelNotFound("the scripted backend needs a script", hint="use --model scripted:PATH.json")
-        self._queue, length = load_script(Path(model).expanduser())
-        self._loaded_from = model
-        self._context_length = self._context_length or length
+    def _queue_for(self, model: str) -> list[list[Step]]:
+        if self._inline is not None:
+            return self._inline
+        if model not in self._files:
+            if not model:
+                raise ModelNotFound("the scripted backend needs a script", hint="use --model scripted:PATH.json")
+            self._files[model], length = load_script(Path(model).expanduser())
+            self._context_length = self._context_length or length
+        return self._files[model]
 
     @staticmethod
     def _play(steps: list[Step]) -> Iterator[Event]:

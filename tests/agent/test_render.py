@@ -99,7 +99,11 @@ def test_renderer_shows_thinking_short_and_dim_then_the_answer_and_a_panel() -> 
     diff = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+y = 1\n"
     renderer.on_tool_result(call, ToolResult(output="edited", summary="1 line changed", diff=diff))
     renderer.on_event(Done())
-    renderer.on_turn_end(TurnStatus("ollama", "qwen3", Usage(prompt_tokens=1234, completion_tokens=56), 0.12))
+    renderer.on_turn_end(TurnStatus("ollama", "qwen3", Usage(prompt_tokens=1000, completion_tokens=50), 0.1))
+    assert "ollama · qwen3" not in c.file.getvalue()  # type: ignore[attr-defined]  # one status line per answer
+    renderer.on_event(TextDelta(text="Done."))
+    renderer.on_event(Done())
+    renderer.on_turn_end(TurnStatus("ollama", "qwen3", Usage(prompt_tokens=1234, completion_tokens=6), 0.12))
     out = c.file.getvalue()  # type: ignore[attr-defined]
     assert 10 < out.count("long thought") < 25 and "…" in out  # 1,300 characters of thinking shown as ~240
     assert out.index("✻") < out.index("Let me edit.") < out.index("edit_file")
