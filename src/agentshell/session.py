@@ -247,7 +247,11 @@ class Session:
     def _write(self, event: dict[str, Any]) -> None:
         if self._fd is None:
             raise SessionWriteError(f"session {self.id} is closed")
-        line = (json.dumps(redact_obj(event), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        event = redact_obj(event)
+        try:
+            line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        except UnicodeEncodeError:  # lone surrogates (undecodable bytes from a tool): keep them as JSON escapes
+            line = (json.dumps(event, separators=(",", ":")) + "\n").encode()
         _write_line(self._fd, line, self.path)
 
 

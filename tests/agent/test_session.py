@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentshell.protocol import Message, ToolCallRequest
 from agentshell.session import SessionBusy, SessionNotFound, SessionStore, new_session_id
@@ -255,3 +257,23 @@ def test_tool_calls_left_unanswered_by_a_killed_agent_get_a_result_on_resume(
         assert resumed.warnings == ["answered 1 tool call left unfinished when the agent stopped"]
     with store.load(s.id) as again:  # repaired on disk: nothing more to do
         assert again.warnings == [] and len(again.messages) == 4
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    contents=st.lists(st.text(st.characters(blacklist_categories=())), min_size=1, max_size=5),
+    arguments=st.dictionaries(st.text(max_size=5), st.text(max_size=20) | st.integers() | st.none(), max_size=3),
+)
+def test_any_text_round_trips_exactly(
+    tmp_path: Path, contents: list[str], arguments: dict[str, str | int | None]
+) -> None:
+    """Newlines, U+2028, NUL, lone surrogates: whatever a tool or model produced comes back unchanged."""
+    store = SessionStore(tmp_path / f"s{abs(hash((tuple(contents), len(arguments))))}")
+    call = ToolCallRequest(id="x", name="t", arguments=arguments)
+    messages = [Message(role="user", content=c) for c in contents] + [Message(role="assistant", tool_calls=(call,))]
+    messages.append(Message(role="tool", content=contents[0], tool_call_id="x"))
+    with store.create(tmp_path) as s:
+        for m in messages:
+            s.append(m, backend="b", model="m")
+    with store.load(s.id) as again:
+        assert again.messages == messages and again.warnings == []
