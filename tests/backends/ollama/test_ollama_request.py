@@ -261,12 +261,15 @@ def test_direct_cloud_maps_the_name_and_sends_the_key(
 
 
 def test_cloud_model_without_show_sends_no_num_ctx(make_backend: Callable[..., OllamaBackend]) -> None:
+    backend = make_backend()
     with respx.mock(base_url=HOST) as router:
         router.post("/api/show").mock(return_value=httpx.Response(404, json={"error": "model not found"}))
         chat = router.post("/api/chat").mock(return_value=httpx.Response(200, content=DONE))
-        list(make_backend().chat("kimi-k2:1t-cloud", [Message(role="user", content="hi")], options=ChatOptions()))
-    body = json.loads(chat.calls.last.request.content)
-    assert "options" not in body and "think" not in body
+        list(backend.chat("kimi-k2:1t-cloud", [Message(role="user", content="hi")], options=ChatOptions()))
+        list(backend.chat("kimi-k2:1t-cloud", [Message(role="user", content="hi")], options=ChatOptions(think="high")))
+    unset, chosen = (json.loads(call.request.content) for call in chat.calls)
+    assert "options" not in unset and "think" not in unset  # the server's defaults
+    assert chosen["think"] == "high"  # capability unknown: the user's explicit choice goes through
 
 
 def test_debug_says_what_is_sent(

@@ -294,8 +294,8 @@ class OllamaBackend:
                 level="warning",
                 text=f"{model} runs on Ollama's cloud: this conversation leaves this machine",
             )
-        can_think = facts is not None and "thinking" in facts.capabilities
-        if facts is not None and not can_think and options.think not in (None, "off"):
+        can_think = None if facts is None else "thinking" in facts.capabilities
+        if can_think is False and options.think not in (None, "off"):
             yield Notice(level="warning", text=f"{model} has no thinking capability; answering without thinking")
         num_ctx = self.context_window(model, facts, options.context_length)
         body = chat_body(

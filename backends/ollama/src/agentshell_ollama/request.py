@@ -43,13 +43,15 @@ def wire_tool(spec: ToolSpec) -> dict[str, Any]:
     }
 
 
-def wire_think(level: ThinkLevel | None, can_think: bool) -> bool | str | None:
+def wire_think(level: ThinkLevel | None, can_think: bool | None) -> bool | str | None:
     """Ollama's ``think`` value, or None to leave the field out.
 
     Models with the thinking capability think unless told ``off``; a model
     without it is never sent ``think`` (Ollama answers 400 to ``think: true``).
+    When the capability is unknown (a cloud model the server would not
+    describe), only an explicit choice is sent.
     """
-    if not can_think:
+    if can_think is False or (can_think is None and level is None):
         return None
     if level is None or level == "on":
         return True
