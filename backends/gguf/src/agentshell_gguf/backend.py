@@ -17,6 +17,7 @@ from typing import Any
 from agentshell_chatformat import ChatTemplate
 
 from agentshell.protocol import (
+    BackendError,
     BackendFailure,
     ChatOptions,
     ContextOverflow,
@@ -52,11 +53,22 @@ def _int_option(options: Mapping[str, Any], key: str, default: int | None) -> in
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise BackendFailure(f"gguf option {key} must be a whole number, got {value!r}") from None
+        raise BackendError(f"gguf option {key} must be a whole number, got {value!r}") from None
+
+
+TOOL_CHOICES = ("auto", "first", "required")
 
 
 class GGUFBackend:
-    """Options: ``model_dirs``, ``context_length``, ``gpu_layers``, ``threads``, ``max_memory`` (bytes), ``debug``."""
+    """Options: ``model_dirs``, ``context_length``, ``gpu_layers``, ``threads``, ``max_memory`` (bytes),
+    ``tool_choice``, ``debug``.
+
+    ``tool_choice`` (also per request in ``ChatOptions.extra``): ``auto`` lets the
+    model decide; ``first`` makes the reply to each user message start with a
+    tool call (then the model answers freely after the results: for small models
+    that never start a call on their own); ``required`` forces a call every time.
+    ``ChatOptions.extra["constrained"] = False`` turns grammar decoding off (for comparisons).
+    """
 
     name = "gguf"
 
@@ -67,8 +79,14 @@ class GGUFBackend:
         self._threads = _int_option(options, "threads", None)
         self._max_memory = _int_option(options, "max_memory", None)
         self._debug = bool(options.get("debug", False))
+        self._tool_choice = str(options.get("tool_choice") or "auto")
+        if self._tool_choice not in TOOL_CHOICES:
+            raise BackendError(
+                f"gguf option tool_choice must be one of {', '.join(TOOL_CHOICES)}, got {self._tool_choice!r}"
+            )
         self._loaded: LoadedModel | None = None
-        self._templates: dict[Path, ChatTemplate] = {}
+        self._templates: dict[tuple[Path, str | None], ChatTemplate] = {}
+        self._meta_cache: dict[Path, tuple[tuple[Path, int, int], GGUFMetadata]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ discovery
@@ -77,7 +95,21 @@ class GGUFBackend:
         return model.strip().lower().endswith(".gguf")
 
     def _metadata(self, model: str) -> GGUFMetadata:
-        return read_metadata(resolve_model(model, self._dirs))
+        return self._read(resolve_model(model, self._dirs))
+
+    def _read(self, path: Path) -> GGUFMetadata:
+        """Metadata, re-read only when the file changed (parsing a 150k-token vocabulary is not free)."""
+        try:
+            stat = path.stat()
+            key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            return read_metadata(path)  # raises the clear error for a missing or unreadable file
+        cached = self._meta_cache.get(key[0])
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        meta = read_metadata(path)
+        self._meta_cache[key[0]] = (key, meta)
+        return meta
 
     def _info(self, meta: GGUFMetadata) -> ModelInfo:
         details = {
@@ -104,7 +136,7 @@ class GGUFBackend:
         infos = []
         for path in gguf_files(self._dirs):
             try:
-                infos.append(self._info(read_metadata(path)))
+                infos.append(self._info(self._read(path)))
             except BackendFailure:
                 continue  # a broken file in the folder must not hide the others
         return infos
@@ -122,10 +154,11 @@ class GGUFBackend:
     # ------------------------------------------------------------------ loading
 
     def _template(self, meta: GGUFMetadata) -> ChatTemplate:
-        template = self._templates.get(meta.path)
+        key = (meta.path, meta.chat_template)
+        template = self._templates.get(key)
         if template is None:
             template = ChatTemplate(meta.chat_template, bos_token=meta.bos_token, eos_token=meta.eos_token)
-            self._templates[meta.path] = template
+            self._templates[key] = template
         return template
 
     def _ensure_loaded(self, llama_cpp: ModuleType, meta: GGUFMetadata, wanted_ctx: int) -> Iterator[Event]:
@@ -215,7 +248,10 @@ class GGUFBackend:
                 llm.set_seed(options.seed)
             room = loaded.n_ctx - len(prompt_tokens)
             constrained = bool(options.extra.get("constrained", True))
-            tool_choice = options.extra.get("tool_choice", "auto")
+            tool_choice = options.extra.get("tool_choice", self._tool_choice)
+            force = bool(tools) and (
+                tool_choice == "required" or (tool_choice == "first" and bool(messages) and messages[-1].role == "user")
+            )
             turn = Turn(
                 llm=llm,
                 prompt_tokens=prompt_tokens,
@@ -223,9 +259,9 @@ class GGUFBackend:
                 sampling=Sampling.from_options(options),
                 max_tokens=min(options.max_tokens, room) if options.max_tokens else room,
                 parse_tools=bool(tools),
-                grammar=tool_call_gbnf(tools) if tools and (constrained or tool_choice == "required") else None,
+                grammar=tool_call_gbnf(tools) if tools and (constrained or force) else None,
                 started=started,
                 load_ms=loaded.load_ms if loaded is not was_loaded else None,
-                force_call=tool_choice == "required",
+                force_call=force,
             )
             yield from run_turn(llama_cpp, turn)

@@ -2,10 +2,10 @@
 
 Once the model has written ``<tool_call>``, decoding continues under this
 grammar: a JSON object whose ``name`` is one of the tool names and whose
-``arguments`` match that tool's parameter schema, then the closing tag,
-optionally followed by more calls (a block may also hold a JSON list of
-calls). A small model can still choose badly, but it can no longer write
-something that does not parse or validate.
+``arguments`` match that tool's parameter schema, then the closing tag and
+the end of the turn (several calls go in one block as a JSON list). A small
+model can still choose badly, but it can no longer write something that does
+not parse or validate.
 
 The schema-to-GBNF conversion is llama.cpp's own (shipped in llama-cpp-python);
 a parameter schema it cannot convert falls back to "any JSON object" for that
@@ -24,9 +24,10 @@ from agentshell.protocol import ToolSpec
 # JSON forbids raw control characters in strings; llama.cpp's converter allows them.
 _LOOSE_CHAR = 'char ::= [^"\\\\] |'
 _STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
-# One or more tagged blocks, each holding a call or a JSON list of calls (the form SmolLM2 was trained on).
+# One tagged block holding a call or a JSON list of calls (the form SmolLM2 was trained on). After the
+# closing tag only end-of-turn is allowed: small models otherwise repeat the same call until max_tokens.
 _CALL_RULES = (
-    'root ::= "\\n"? calls "\\n"? "</tool_call>" ( "\\n" "<tool_call>" "\\n"? calls "\\n"? "</tool_call>" )*\n'
+    'root ::= "\\n"? calls "\\n"? "</tool_call>"\n'
     'calls ::= call | "[" "\\n"? call ( "," [ \\n]? call )* "\\n"? "]"'
 )
 

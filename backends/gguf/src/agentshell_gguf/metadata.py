@@ -1,7 +1,7 @@
 """What a GGUF file says about its model, read without loading the weights.
 
-``gguf.GGUFReader`` memory-maps the file and parses the header and tensor
-index only, so listing a folder of multi-gigabyte models stays fast. Every way
+:mod:`agentshell_gguf.header` parses the key/value header and the tensor index
+only, so listing a folder of multi-gigabyte models stays fast. Every way
 a file can be unusable (missing, not GGUF, truncated, an architecture llama.cpp
 does not know) becomes one protocol error here, before llama.cpp sees it.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agentshell.protocol import BackendError, ModelNotFound
+from agentshell_gguf.header import HeaderError, read_header, tensor_nbytes
 
 GGUF_MAGIC = b"GGUF"
 
@@ -59,27 +59,6 @@ def human_count(n: int) -> str:
     return str(n)
 
 
-def _field(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return None
-    try:
-        return field.contents()
-    except (IndexError, ValueError, UnicodeDecodeError):
-        return None
-
-
-def _token(reader: Any, key: str) -> str:
-    token_id = _field(reader, key)
-    field = reader.fields.get("tokenizer.ggml.tokens")
-    if not isinstance(token_id, int) or field is None:
-        return ""
-    try:
-        return str(field.contents(token_id))
-    except (IndexError, ValueError, UnicodeDecodeError):
-        return ""
-
-
 def _check_header(path: Path) -> int:
     try:
         size = path.stat().st_size
@@ -104,51 +83,68 @@ def _check_header(path: Path) -> int:
 def read_metadata(path: Path) -> GGUFMetadata:
     """Parse the header and tensor index; raise a protocol error saying what is wrong with the file."""
     size = _check_header(path)
-    from gguf import GGUFReader, LlamaFileType
-
     truncated = BackendError(
         f"{path} is truncated or corrupt ({human_size(size)} on disk)",
         hint="the download was probably interrupted; download the file again",
     )
     try:
-        reader = GGUFReader(path)
-    except (ValueError, IndexError, OverflowError, KeyError) as exc:
+        header = read_header(path)
+        tensor_end = max((header.data_start + t.offset + tensor_nbytes(t) for t in header.tensors), default=0)
+    except (HeaderError, OSError, ValueError) as exc:
         raise truncated from exc
-    tensor_end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
-    if tensor_end > size or not reader.tensors:
+    if tensor_end > size or not header.tensors:
         raise truncated
+    fields = header.fields
 
-    arch = _field(reader, "general.architecture")
+    arch = fields.get("general.architecture")
     if not isinstance(arch, str):
         raise BackendError(f"{path} has no general.architecture entry", hint="the file is not a model GGUF")
-    file_type = _field(reader, "general.file_type")
-    try:
-        type_name: str | None = LlamaFileType(file_type).name.removeprefix("MOSTLY_") if file_type is not None else None
-    except ValueError:
-        type_name = None
-    template = _field(reader, "tokenizer.chat_template")
 
     def arch_int(key: str, default: int = 0) -> int:
-        value = _field(reader, f"{arch}.{key}")
+        value = fields.get(f"{arch}.{key}")
+        if isinstance(value, list):  # per-layer values (some hybrid models): the largest is the safe estimate
+            value = max((v for v in value if isinstance(v, int)), default=None)
         return int(value) if isinstance(value, int) else default
 
+    def token(key: str) -> str:
+        token_id = fields.get(key)
+        if not isinstance(token_id, int):
+            return ""
+        try:
+            return header.token_text(path, token_id)
+        except (HeaderError, OSError):
+            return ""
+
+    template = fields.get("tokenizer.chat_template")
+    name = fields.get("general.name")
     head_count = arch_int("attention.head_count", 1)
     return GGUFMetadata(
         path=path,
         architecture=arch,
-        display_name=_field(reader, "general.name") if isinstance(_field(reader, "general.name"), str) else None,
+        display_name=name if isinstance(name, str) else None,
         context_length=arch_int("context_length") or None,
         chat_template=template if isinstance(template, str) and template.strip() else None,
-        parameter_count=sum(int(t.n_elements) for t in reader.tensors),
-        file_type=type_name,
+        parameter_count=sum(t.n_elements for t in header.tensors),
+        file_type=file_type_name(fields.get("general.file_type")),
         size_bytes=size,
-        bos_token=_token(reader, "tokenizer.ggml.bos_token_id"),
-        eos_token=_token(reader, "tokenizer.ggml.eos_token_id"),
+        bos_token=token("tokenizer.ggml.bos_token_id"),
+        eos_token=token("tokenizer.ggml.eos_token_id"),
         block_count=arch_int("block_count"),
         embedding_length=arch_int("embedding_length"),
         head_count=head_count,
         head_count_kv=arch_int("attention.head_count_kv", head_count),
     )
+
+
+def file_type_name(file_type: object) -> str | None:
+    if not isinstance(file_type, int):
+        return None
+    from gguf import LlamaFileType
+
+    try:
+        return LlamaFileType(file_type).name.removeprefix("MOSTLY_")
+    except ValueError:
+        return None
 
 
 def known_architectures() -> frozenset[str]:
