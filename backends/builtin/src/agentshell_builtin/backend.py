@@ -11,9 +11,11 @@ back from the text, both through ``agentshell_chatformat``, like the gguf backen
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -48,6 +50,30 @@ PREFILL_CHUNK = 512  # prompt tokens per forward pass, bounding the (T, S) atten
 _LOADING_NOTICE_BYTES = 20_000_000
 
 
+_thread_controller: Any = None
+
+
+def blas_threads(n: int | None) -> AbstractContextManager[Any]:
+    """Limit numpy's BLAS to ``n`` threads inside a ``with`` block.
+
+    Decoding multiplies vectors by matrices: memory-bound, so one thread reads
+    about as fast as two, and an oversubscribed machine makes spinning BLAS
+    threads many times slower. Prefill multiplies matrices and uses them all.
+    """
+    global _thread_controller
+    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+    if _thread_controller is None:
+        _thread_controller = ThreadpoolController()
+    limit: AbstractContextManager[Any] = _thread_controller.limit(limits=n, user_api="blas")
+    return limit
+
+
+def default_threads() -> int:
+    """Half the cores for prefill: BLAS threads that outnumber free cores spin and slow everything down."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def shipped_model_path() -> Path:
     return Path(str(files("agentshell_builtin").joinpath("models", SHIPPED_FILE)))
 
@@ -80,7 +106,7 @@ class LoadedModel:
     cache: KVCache | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def prefill(self, ids: Sequence[int], window: int) -> Any:
+    def prefill(self, ids: Sequence[int], window: int, threads: int | None = None) -> Any:
         """Bring the cache to ``ids`` (reusing the common prefix) and return the last position's logits."""
         if self.cache is None or self.cache.max_len != window:
             self.cache = self.llama.new_cache(window)
@@ -92,8 +118,9 @@ class LoadedModel:
             common += 1
         cache.truncate(min(common, len(ids) - 1))  # at least one token runs, to get fresh logits
         logits = None
-        for start in range(cache.length, len(ids), PREFILL_CHUNK):
-            logits = self.llama.forward(ids[start : start + PREFILL_CHUNK], cache, last_only=True)
+        with blas_threads(threads):
+            for start in range(cache.length, len(ids), PREFILL_CHUNK):
+                logits = self.llama.forward(ids[start : start + PREFILL_CHUNK], cache, last_only=True)
         assert logits is not None
         return logits[0, -1]
 
@@ -276,7 +303,9 @@ class BuiltinBackend:
             max_new = min(max_new, max(options.max_tokens, 0))
 
         t0 = time.perf_counter()
-        logits = loaded.prefill(ids, window)
+        threads = int(self._options.get("threads") or default_threads())
+        decode_threads = int(self._options.get("decode_threads") or 1)
+        logits = loaded.prefill(ids, window, threads)
         prompt_ms = (time.perf_counter() - t0) * 1000
         cache = loaded.cache
         assert cache is not None
@@ -309,7 +338,8 @@ class BuiltinBackend:
                 break
             if produced >= max_new:
                 break
-            logits = loaded.llama.forward([tid], cache, last_only=True)[0, -1]
+            with blas_threads(decode_threads):
+                logits = loaded.llama.forward([tid], cache, last_only=True)[0, -1]
         yield from emit(stops.feed(decoder.flush())[0] + stops.flush())
         for event in parser.finish():
             called = called or isinstance(event, ToolCall)
