@@ -113,6 +113,12 @@ class OllamaBackend:
             if self.settings.api_key:
                 headers["Authorization"] = f"Bearer {self.settings.api_key}"
             s = self.settings
+            try:
+                httpx.URL(s.host)
+            except (httpx.InvalidURL, ValueError):
+                raise BackendUnavailable(
+                    f"invalid Ollama host {s.host!r}", hint="use host, host:port or http(s)://host:port"
+                ) from None
             self._client = httpx.Client(
                 base_url=s.host,
                 headers=headers,
