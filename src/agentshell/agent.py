@@ -1,18 +1,17 @@
 """The agent loop: ask the model, stream what it says, run the tools it calls, repeat.
 
 ``run()`` loops on ``step()``, which is ``query()`` then ``execute()``. Every way
-out other than a final answer is a :class:`LoopExit` whose ``str()`` is the line
-for the user and whose ``exit_code`` is what a script sees. Nothing here knows
-about terminals, JSON or disks: those sit behind :mod:`agentshell.observer`.
+out other than a final answer is a :class:`~agentshell.loop_limits.LoopExit`.
+Nothing here knows about terminals, JSON or disks: those sit behind
+:mod:`agentshell.observer`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from agentshell.context import summary_request
+from agentshell.loop_limits import CallGuard, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
 from agentshell.observer import (
     ContextFitter,
     Observer,
@@ -29,6 +28,7 @@ from agentshell.protocol import (
     Done,
     MalformedToolCall,
     Message,
+    Notice,
     TextDelta,
     ThinkingDelta,
     ToolCall,
@@ -37,53 +37,16 @@ from agentshell.protocol import (
 from agentshell.tools.base import ToolResult
 
 
-class LoopExit(Exception):
-    """The loop stopped before a final answer."""
-
-    stop_reason = "error"
-    exit_code = 1
-
-
-class TurnLimitReached(LoopExit):
-    stop_reason, exit_code = "max_turns", 3
-
-
-class RepeatedToolCall(LoopExit):
-    stop_reason, exit_code = "repeated_tool_call", 1
-
-
-class Interrupted(LoopExit):
-    stop_reason, exit_code = "interrupted", 130
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_turns: int = 50  # model requests per run()
-    repeat_limit: int = 3  # identical tool calls in a row before stopping
-    max_argument_bytes: int = 1_000_000  # larger tool arguments get an error result instead of running
-
-
 class Agent:
-    def __init__(
-        self,
-        backend: Backend,
-        model: str,
-        tools: ToolExecutor,
-        observer: Observer,
-        *,
-        system_prompt: str = "",
-        options: ChatOptions | None = None,
-        limits: Limits | None = None,
-        session: TranscriptSink | None = None,
-        context: ContextFitter | None = None,
-        messages: Iterable[Message] = (),
-    ) -> None:
+    def __init__(self, backend: Backend, model: str, tools: ToolExecutor, observer: Observer, *,
+                 system_prompt: str = "", options: ChatOptions | None = None, limits: Limits | None = None,
+                 session: TranscriptSink | None = None, context: ContextFitter | None = None,
+                 messages: Iterable[Message] = ()) -> None:  # fmt: skip
         self.backend, self.model, self.tools, self.observer = backend, model, tools, observer
         self.system_prompt, self.session, self.context = system_prompt, session, context
         self.options, self.limits = options or ChatOptions(), limits or Limits()
         self.messages: list[Message] = [m for m in messages if m.role != "system"]
-        self._last_call: tuple[str, int] = ("", 0)  # signature of the last tool call, times in a row
-        self._malformed: dict[str, str] = {}  # tool call id -> the error to answer it with
+        self.guard = CallGuard(self.limits)
         self._last_note: str | None = None
         self.outcome = RunOutcome()
 
@@ -128,10 +91,7 @@ class Agent:
                 elif isinstance(event, ToolCall):
                     calls.append(ToolCallRequest(id=event.id, name=event.name, arguments=event.arguments))
                 elif isinstance(event, MalformedToolCall):
-                    calls.append(ToolCallRequest(id=event.id, name=event.name or "invalid_tool_call"))
-                    self._malformed[event.id] = (
-                        f"error: your tool call could not be read: {event.error}. You wrote: {event.raw[:500]}"
-                    )
+                    calls.append(self.guard.malformed(event))
                 elif isinstance(event, Done):
                     done = event
         except (KeyboardInterrupt, BackendFailure) as exc:
@@ -174,23 +134,8 @@ class Agent:
     # ------------------------------------------------------------------ internals
 
     def _run_one(self, call: ToolCallRequest) -> ToolOutcome:
-        if call.id in self._malformed:
-            return ToolResult(self._malformed[call.id], is_error=True, summary="malformed tool call")
-        signature = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
-        size = len(signature.encode())
-        self._last_call = (signature, self._last_call[1] + 1 if signature == self._last_call[0] else 1)
-        if self._last_call[1] >= self.limits.repeat_limit:
-            raise RepeatedToolCall(
-                f"the model called {call.name} with the same arguments {self._last_call[1]} times in a row; stopped"
-            )
-        if size > self.limits.max_argument_bytes:
-            return ToolResult(
-                f"error: the arguments are {size:,} bytes, over the limit of "
-                f"{self.limits.max_argument_bytes:,}; send smaller pieces",
-                is_error=True,
-                summary="too large",
-            )
-        return self.tools.execute(call.name, dict(call.arguments))
+        refusal = self.guard.vet(call)
+        return refusal if refusal is not None else self.tools.execute(call.name, dict(call.arguments))
 
     def _answer(self, call: ToolCallRequest, result: ToolOutcome, interrupted: bool) -> None:
         self.observer.on_tool_result(call, result)
@@ -204,20 +149,19 @@ class Agent:
         if self.session is not None:
             self.session.append(message, backend=self.backend.name, model=self.model)
 
-    def _request(self) -> list[Message]:
-        system = [Message(role="system", content=self.system_prompt)] if self.system_prompt else []
-        return system + self.messages
-
     def _fit(self, *, force: bool) -> list[Message]:
         self._last_note = None
+        system = [Message(role="system", content=self.system_prompt)] if self.system_prompt else []
         if self.context is None:
-            return self._request()
+            return system + self.messages
         fit = self.context.fit(
-            self.backend, self.model, self._request(), self.tools.specs(), summarize=self._summarize, force=force
+            self.backend, self.model, system + self.messages, self.tools.specs(), summarize=self._summarize, force=force
         )
         if fit.compacted:
             self.messages = [m for m in fit.messages if m.role != "system"]
             self._last_note = fit.note
+            if fit.note and not force:
+                self.observer.on_event(Notice(level="info", text=fit.note))
             if self.session is not None:
                 self.session.record_compaction(self.messages)
         return [*fit.messages]

@@ -22,9 +22,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agentshell.agent import Agent, Interrupted, Limits, LoopExit
+from agentshell.agent import Agent
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
 from agentshell.config import data_dir
+from agentshell.loop_limits import Interrupted, Limits, LoopExit
 from agentshell.protocol import BackendFailure
 from agentshell.render import TerminalRenderer
 

@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel
 
-from agentshell.agent import Agent, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
+from agentshell.agent import Agent
+from agentshell.loop_limits import Interrupted, Limits, RepeatedToolCall, TurnLimitReached
 from agentshell.observer import ToolOutcome, TurnStatus
 from agentshell.permissions import PermissionGate
 from agentshell.protocol import (

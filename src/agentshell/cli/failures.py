@@ -42,9 +42,11 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_USAGE, str(exc)
     if isinstance(exc, BackendFailure):
         return EXIT_FAILURE, str(exc)
+    from agentshell.loop_limits import LoopExit
+
+    if isinstance(exc, LoopExit):
+        return exc.exit_code, str(exc)
     module = type(exc).__module__
-    if module == "agentshell.agent":  # LoopExit and its subclasses carry their own code
-        return int(getattr(exc, "exit_code", EXIT_FAILURE)), str(exc)
     if module == "agentshell.session":
         not_found = type(exc).__name__ == "SessionNotFound"
         return (EXIT_USAGE if not_found else EXIT_FAILURE), str(exc)

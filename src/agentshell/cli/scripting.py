@@ -11,10 +11,11 @@ import sys
 import time
 from typing import Literal, TextIO
 
-from agentshell.agent import Agent, Limits, LoopExit
+from agentshell.agent import Agent
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
 from agentshell.cli.failures import EXIT_INTERRUPTED, UsageError, classify
 from agentshell.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result, dump_redacted
+from agentshell.loop_limits import Limits, LoopExit
 from agentshell.observer import Observer, RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import BackendFailure, Event, Notice, ToolCallRequest
 
