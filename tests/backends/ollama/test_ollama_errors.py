@@ -18,6 +18,7 @@ from agentshell.protocol import (
     ChatOptions,
     Message,
     ModelNotFound,
+    Notice,
     PermissionDenied,
     RateLimited,
     TextDelta,
@@ -158,6 +159,13 @@ def test_busy_server_is_retried_before_the_first_token(
         events = list(backend.chat("llama3.2", USER, options=ChatOptions()))
     assert route.call_count == 3
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["fine"]
+    assert [(e.level, e.text) for e in events if isinstance(e, Notice)] == [
+        (
+            "info",
+            "Ollama is busy: server busy, please try again.  maximum pending requests exceeded; retry 1 in 0.01 s",
+        ),
+        ("info", "Ollama failed (500): the model failed to generate a response; retry 2 in 0.02 s"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -325,8 +325,10 @@ class OllamaBackend:
             except _Retry as retry:
                 if attempt >= self.settings.retries:
                     raise retry.failure from None
-                time.sleep(self.settings.retry_backoff * 2**attempt)
+                delay = self.settings.retry_backoff * 2**attempt
                 attempt += 1
+                yield Notice(level="info", text=f"{retry.failure.message}; retry {attempt} in {delay:g} s")
+                time.sleep(delay)
 
     def _stream(self, model: str, content: bytes, decoder: ChatStreamDecoder, started: float) -> Iterator[StreamEvent]:
         client = self._http()
