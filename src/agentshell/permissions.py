@@ -96,7 +96,7 @@ class Rule:
 
 
 @lru_cache(maxsize=256)
-def _path_regex(pattern: str) -> re.Pattern[str]:
+def path_regex(pattern: str) -> re.Pattern[str]:
     """fnmatch for paths: ``*`` and ``?`` stay in one directory, ``**`` crosses them."""
     if pattern.startswith("./"):
         pattern = pattern[2:]
@@ -136,7 +136,7 @@ def _path_regex(pattern: str) -> re.Pattern[str]:
 
 
 def path_matches(pattern: str, subject: str) -> bool:
-    return _path_regex(pattern).fullmatch(subject) is not None
+    return path_regex(pattern).fullmatch(subject) is not None
 
 
 _FD_REDIRECT = re.compile(r"\d*>&\d+|\d*>>?\s*/dev/null")

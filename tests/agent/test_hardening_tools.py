@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from agentshell.permissions import PermissionGate, PermissionMode
-from agentshell.tools import ToolContext, ToolRunner, default_tools
+from agentshell.tools import ToolContext, ToolRunner, default_tools, search
 from agentshell.tools.files import MAX_READ_CHARS
 
 GIB = 1024**3
@@ -313,6 +313,17 @@ def test_sigint_to_a_real_agent_process_kills_the_sleep(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert out.strip() == "interrupted"
     assert not alive(pid)
+
+
+def test_a_catastrophic_regex_cannot_hang_grep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``(a|aa)*b`` against 60 a's backtracks for days, and ``re`` ignores Ctrl-C meanwhile: grep's child is killed."""
+    monkeypatch.setattr(search, "MAX_SEARCH_SECONDS", 0.5)
+    monkeypatch.setattr(search, "GREP_KILL_AFTER", 0.5)
+    (tmp_path / "a.txt").write_text("a" * 60 + "\n")
+    started = time.monotonic()
+    result = runner_for(tmp_path).execute("grep", {"pattern": "(a|aa)*b"})
+    assert time.monotonic() - started < 5.0
+    assert result.is_error and "grep was stopped after 1 s" in result.output
 
 
 # --------------------------------------------------------------------------- hostile arguments

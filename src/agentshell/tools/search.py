@@ -3,23 +3,27 @@
 All three walk without following directory symlinks, skip ``.git``, and cap
 what they return and how much they visit, so a huge tree costs a bounded time.
 grep never reads through a symlink to a file outside both the workspace and the
-directory it was asked to search.
+directory it was asked to search, and runs its search in a child Python process
+(:mod:`agentshell.tools.treewalk`) that is killed if a pattern backtracks without end.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
+import json
 import os
 import re
-import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
-from agentshell.permissions import path_matches
+from agentshell.permissions import path_matches, path_regex
+from agentshell.tools import treewalk
 from agentshell.tools.base import (
     MAX_PATH_CHARS,
     MAX_PATTERN_CHARS,
@@ -32,7 +36,9 @@ from agentshell.tools.base import (
     ToolResult,
     plural,
 )
-from agentshell.tools.textfile import SNIFF_BYTES, looks_binary
+from agentshell.tools.regex_guard import nested_repeat
+from agentshell.tools.textfile import SNIFF_BYTES
+from agentshell.tools.treewalk import walk
 from agentshell.workspace import WorkspaceGuard
 
 MAX_LIST_ENTRIES = 500
@@ -42,7 +48,8 @@ MAX_GREP_LINE_CHARS = 300
 MAX_GREP_FILE_BYTES = 5 * 1024 * 1024
 MAX_VISITED_FILES = 100_000
 MAX_GREP_TOTAL_BYTES = 256 * 1024 * 1024  # what one grep call reads at most, however big the tree
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+MAX_SEARCH_SECONDS = 30.0  # wall time one glob or grep call may walk for
+GREP_KILL_AFTER = 5.0  # seconds past MAX_SEARCH_SECONDS before a grep stuck inside one match is killed
 
 DIR_HELP = "Directory to search, relative to the workspace root or absolute (default: the workspace root)."
 
@@ -67,43 +74,6 @@ def _access(tool: str, raw: str, ctx: ToolContext, what: str = "") -> Access:
         raise ToolError(f"invalid path {raw!r}: {exc}") from exc
     shown = guard.display(path)
     return Access(summary=f"{tool} {what}{' in ' if what else ''}{shown}", subject=guard.relative(path), paths=(path,))
-
-
-class Found(NamedTuple):
-    path: str  # as walked, not resolved
-    rel: str  # relative to the walk's root, POSIX
-    name: str
-    link: bool  # a symlink (to a file): where it points is checked before reading
-
-
-def _walk(root: Path) -> Iterator[Found]:
-    """Every file under root in name order, .git and friends skipped, directory links not followed."""
-    visited = 0
-    stack = [(str(root), "")]
-    while stack:
-        directory, prefix = stack.pop()
-        try:
-            with os.scandir(directory) as it:
-                entries = sorted(itertools.islice(it, MAX_VISITED_FILES), key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in SKIPPED_DIRS:
-                        subdirs.append((entry.path, f"{prefix}{entry.name}/"))
-                    continue
-                link = entry.is_symlink()
-                if link and entry.is_dir():
-                    continue
-            except OSError:
-                continue
-            visited += 1
-            if visited > MAX_VISITED_FILES:
-                return
-            yield Found(entry.path, prefix + entry.name, entry.name, link)
-        stack.extend(reversed(subdirs))
 
 
 def _label_prefix(guard: WorkspaceGuard, root: Path) -> str:
@@ -205,17 +175,24 @@ class Glob(BaseTool):
         prefix = _label_prefix(guard, root)
         found: list[str] = []
         more = 0
-        for item in _walk(root):
+        deadline = time.monotonic() + MAX_SEARCH_SECONDS
+        walked_out = False
+        for item in walk(str(root), MAX_VISITED_FILES):
+            if time.monotonic() > deadline:
+                walked_out = True
+                break
             if path_matches(pattern, item.name if by_name else item.rel):
                 if len(found) < MAX_GLOB_RESULTS:
                     found.append(prefix + item.rel)
                 else:
                     more += 1
+        late = f"\n[stopped after {MAX_SEARCH_SECONDS:g} s of walking; search a narrower path]" if walked_out else ""
         if not found:
-            return ToolResult(f"No files match {a.pattern!r} in {shown}.", summary="no matches")
+            return ToolResult(f"No files match {a.pattern!r} in {shown}.{late}", summary="no matches")
         text = "\n".join(found)
         if more:
             text += f"\n[... {more} more matches not shown; use a narrower pattern]"
+        text += late
         return ToolResult(text, summary=plural(len(found) + more, "file"))
 
 
@@ -253,49 +230,47 @@ class Grep(BaseTool):
 
     def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
         a = cast(GrepArgs, args)
+        flags = re.MULTILINE | (re.IGNORECASE if a.ignore_case else 0)
         try:
-            regex = re.compile(a.pattern, re.MULTILINE | (re.IGNORECASE if a.ignore_case else 0))
+            re.compile(a.pattern, flags)
         except re.error as exc:
             raise ToolError(f"invalid regular expression {a.pattern[:200]!r}: {exc}") from None
+        if nested_repeat(a.pattern, flags):
+            raise ToolError(
+                f"the pattern {a.pattern[:200]!r} nests a repeat inside a repeat (like '(a+)+'), which can take "
+                "exponential time; rewrite it without the nesting (e.g. 'a+' instead of '(a+)+')"
+            )
         guard, root, shown = _locate_dir(a.path, ctx, self.name)
         include = a.include.strip().removeprefix("./") if a.include else None
-        if root.is_file():
-            prefix = ""
-            files: Iterator[Found] = iter([Found(str(root), shown, root.name, False)])
-        else:
-            prefix = _label_prefix(guard, root)
-            files = _walk(root)
-        matches: list[str] = []
-        total = skipped = read = 0
-        budget_hit = False
-        for item in files:
-            if include and not path_matches(include, item.name if "/" not in include else item.rel):
-                continue
-            if read > MAX_GREP_TOTAL_BYTES:
-                budget_hit = True
-                break
-            data = _searchable(item, guard, root)
-            if data is None:
-                skipped += 1
-                continue
-            read += len(data)
-            text = data.decode("utf-8", "replace")
-            if regex.search(text) is None:
-                continue
-            label = prefix + item.rel
-            for lineno, line in enumerate(text.splitlines(), 1):
-                if regex.search(line):
-                    total += 1
-                    if len(matches) < MAX_GREP_MATCHES:
-                        if len(line) > MAX_GREP_LINE_CHARS:
-                            line = line[:MAX_GREP_LINE_CHARS] + " [line cut]"
-                        matches.append(f"{label}:{lineno}: {line}")
+        request = {
+            "pattern": a.pattern,
+            "flags": flags,
+            "include": path_regex(include).pattern if include else None,
+            "include_by_name": include is not None and "/" not in include,
+            "root": str(root),
+            "workspace": str(guard.root),
+            "is_file": root.is_file(),
+            "label": shown,
+            "prefix": "" if root.is_file() else _label_prefix(guard, root),
+            "max_files": MAX_VISITED_FILES,
+            "max_matches": MAX_GREP_MATCHES,
+            "line_chars": MAX_GREP_LINE_CHARS,
+            "max_file_bytes": MAX_GREP_FILE_BYTES,
+            "max_total_bytes": MAX_GREP_TOTAL_BYTES,
+            "seconds": MAX_SEARCH_SECONDS,
+            "sniff": SNIFF_BYTES,
+        }
+        found = _run_search(request)
+        matches: list[str] = found["matches"]
+        total: int = found["total"]
         stopped = (
-            f"\n[stopped after reading {MAX_GREP_TOTAL_BYTES // 2**20} MiB; search a narrower path or use include]"
-            if budget_hit
+            f"\n[stopped early: one search reads at most {MAX_GREP_TOTAL_BYTES // 2**20} MiB "
+            f"in {MAX_SEARCH_SECONDS:g} s; search a narrower path or use include]"
+            if found["budget_hit"]
             else ""
         )
         if not matches:
+            skipped = found["skipped"]
             note = f" ({skipped} binary, large or unreadable files skipped)" if skipped else ""
             return ToolResult(f"No matches for {a.pattern!r} in {shown}{note}.{stopped}", summary="no matches")
         text = "\n".join(matches)
@@ -305,22 +280,26 @@ class Grep(BaseTool):
         return ToolResult(text, summary=f"{total} match" if total == 1 else f"{total} matches")
 
 
-def _searchable(item: Found, guard: WorkspaceGuard, root: Path) -> bytes | None:
-    """The file's bytes if grep should look inside: a regular text file, not too big, not a link out."""
-    target = item.path
+def _run_search(request: dict[str, Any]) -> dict[str, Any]:
+    """Run the search in a child Python that can be killed: ``re`` cannot be interrupted in-process."""
+    limit = request["seconds"] + GREP_KILL_AFTER
     try:
-        if item.link:
-            real = Path(os.path.realpath(target))
-            if not (guard.contains(real) or real == root or root in real.parents):
-                return None
-            target = str(real)
-        st = os.stat(target)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_GREP_FILE_BYTES:
-            return None
-        with open(target, "rb") as f:
-            data = f.read(MAX_GREP_FILE_BYTES + 1)
-    except OSError:
-        return None
-    if looks_binary(data[:SNIFF_BYTES]):
-        return None
-    return data
+        done = subprocess.run(
+            [sys.executable, "-I", treewalk.__file__],
+            input=json.dumps(request).encode(),
+            capture_output=True,
+            timeout=limit,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolError(
+            f"grep was stopped after {limit:g} s: the pattern takes too long to match (a pattern like '(a|aa)*b' "
+            "backtracks without end); use a simpler pattern or search fewer files"
+        ) from None
+    except OSError as exc:
+        raise ToolError(f"cannot run the search: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise ToolError(f"the search failed: {reason[0][:300]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result

@@ -102,4 +102,24 @@ def test_grep_stops_at_its_reading_budget(ws: Path, run: Run, monkeypatch: pytes
         (ws / f"f{i}.txt").write_text("needle\n" + "x" * 400)
     result = run("grep", pattern="needle")
     assert result.output.splitlines()[:3] == ["f0.txt:1: needle", "f1.txt:1: needle", "f2.txt:1: needle"]
-    assert "stopped after reading" in result.output and "f4.txt" not in result.output
+    assert "stopped early" in result.output and "f4.txt" not in result.output
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(\w+\s*)*x", r"((ab)*c)*", r"(?=(a+)+)"])
+def test_grep_refuses_exponential_patterns(ws: Path, run: Run, pattern: str) -> None:
+    (ws / "a.txt").write_text("a" * 40 + "!\n")  # would take hours to fail to match
+    result = run("grep", pattern=pattern)
+    assert result.is_error and "nests a repeat inside a repeat" in result.output
+
+
+@pytest.mark.parametrize("pattern", [r"(?:a|b)*c", r"def \w+_test", r"x{1,5}(y+)", r"(a{2,3})+", r"(a++)+"])
+def test_grep_accepts_ordinary_patterns(ws: Path, run: Run, pattern: str) -> None:
+    (ws / "a.txt").write_text("hello\n")
+    assert not run("grep", pattern=pattern).is_error
+
+
+def test_search_time_budget(ws: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_SEARCH_SECONDS", -1.0)
+    (ws / "a.txt").write_text("needle\n")
+    assert "stopped early" in run("grep", pattern="needle").output
+    assert "stopped after" in run("glob", pattern="*.txt").output
