@@ -189,7 +189,7 @@ class OllamaBackend:
             return self._facts[model]
         try:
             return self.show(model)
-        except ModelNotFound:
+        except (ModelNotFound, BackendError):  # not auth, limits or connection: those fail the chat too
             if not self.is_remote(model):
                 raise
             self._facts[model] = None
