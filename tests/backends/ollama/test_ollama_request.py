@@ -260,10 +260,13 @@ def test_direct_cloud_maps_the_name_and_sends_the_key(
     assert isinstance(events[0], Notice) and events[0].level == "warning"
 
 
-def test_cloud_model_without_show_sends_no_num_ctx(make_backend: Callable[..., OllamaBackend]) -> None:
+@pytest.mark.parametrize(("status", "error"), [(404, "model not found"), (405, "method not allowed")])
+def test_cloud_model_without_show_sends_no_num_ctx(
+    status: int, error: str, make_backend: Callable[..., OllamaBackend]
+) -> None:
     backend = make_backend()
     with respx.mock(base_url=HOST) as router:
-        router.post("/api/show").mock(return_value=httpx.Response(404, json={"error": "model not found"}))
+        router.post("/api/show").mock(return_value=httpx.Response(status, json={"error": error}))
         chat = router.post("/api/chat").mock(return_value=httpx.Response(200, content=DONE))
         list(backend.chat("kimi-k2:1t-cloud", [Message(role="user", content="hi")], options=ChatOptions()))
         list(backend.chat("kimi-k2:1t-cloud", [Message(role="user", content="hi")], options=ChatOptions(think="high")))
