@@ -143,11 +143,11 @@ class ScriptedBackend:
         options = options or {}
         self._inline: list[list[Step]] | None = None  # an in-process script answers every model name
         self._files: dict[str, list[list[Step]]] = {}  # model string (a path) -> what is left of that script
+        self._lengths: dict[str | None, int | None] = {}  # model string -> context length the script declares
         self._context_length: int | None = options.get("context_length")
         self.requests: list[ScriptedRequest] = []
         if options.get("responses") is not None:
-            self._inline, length = parse_script(options["responses"])
-            self._context_length = self._context_length or length
+            self._inline, self._lengths[None] = parse_script(options["responses"])
 
     @classmethod
     def factory(
@@ -168,12 +168,14 @@ class ScriptedBackend:
         return [self.describe(model) for model in self._files]
 
     def describe(self, model: str) -> ModelInfo:
+        left = len(self._queue_for(model))  # loads the script, so a missing file fails here, before any request
+        key = None if self._inline is not None else model
         return ModelInfo(
             name=model,
             backend=self.name,
-            context_length=self._context_length or DEFAULT_CONTEXT_LENGTH,
+            context_length=self._context_length or self._lengths.get(key) or DEFAULT_CONTEXT_LENGTH,
             capabilities=frozenset({"completion", "tools", "thinking"}),
-            details={"responses left": str(len(self._queue_for(model)))},
+            details={"responses left": str(left)},
         )
 
     def chat(
@@ -201,8 +203,7 @@ class ScriptedBackend:
         if model not in self._files:
             if not model:
                 raise ModelNotFound("the scripted backend needs a script", hint="use --model scripted:PATH.json")
-            self._files[model], length = load_script(Path(model).expanduser())
-            self._context_length = self._context_length or length
+            self._files[model], self._lengths[model] = load_script(Path(model).expanduser())
         return self._files[model]
 
     @staticmethod
