@@ -285,7 +285,7 @@ def _run_search(request: dict[str, Any]) -> dict[str, Any]:
     limit = request["seconds"] + GREP_KILL_AFTER
     try:
         done = subprocess.run(
-            [sys.executable, "-I", treewalk.__file__],
+            [sys.executable, "-I", "-S", treewalk.__file__],
             input=json.dumps(request).encode(),
             capture_output=True,
             timeout=limit,
