@@ -126,13 +126,19 @@ def test_server_error_then_success_over_a_socket(make_backend: Callable[..., Oll
 def test_closing_the_stream_stops_reading(make_backend: Callable[..., OllamaBackend], fake: Any) -> None:
     """Ctrl-C: the agent closes the generator; the reader thread must not linger on a stalled socket."""
     fake.script("POST", "/api/chat", Reply(lines=[*TOKENS, FINAL], stall_after=1, stall_seconds=30))
+
+    def readers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "ollama-stream"}
+
+    before = readers()  # threads of earlier tests may still be finishing
     stream = make_backend(host=fake.url, idle_timeout=30).chat("llama3.2", USER, options=ChatOptions())
     assert next(stream) == TextDelta(text="one")
+    ours = readers() - before
+    assert len(ours) == 1
     stream.close()
-    deadline = time.monotonic() + 3
-    while any(t.name == "ollama-stream" for t in threading.enumerate()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not any(t.name == "ollama-stream" for t in threading.enumerate())
+    reader = ours.pop()
+    reader.join(timeout=3)
+    assert not reader.is_alive()
 
 
 @pytest.mark.parametrize("host_form", ["{host}:{port}", "http://{host}:{port}/"])
