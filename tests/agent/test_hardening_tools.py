@@ -143,7 +143,7 @@ def test_one_gigabyte_of_zeros_is_reported_as_binary(tmp_path: Path) -> None:
     runner = runner_for(ws)
     started = time.monotonic()
     result = runner.execute("read_file", {"path": "huge.bin"})
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # it never read the gigabyte
     assert result.output == f"huge.bin is a binary file ({GIB} bytes); its content is not shown."
     assert runner.execute("grep", {"pattern": "x"}).output.startswith("No matches")
 
@@ -192,7 +192,7 @@ def test_endless_output_is_capped_in_bounded_memory_and_stops_at_the_timeout(tmp
     started = time.monotonic()
     result = runner.execute("bash", {"command": "yes"})
     elapsed = time.monotonic() - started
-    assert 1.4 < elapsed < 4.0
+    assert 1.4 < elapsed < 8.0
     assert result.is_error and "timed out after 1.5 s" in result.output
     cut = [line for line in result.output.splitlines() if line.startswith("[... ")]
     assert len(cut) == 1 and int(cut[0].split()[1]) > 10_000_000  # it really printed a lot
@@ -209,7 +209,7 @@ def test_a_command_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     pid = int((ws / "pid").read_text())
     assert "timed out" in result.output and "survived" not in result.output
-    assert 1.0 < elapsed < 3.5  # timeout + grace, not 100 s
+    assert 1.0 < elapsed < 8.0  # timeout + grace, not 100 s
     assert not alive(pid)
 
 
@@ -229,7 +229,7 @@ def test_background_daemons_are_gone_when_the_call_returns(tmp_path: Path, comma
     ws = Path(os.path.realpath(tmp_path))
     started = time.monotonic()
     result = runner_for(ws, "yolo", timeout=10).execute("bash", {"command": command})
-    assert time.monotonic() - started < 3.0, result.output  # returned when the command did, not at the timeout
+    assert time.monotonic() - started < 7.0, result.output  # returned when the command did, not at the 10 s timeout
     pid = int((ws / "pid").read_text())
     assert not alive(pid), f"daemon {pid} survived"
     assert "[exit code 0]" in result.output
@@ -238,7 +238,7 @@ def test_background_daemons_are_gone_when_the_call_returns(tmp_path: Path, comma
 def test_a_daemon_holding_stdout_does_not_hold_the_call(tmp_path: Path) -> None:
     started = time.monotonic()
     result = runner_for(tmp_path, "yolo", timeout=10).execute("bash", {"command": "sleep 300 & echo started"})
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 7.0  # not the 10 s timeout, not the 300 s sleep
     assert result.output == "started\n[exit code 0]"
 
 
@@ -246,16 +246,15 @@ def test_a_daemon_holding_stdout_does_not_hold_the_call(tmp_path: Path) -> None:
 def test_a_command_waiting_on_stdin_gets_eof_at_once(tmp_path: Path, command: str) -> None:
     started = time.monotonic()
     result = runner_for(tmp_path, "yolo", timeout=10).execute("bash", {"command": command})
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 7.0
     assert "timed out" not in result.output
     if command.startswith("read"):
         assert "read returned 1" in result.output
 
 
-def test_ctrl_c_kills_the_running_command_and_propagates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_kills_the_running_command_and_propagates(tmp_path: Path) -> None:
     ws = Path(os.path.realpath(tmp_path))
     # Under a CI shell, background jobs start with SIGINT ignored; the agent's CLI sees the default handler.
-    monkeypatch.setattr(signal, "SIGINT", signal.SIGINT)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     main = threading.main_thread().ident
     assert main is not None
@@ -322,7 +321,7 @@ def test_a_catastrophic_regex_cannot_hang_grep(tmp_path: Path, monkeypatch: pyte
     (tmp_path / "a.txt").write_text("a" * 60 + "\n")
     started = time.monotonic()
     result = runner_for(tmp_path).execute("grep", {"pattern": "(a|aa)*b"})
-    assert time.monotonic() - started < 5.0
+    assert time.monotonic() - started < 8.0  # the match alone would take days
     assert result.is_error and "grep was stopped after 1 s" in result.output
 
 
