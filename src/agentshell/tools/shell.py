@@ -121,16 +121,17 @@ def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> Com
         )
     except OSError as exc:
         raise ToolError(f"cannot start bash: {exc.strerror or exc}") from None
-    assert proc.stdout is not None  # PIPE was asked for
+    tree = ProcessTree(proc, marker)  # from here on, whatever happens, the finally below stops it all
     capture = HeadTail()
-    tree = ProcessTree(proc, marker)
-    fd = proc.stdout.fileno()
-    os.set_blocking(fd, False)
     timed_out = False
-    selector = selectors.DefaultSelector()
-    selector.register(fd, selectors.EVENT_READ)
     open_pipe = True
+    selector = selectors.DefaultSelector()
+    fd: int | None = None
     try:
+        assert proc.stdout is not None  # PIPE was asked for
+        fd = proc.stdout.fileno()
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
         while proc.poll() is None:
             remaining = deadline - time.monotonic()
@@ -154,10 +155,11 @@ def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> Com
             tree.stop(grace)
             # Whatever the stopped processes wrote last; bounded because they are gone now.
             until = time.monotonic() + 0.5
-            while open_pipe and time.monotonic() < until and selector.select(0.05):
+            while fd is not None and open_pipe and time.monotonic() < until and selector.select(0.05):
                 open_pipe = _read_into(fd, capture)
             selector.close()
-            proc.stdout.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
     return CommandOutcome(capture.text(), None if timed_out else proc.returncode, timed_out, capture.total)
 
 
