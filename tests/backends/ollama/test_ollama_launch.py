@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from agentshell_ollama_fake_server import Reply
 
 
@@ -15,6 +16,7 @@ def final(**extra: Any) -> dict[str, Any]:
     return {"model": "qwen3", "message": {"role": "assistant", "content": ""}, "done": True, **extra}
 
 
+@pytest.mark.slow  # a real `agent` process
 def test_launch_runs_a_native_tool_call(fake: Any, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello from the file\n", encoding="utf-8")
     call = {"id": "call_abc12345", "function": {"index": 0, "name": "read_file", "arguments": {"path": "notes.txt"}}}

@@ -33,7 +33,7 @@ def test_any_host_text_gives_a_client_or_one_clear_line(text: str) -> None:
         assert "invalid Ollama host" in str(failure)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=40) | json_values.map(lambda v: json.dumps(v).encode()), max_size=6))
 def test_any_line_is_an_event_or_a_backend_error(lines: list[bytes]) -> None:
     decoder = ChatStreamDecoder(model="m", num_ctx=4096, estimated_prompt_tokens=100)
@@ -53,7 +53,7 @@ tool_calls = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(tool_calls, min_size=1, max_size=4))
 def test_every_tool_call_comes_out_once_with_a_unique_id(chunks: list[list[dict[str, Any]]]) -> None:
     decoder = ChatStreamDecoder(model="m")
