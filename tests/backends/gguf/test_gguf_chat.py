@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentshell_gguf import GGUFBackend
+from agentshell_gguf.generation import Sampling, Turn, run_turn
+from agentshell_gguf.grammar import tool_call_gbnf
+
 from agentshell.protocol import (
     ChatOptions,
     ContextOverflow,
@@ -20,9 +24,6 @@ from agentshell.protocol import (
     ToolCall,
     ToolSpec,
 )
-from agentshell_gguf import GGUFBackend
-from agentshell_gguf.generation import Sampling, Turn, run_turn
-from agentshell_gguf.grammar import tool_call_gbnf
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +183,7 @@ def test_switches_to_the_grammar_when_the_model_opens_a_call(
 
 def test_prompt_over_the_window_is_refused(loaded_backend: GGUFBackend, smollm2: Path) -> None:
     long = [Message(role="user", content="word " * 3000)]
-    with pytest.raises(ContextOverflow, match="tokens but SmolLM2-135M-Instruct.Q4_1 is loaded with a 2048-token"):
+    with pytest.raises(ContextOverflow, match=r"tokens but SmolLM2-135M-Instruct\.Q4_1 is loaded with a 2048-token"):
         list(loaded_backend.chat(str(smollm2), long, options=ChatOptions(max_tokens=4)))
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from agentshell.protocol import BackendError, BackendUnavailable, ChatOptions, Message, Notice
 from agentshell_gguf import GGUFBackend
+
+from agentshell.protocol import BackendError, BackendUnavailable, ChatOptions, Message, Notice
 
 HI = [Message(role="user", content="hi")]
 

@@ -6,11 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from agentshell.protocol import BackendError, ModelNotFound
 from agentshell_gguf import GGUFBackend
 from agentshell_gguf.engine import CONTEXT_STEP, plan_context
 from agentshell_gguf.locate import resolve_model
 from agentshell_gguf.metadata import read_metadata
+
+from agentshell.protocol import BackendError, ModelNotFound
 
 
 def test_metadata_matches_the_gguf_library(smollm2: Path) -> None:
@@ -85,7 +86,7 @@ def test_truncated_file(smollm2: Path, tmp_path: Path, keep: int) -> None:
     path = tmp_path / "cut.gguf"
     with smollm2.open("rb") as src, path.open("wb") as dst:
         dst.write(src.read(keep))
-    with pytest.raises(BackendError, match="is truncated or corrupt .*download the file again"):
+    with pytest.raises(BackendError, match=r"is truncated or corrupt .*download the file again"):
         read_metadata(path)
 
 
