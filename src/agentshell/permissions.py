@@ -237,7 +237,8 @@ class PermissionGate:
 
         for rule in self.deny:
             if self._matches(rule, request, rule_subject, outside=bool(outside), into_git=into_git, deny=True):
-                return False, f"denied by rule --deny '{rule}': {request.summary} was not run. Do not retry it."
+                shown = shlex.quote(str(rule))
+                return False, f"denied by rule --deny {shown}: {request.summary} was not run. Do not retry it."
         if self.mode == "yolo":
             return True, ""
         if (_family(request), rule_subject) in self._always:
@@ -248,7 +249,8 @@ class PermissionGate:
         if self.mode == "read-only" and request.kind != "read":
             return False, (
                 f"denied: {request.summary} is not allowed in read-only mode (only read tools run). "
-                f"The user can rerun with --allow {_suggest_rule(request, rule_subject)} or --permission-mode ask."
+                f"The user can rerun with --allow {_suggest_rule(request, rule_subject)} or "
+                f"{self._alternative(request, outside=bool(outside))}."
             )
         if outside:
             where = ", ".join(p.as_posix() for p in outside)
@@ -271,14 +273,10 @@ class PermissionGate:
 
     def _ask(self, request: ApprovalRequest, subject: str, *, outside: bool) -> tuple[bool, str]:
         if self.ask is None:
-            alternative = (
-                "--permission-mode yolo"
-                if outside or request.kind == "execute" or request.reason.startswith("writes into .git")
-                else "--permission-mode accept-edits"
-            )
             return False, (
                 f"denied: {request.summary} needs approval ({request.reason}) and this run is not interactive; "
-                f"the user can rerun with --allow {_suggest_rule(request, subject)} or {alternative}."
+                f"the user can rerun with --allow {_suggest_rule(request, subject)} or "
+                f"{self._alternative(request, outside=outside)}."
             )
         answer = self.ask(request)
         if answer == "always":
@@ -287,6 +285,22 @@ class PermissionGate:
         if answer == "yes":
             return True, ""
         return False, f"denied by the user: {request.summary} was not run. Ask the user how to proceed instead."
+
+    def _alternative(self, request: ApprovalRequest, *, outside: bool) -> str:
+        """The permission mode that would have let this call run in this kind of session."""
+        if self.ask is not None:
+            return "--permission-mode ask"
+        if outside or request.kind == "execute" or request.reason.startswith("writes into .git"):
+            return "--permission-mode yolo"
+        return "--permission-mode accept-edits"
+
+    def check_rule_names(self, tools: Sequence[str]) -> None:
+        """Raise :class:`RuleError` for a rule that names no tool and no kind: a typo would silently match nothing."""
+        known = {t.lower() for t in tools} | set(KIND_ALIASES)
+        for rule in (*self.allow, *self.deny):
+            if rule.name not in known:
+                names = ", ".join(sorted(KIND_ALIASES) + sorted(t.lower() for t in tools))
+                raise RuleError(f"permission rule '{rule}' names no tool: use one of {names}")
 
     def _allowed_by_rules(self, request: ApprovalRequest, subject: str, *, outside: bool, into_git: bool) -> bool:
         rules = [r for r in self.allow if r.names(request.tool, request.kind)]

@@ -286,3 +286,18 @@ def test_path_pattern_forms(layout: tuple[Path, Path], monkeypatch: pytest.Monke
     assert not allowed("edit", "notesx/a.txt")
     assert allowed("read", str(outside / "f.txt"))  # ~ expanded, the link in the pattern resolved like the path
     assert not allowed("read", str(outside / "sub" / "f.txt"))  # * stays in one directory
+
+
+def test_a_rule_naming_no_tool_is_a_clear_error(tmp_path: Path) -> None:
+    gate = PermissionGate("ask", tmp_path, allow=["edti(src/**)"])
+    with pytest.raises(RuleError, match=r"permission rule 'edti\(src/\*\*\)' names no tool: use one of edit, exec"):
+        ToolRunner(default_tools(), ToolContext(tmp_path), gate)
+    ToolRunner(default_tools(), ToolContext(tmp_path), PermissionGate("ask", tmp_path, allow=["write", "grep(x)"]))
+
+
+def test_read_only_denials_suggest_what_fits_the_session(layout: tuple[Path, Path]) -> None:
+    ws, _ = layout
+    quiet = make_runner(ws, "read-only").execute("bash", {"command": "make"}).output
+    assert "--allow 'bash(make)' or --permission-mode yolo" in quiet
+    asking = make_runner(ws, "read-only", Asker("yes")).execute("write_file", {"path": "x", "content": ""}).output
+    assert "--allow 'edit(x)' or --permission-mode ask" in asking

@@ -17,6 +17,7 @@ from agentshell.permissions import ApprovalRequest, PermissionGate
 from agentshell.protocol import ToolSpec
 from agentshell.tools.base import Access, DescribesAccess, Tool, ToolContext, ToolError, ToolResult, tool_schema
 
+DEFAULT_TOOL_NAMES = ("read_file", "write_file", "edit_file", "list_dir", "glob", "grep", "bash")
 MAX_OUTPUT_CHARS = 100_000  # last line of defence; each tool caps its own output well below this
 _SHOWN_ARG_CHARS = 200
 
@@ -26,6 +27,7 @@ class ToolRunner:
         self.tools: dict[str, Tool] = {t.name: t for t in tools}
         self.ctx = ctx
         self.gate = gate
+        gate.check_rule_names([*self.tools, *DEFAULT_TOOL_NAMES])  # raises RuleError for a rule naming no tool
 
     def specs(self) -> list[ToolSpec]:
         return [
