@@ -299,7 +299,7 @@ class PermissionGate:
         known = {t.lower() for t in tools} | set(KIND_ALIASES)
         for rule in (*self.allow, *self.deny):
             if rule.name not in known:
-                names = ", ".join(sorted(KIND_ALIASES) + sorted(t.lower() for t in tools))
+                names = ", ".join(sorted(KIND_ALIASES) + sorted({t.lower() for t in tools}))
                 raise RuleError(f"permission rule '{rule}' names no tool: use one of {names}")
 
     def _allowed_by_rules(self, request: ApprovalRequest, subject: str, *, outside: bool, into_git: bool) -> bool:
