@@ -124,6 +124,13 @@ def _inline(node: Any, defs: dict[str, Any], depth: int) -> Any:
         extra = {k: v for k, v in node.items() if k != "$ref"}
         target.update(extra)
         return _inline(target, defs, depth + 1)
+    options = node.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        # Optional[X] = None: show plain X and leave it out of "required"; null still validates.
+        other = next(o for o in options if o != {"type": "null"})
+        node = {**{k: v for k, v in node.items() if k != "anyOf"}, **other}
+        if node.get("default", 0) is None:
+            del node["default"]
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "title":

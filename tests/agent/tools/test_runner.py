@@ -26,6 +26,14 @@ def test_specs_are_flat_json_schemas_with_descriptions(ws: Path, ctx: ToolContex
         assert spec.description
         for name, prop in spec.parameters["properties"].items():
             assert prop.get("description"), f"{spec.name}.{name} has no description"
+            assert "anyOf" not in prop, f"{spec.name}.{name}: optional fields are shown as their plain type"
+    read = specs[0].parameters
+    assert read["properties"]["offset"] == {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Line number to start reading from (1 = first line). Omit to start at the top.",
+    }
+    assert read["required"] == ["path"]
 
 
 class Nested(BaseModel):
@@ -91,3 +99,9 @@ def test_lenient_where_harmless_numbers_as_strings(ws: Path, run: Run) -> None:
     result = run("read_file", path="a.txt", offset="2", limit="1")
     assert result.output.splitlines()[0] == "     2\t2"
     assert "Continue with offset=3" in result.output
+
+
+def test_explicit_nulls_for_optional_fields_are_accepted(ws: Path, run: Run) -> None:
+    (ws / "a.txt").write_text("1\n")
+    assert run("read_file", path="a.txt", offset=None, limit=None).output == "     1\t1"
+    assert run("grep", pattern="1", include=None).output == "a.txt:1: 1"
