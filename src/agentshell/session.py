@@ -27,15 +27,14 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from agentshell.protocol import Message
 from agentshell.redact import redact_obj
+from agentshell.transcript import Transcript, parse_time, read_header, read_transcript, scan_summary, title_of
 
 try:  # POSIX; on Windows sessions work without the cross-process lock.
     import fcntl
@@ -44,7 +43,6 @@ except ImportError:  # pragma: no cover - exercised only on Windows
 
 SESSION_FORMAT = 1
 SUFFIX = ".jsonl"
-TITLE_LENGTH = 60
 UNFINISHED_TOOL_RESULT = "error: the agent stopped before this tool call finished; it may have run partly or not at all"
 
 
@@ -85,71 +83,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _parse_time(value: Any) -> datetime:
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return datetime.fromtimestamp(0, UTC)
-
-
 def _dump_message(message: Message) -> dict[str, Any]:
     return message.model_dump(mode="json", exclude_defaults=True)
-
-
-def _title(messages: Sequence[Message]) -> str:
-    for m in messages:
-        if m.role == "user" and m.content.strip():
-            line = m.content.strip().splitlines()[0]
-            return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
-    return ""
-
-
-# --------------------------------------------------------------------------- reading
-
-
-@dataclass
-class _Transcript:
-    """What a session file says, read without taking its lock."""
-
-    header: dict[str, Any] | None = None
-    messages: list[Message] = field(default_factory=list)  # live conversation
-    all_messages: list[Message] = field(default_factory=list)  # every message ever appended
-    warnings: list[str] = field(default_factory=list)
-    good_size: int = 0  # bytes up to the end of the last complete line
-    backend: str = ""
-    model: str = ""
-
-
-def _read_transcript(path: Path, data: bytes) -> _Transcript:
-    t = _Transcript()
-    end = data.rfind(b"\n") + 1
-    t.good_size = end
-    if end < len(data):
-        t.warnings.append(
-            f"dropped a torn last line ({len(data) - end} bytes) of {path.name}: the agent was stopped while writing it"
-        )
-    for number, raw in enumerate(data[:end].split(b"\n")[:-1], start=1):
-        if not raw.strip():
-            continue
-        try:
-            event = json.loads(raw)
-            if not isinstance(event, dict):
-                raise ValueError("not an object")
-            kind = event.get("type")
-            if kind == "session" and t.header is None:
-                t.header = event
-            elif kind == "message":
-                message = Message.model_validate(event["message"])
-                t.messages.append(message)
-                t.all_messages.append(message)
-                t.backend = str(event.get("backend", t.backend))
-                t.model = str(event.get("model", t.model))
-            elif kind == "compaction":
-                t.messages = [Message.model_validate(m) for m in event["messages"]]
-            # Unknown event types come from newer versions: skip them quietly.
-        except (ValueError, KeyError, TypeError, ValidationError) as exc:
-            t.warnings.append(f"skipped unreadable line {number} of {path.name}: {str(exc).splitlines()[0]}")
-    return t
 
 
 def _is_locked(path: Path) -> bool:
@@ -359,7 +294,7 @@ class SessionStore:
             if not _lock(fd):
                 raise SessionBusy(f"session {full_id} is in use by another running agent; start a new one instead")
             data = _read_all(fd)
-            transcript = _read_transcript(path, data)
+            transcript = read_transcript(path, data)
             if transcript.header is None:
                 raise SessionNotFound(
                     f"session {full_id} is damaged (no header line); remove it with `agent sessions rm {full_id}`"
@@ -376,7 +311,7 @@ class SessionStore:
             path=path,
             workspace=Path(str(header.get("workspace", ""))),
             fd=fd,
-            created=_parse_time(header.get("created")),
+            created=parse_time(header.get("created")),
             messages=transcript.messages,
             warnings=transcript.warnings,
             backend=transcript.backend,
@@ -393,7 +328,7 @@ class SessionStore:
         """Every message of a session, without locking it (for ``agent sessions show``)."""
         full_id = self.resolve_id(session_id)
         path = self._path(full_id)
-        summary, transcript = self._summarize(path)
+        summary, transcript = self._summarize(path, full=True)
         if summary is None:
             raise SessionNotFound(f"session {full_id} is damaged (no header line)")
         return summary, transcript.all_messages, transcript.warnings
@@ -415,10 +350,9 @@ class SessionStore:
         wanted = workspace.resolve() if workspace is not None else None
         out = []
         for path in self._paths():
-            summary, _ = self._summarize(path)
-            if summary is None or (wanted is not None and summary.workspace != wanted):
-                continue
-            out.append(summary)
+            summary, _ = self._summarize(path, wanted)
+            if summary is not None:
+                out.append(summary)
         return out
 
     def remove(self, session_id: str) -> None:
@@ -436,24 +370,39 @@ class SessionStore:
     def is_busy(self, session_id: str) -> bool:
         return _is_locked(self._path(self.resolve_id(session_id)))
 
-    def _summarize(self, path: Path) -> tuple[SessionSummary | None, _Transcript]:
+    def _summarize(
+        self, path: Path, wanted: Path | None = None, *, full: bool = False
+    ) -> tuple[SessionSummary | None, Transcript]:
+        """The summary of one file; None if it has no header or belongs to another workspace than ``wanted``.
+
+        Listing must stay quick with hundreds of long sessions: the header line alone decides the
+        workspace, and counting skips message validation unless ``full`` (for ``show``).
+        """
         try:
-            data = path.read_bytes()
+            with path.open("rb") as f:
+                first = f.readline()
+                header = read_header(first)
+                if header is None or (wanted is not None and Path(str(header.get("workspace", ""))) != wanted):
+                    return None, Transcript()
+                data = first + f.read()
             mtime = path.stat().st_mtime
         except OSError:
-            return None, _Transcript()
-        t = _read_transcript(path, data)
-        if t.header is None:
-            return None, t
+            return None, Transcript()
+        if full:
+            t = read_transcript(path, data)
+            count, title, backend, model = len(t.all_messages), title_of(t.all_messages), t.backend, t.model
+        else:
+            t = Transcript(header=header)
+            count, title, backend, model = scan_summary(data)
         summary = SessionSummary(
             id=path.name[: -len(SUFFIX)],
-            workspace=Path(str(t.header.get("workspace", ""))),
-            created=_parse_time(t.header.get("created")),
+            workspace=Path(str(header.get("workspace", ""))),
+            created=parse_time(header.get("created")),
             updated=datetime.fromtimestamp(mtime, UTC),
-            messages=len(t.all_messages),
-            title=_title(t.all_messages),
-            backend=t.backend,
-            model=t.model,
+            messages=count,
+            title=title,
+            backend=backend,
+            model=model,
         )
         return summary, t
 

@@ -128,6 +128,8 @@ def test_corrupt_middle_line_is_skipped_not_fatal(store: SessionStore, workspace
     with store.load(s.id) as third:
         assert [m.content for m in third.messages] == ["one", "two"]
         assert len(third.warnings) == 2 and all("skipped unreadable line" in w for w in third.warnings)
+    summary = store.list()[0]
+    assert (summary.messages, summary.title) == (2, "one")
 
 
 def test_second_holder_is_refused_and_latest_skips_busy_sessions(store: SessionStore, workspace: Path) -> None:
