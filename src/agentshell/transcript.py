@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from agentshell.protocol import Message
+from agentshell.protocol import Message, Role
 
 TITLE_LENGTH = 60
+_ROLES = frozenset(get_args(Role))
 
 
 def parse_time(value: Any) -> datetime:
@@ -104,6 +105,8 @@ def scan_summary(data: bytes) -> tuple[int, str, str, str]:
             role, content = message["role"], message.get("content", "")
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
+        if role not in _ROLES:
+            continue  # the same lines read_transcript would skip
         count += 1
         backend, model = str(event.get("backend", backend)), str(event.get("model", model))
         if not title and role == "user" and isinstance(content, str) and content.strip():
