@@ -97,7 +97,8 @@ class Shell:
         self.console = console
         self.prompt_session = prompt_session
         self.renderer = TerminalRenderer(console)
-        self._questions: PromptSession[str] = PromptSession()  # no history: answers are not prompts
+        # Approvals get their own prompt, on the same terminal, without history: answers are not prompts.
+        self._questions: PromptSession[str] = PromptSession(input=prompt_session.input, output=prompt_session.output)
         self.parts: Assembly | None = None
         self.agent: Agent | None = None
 
