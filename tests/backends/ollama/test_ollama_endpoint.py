@@ -32,6 +32,7 @@ from agentshell.protocol import BackendError
         ("::1", "http://[::1]:11434"),
         ("gpu-box:notaport", "http://gpu-box:11434"),
         ("gpu-box:99999", "http://gpu-box:11434"),
+        ("://gpu-box", "http://gpu-box:11434"),
     ],
 )
 def test_host_forms_match_ollama(value: str | None, expected: str) -> None:

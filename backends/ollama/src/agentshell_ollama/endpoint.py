@@ -30,8 +30,9 @@ def parse_host(value: str | None) -> str:
         scheme, rest = "http", text
         if text.rstrip("/") == "ollama.com":
             scheme, rest = "https", "ollama.com:443"
-    scheme = scheme.lower()
+    scheme = scheme.strip().lower()
     default_port = {"http": 80, "https": 443}.get(scheme, DEFAULT_PORT) if sep else DEFAULT_PORT
+    scheme = scheme or "http"  # "://host", as Ollama reads it: the default scheme and port
     hostport, _, path = rest.partition("/")
     host, port = _split_host_port(hostport, default_port)
     host = _BIND_ALL.get(host, host)
