@@ -7,6 +7,7 @@ propagates (after the bash tool has killed its process group) so the turn ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -40,6 +41,9 @@ class ToolRunner:
         if tool is None:
             known = ", ".join(sorted(self.tools))
             return _error(f"error: unknown tool {_clip(repr(name))}. Available tools: {known}.", "unknown tool")
+        if isinstance(arguments, str):  # some servers pass the arguments object as JSON text
+            with contextlib.suppress(ValueError, RecursionError):
+                arguments = json.loads(arguments)
         if not isinstance(arguments, Mapping):
             return _error(
                 f"error: arguments for {name} must be a JSON object, got {type(arguments).__name__}.",

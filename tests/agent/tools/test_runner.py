@@ -92,6 +92,10 @@ def test_arguments_that_are_not_an_object(ws: Path, ctx: ToolContext) -> None:
     runner = ToolRunner(default_tools(), ctx, PermissionGate("yolo", ws))
     result = runner.execute("read_file", ["a.txt"])  # type: ignore[arg-type]
     assert result.is_error and "must be a JSON object" in result.output
+    assert "must be a JSON object, got str" in runner.execute("read_file", "a.txt").output  # type: ignore[arg-type]
+    (ws / "a.txt").write_text("x\n")
+    assert runner.execute("read_file", '{"path": "a.txt"}').output == "     1\tx"  # type: ignore[arg-type]
+    assert runner.execute("read_file", "[" * 100_000).is_error  # type: ignore[arg-type]
 
 
 def test_lenient_where_harmless_numbers_as_strings(ws: Path, run: Run) -> None:
