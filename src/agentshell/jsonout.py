@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from agentshell.observer import RunOutcome, ToolOutcome, TurnStatus
-from agentshell.protocol import Event, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest
+from agentshell.protocol import Event, MalformedToolCall, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest
 
 SCHEMA_VERSION = 1
 
@@ -176,6 +176,8 @@ class StreamJsonWriter:
             self.emit(ThinkingEvent(text=event.text))
         elif isinstance(event, ToolCall):
             self.emit(ToolCallEvent(id=event.id, name=event.name, arguments=event.arguments))
+        elif isinstance(event, MalformedToolCall):  # its tool_result (the parse error) follows, like any call's
+            self.emit(ToolCallEvent(id=event.id, name=event.name or "invalid_tool_call", arguments={}))
         elif isinstance(event, Notice) and self.notices is not None:
             self.notices.on_notice(event)
 

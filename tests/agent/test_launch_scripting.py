@@ -196,3 +196,19 @@ def test_continue_and_resume_carry_the_conversation(tmp_path: Path) -> None:
     proc = run_agent("launch", "-m", third, "-p", "three", "--resume", session_id[:15], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert only_session(tmp_path)[-2:] == ["three", "third answer"]
+
+
+def test_malformed_tool_call_is_answered_and_the_run_goes_on(tmp_path: Path) -> None:
+    bad = {
+        "type": "malformed_tool_call",
+        "id": "m1",
+        "raw": '{"name": "bash", "arguments": {',
+        "error": "unclosed JSON",
+    }
+    model = write_script(tmp_path, [[bad], *ANSWER])
+    proc = run_agent("launch", "-m", model, "-p", "go", "--output-format", "stream-json", "--debug", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    events = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
+    assert [e.type for e in events] == ["init", "tool_call", "tool_result", "text", "text", "result"]
+    assert events[1].type == "tool_call" and events[1].id == "m1"
+    assert events[2].type == "tool_result" and events[2].is_error and "unclosed JSON" in events[2].output

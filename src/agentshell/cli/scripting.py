@@ -127,6 +127,10 @@ def _run(
         outcome = agent.run(text)
     except (LoopExit, BackendFailure, KeyboardInterrupt) as exc:
         outcome = agent.outcome
+        if opts.debug:
+            import traceback
+
+            traceback.print_exc()
         known = classify(exc) or (1, str(exc))
         code, error, kind = known[0], known[1], type(exc).__name__
         outcome.stop_reason = (
