@@ -7,6 +7,7 @@ the next turns, so llama.cpp's KV cache reuses the shared prompt prefix.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +39,7 @@ from agentshell_gguf.engine import (
     physical_cores,
     plan_context,
 )
-from agentshell_gguf.generation import Sampling, Turn, run_turn
+from agentshell_gguf.generation import Sampling, Turn, grammar_loads, run_turn
 from agentshell_gguf.grammar import tool_call_gbnf
 from agentshell_gguf.locate import gguf_files, model_dirs, resolve_model
 from agentshell_gguf.metadata import GGUFMetadata, human_count, human_size, read_metadata
@@ -86,6 +87,7 @@ class GGUFBackend:
             )
         self._loaded: LoadedModel | None = None
         self._templates: dict[tuple[Path, str | None], ChatTemplate] = {}
+        self._grammars: dict[str, str | None] = {}
         self._meta_cache: dict[Path, tuple[tuple[Path, int, int], GGUFMetadata]] = {}
         self._lock = threading.Lock()
 
@@ -190,6 +192,14 @@ class GGUFBackend:
 
     # ------------------------------------------------------------------ chat
 
+    def _grammar(self, llama_cpp: ModuleType, llm: Any, tools: Sequence[ToolSpec]) -> str | None:
+        """The tools' GBNF, checked once by llama.cpp itself (a grammar it rejects would crash the sampler)."""
+        key = json.dumps([t.model_dump() for t in tools], sort_keys=True)
+        if key not in self._grammars:
+            text = tool_call_gbnf(tools)
+            self._grammars[key] = text if text is not None and grammar_loads(llama_cpp, llm, text) else None
+        return self._grammars[key]
+
     def _prompt_tokens(self, llm: Any, template: ChatTemplate, prompt: str) -> list[int]:
         # The template writes the BOS token itself when the model wants one; never add a second.
         starts_with_bos = bool(template.bos_token) and prompt.startswith(template.bos_token)
@@ -248,6 +258,9 @@ class GGUFBackend:
                 llm.set_seed(options.seed)
             room = loaded.n_ctx - len(prompt_tokens)
             constrained = bool(options.extra.get("constrained", True))
+            grammar = self._grammar(llama_cpp, llm, tools) if tools else None
+            if tools and grammar is None:
+                yield Notice(level="warning", text="the tools' schemas do not fit llama.cpp's grammar; decoding freely")
             tool_choice = options.extra.get("tool_choice", self._tool_choice)
             force = bool(tools) and (
                 tool_choice == "required" or (tool_choice == "first" and bool(messages) and messages[-1].role == "user")
@@ -259,9 +272,9 @@ class GGUFBackend:
                 sampling=Sampling.from_options(options),
                 max_tokens=min(options.max_tokens, room) if options.max_tokens else room,
                 parse_tools=bool(tools),
-                grammar=tool_call_gbnf(tools) if tools and (constrained or force) else None,
+                grammar=grammar if constrained or force else None,
                 started=started,
                 load_ms=loaded.load_ms if loaded is not was_loaded else None,
-                force_call=force,
+                force_call=force and grammar is not None,
             )
             yield from run_turn(llama_cpp, turn)

@@ -78,6 +78,15 @@ class Turn:
     _produced: list[str] = field(default_factory=list)
 
 
+def grammar_loads(llama_cpp: ModuleType, llm: Any, gbnf: str) -> bool:
+    """Whether llama.cpp accepts the grammar; llama-cpp-python would chain a NULL sampler and crash."""
+    sampler = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, gbnf.encode("utf-8"), b"root")
+    if not sampler:
+        return False
+    llama_cpp.llama_sampler_free(sampler)
+    return True
+
+
 def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     llm = turn.llm
     vocab = llm._model.vocab

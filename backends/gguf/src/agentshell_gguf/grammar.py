@@ -44,14 +44,61 @@ def _convertible(schema: dict[str, Any]) -> bool:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     try:
-        json_schema_to_gbnf(json.dumps(schema))
+        gbnf = json_schema_to_gbnf(json.dumps(schema))
     except Exception:  # the converter raises bare Exceptions and assertion errors on schemas it cannot handle
         return False
-    return True
+    return nesting_depth(gbnf) <= MAX_NESTING
+
+
+# llama.cpp's converter writes {0,N} repetitions as N nested optional groups, and llama.cpp's grammar
+# parser recurses once per level: a maxLength of 4096 crashes the process. Large bounds are left to the
+# tool's own argument validation instead.
+_BOUND_KEYS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
+_MAX_BOUND = 32
+MAX_NESTING = 96
+
+
+def _loosen(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_loosen(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in _BOUND_KEYS and isinstance(value, int) and value > _MAX_BOUND:
+            continue
+        out[key] = value if key in ("enum", "const", "default", "examples") else _loosen(value)
+    return out
+
+
+def nesting_depth(gbnf: str) -> int:
+    """Deepest parenthesis nesting, a proxy for the recursion llama.cpp's grammar parser will need."""
+    depth = deepest = 0
+    closing: str | None = None  # '"' inside a literal, "]" inside a character class
+    escaped = False
+    for ch in gbnf:
+        if closing is not None:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == closing:
+                closing = None
+            continue
+        if ch == '"':
+            closing = '"'
+        elif ch == "[":
+            closing = "]"
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _parameters(tool: ToolSpec) -> dict[str, Any]:
-    parameters = dict(tool.parameters) if tool.parameters else {}
+    parameters = _loosen(dict(tool.parameters)) if tool.parameters else {}
     parameters.setdefault("type", "object")
     if parameters.get("type") == "object" and "properties" not in parameters:
         parameters["additionalProperties"] = True
