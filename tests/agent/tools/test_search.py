@@ -123,3 +123,16 @@ def test_search_time_budget(ws: Path, run: Run, monkeypatch: pytest.MonkeyPatch)
     (ws / "a.txt").write_text("needle\n")
     assert "stopped early" in run("grep", pattern="needle").output
     assert "stopped after" in run("glob", pattern="*.txt").output
+
+
+def test_symlink_loops_and_dangling_links_are_harmless(ws: Path, run: Run) -> None:
+    os.symlink("loop", ws / "loop")
+    os.symlink("nowhere", ws / "dangling")
+    os.symlink(".", ws / "self")
+    (ws / "real.txt").write_text("needle\n")
+    assert run("grep", pattern="needle").output == "real.txt:1: needle"
+    assert run("glob", pattern="*").output.splitlines() == ["dangling", "real.txt"]  # a loop is not a file
+    assert "self -> ." in run("list_dir").output
+    loop = run("read_file", path="loop")
+    assert loop.is_error and "loop" in loop.output
+    assert run("read_file", path="dangling").is_error
