@@ -43,6 +43,7 @@ def test_unknown_shell_is_one_line() -> None:
     assert done.returncode == 2 and "unknown shell 'tcsh'" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_real_bash_completes_subcommands_and_options() -> None:
     if shutil.which("bash") is None:
         pytest.skip("bash not installed")
@@ -58,6 +59,7 @@ def test_real_bash_completes_subcommands_and_options() -> None:
     assert "2:--json" in done.stdout.splitlines(), done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_zsh_fish_and_powershell_protocols_answer() -> None:
     zsh = agent(env={"_AGENT_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "agent comp"})
     assert "completion" in zsh.stdout and zsh.returncode == 0
