@@ -98,11 +98,13 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=SHIPPED)
     ap.add_argument("--n", type=int, default=100, help="held-out conversations")
     ap.add_argument("--engine", choices=["numpy", "llama.cpp"], default="numpy")
+    ap.add_argument("--split", choices=["heldout", "train"], default="heldout",
+                    help="train: phrasings and names the model was trained on (a sanity check)")
     ap.add_argument("--show", type=int, default=3, help="print this many failures of each measurement")
     args = ap.parse_args()
 
     gen = numpy_generator(args.model) if args.engine == "numpy" else llama_cpp_generator(args.model)
-    convs: list[Conversation] = list(generate(EVAL_SEED, args.n, "heldout", kinds=TOOL_KINDS))
+    convs: list[Conversation] = list(generate(EVAL_SEED, args.n, args.split, kinds=TOOL_KINDS))
     calls_ok: Counter[str] = Counter()
     answers_ok: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -126,7 +128,7 @@ def main() -> None:
             fails["answer"].append(f"{result.content[:80]!r} -> {reply!r}")
     elapsed = time.perf_counter() - started
     n = sum(total.values())
-    print(f"model {args.model.name} on the {args.engine} engine, {n} held-out requests, {elapsed:.0f} s")
+    print(f"model {args.model.name} on the {args.engine} engine, {n} {args.split} requests, {elapsed:.0f} s")
     print(f"{'tool':<12}{'n':>4}{'call exact':>12}{'answer quotes':>15}")
     for kind in TOOL_KINDS:
         if total[kind]:

@@ -73,10 +73,18 @@ def _vocab_only(path: Path) -> Any:
     return llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
 
 
+def test_space_apart_keeps_names_the_same_after_a_space(corpus_texts: list[str]) -> None:
+    tok = train_bpe(corpus_texts, 700, space_apart=True)
+    assert all(t.strip("Ġ") == "" or "Ġ" not in t for t in tok.tokens)
+    assert tok.encode(" parser.py")[1:] == tok.encode('"parser.py')[1:] == tok.encode("parser.py")
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("space_apart", [False, True])
 def test_llama_cpp_and_the_engine_tokenize_exactly_like_training(
-    tmp_path: Path, tokenizer: BPETokenizer, corpus_texts: list[str]
+    tmp_path: Path, corpus_texts: list[str], space_apart: bool
 ) -> None:
+    tokenizer = train_bpe(corpus_texts, 700, space_apart=space_apart)
     cfg = ModelConfig(vocab_size=len(tokenizer.tokens), dim=16, n_layers=1, n_heads=2, n_kv_heads=1, ffn_dim=16)
     path = tmp_path / "tok.gguf"
     export_gguf(path, init_params(cfg, 0), cfg, tokenizer)

@@ -111,11 +111,21 @@ class BPETokenizer:
         return out.decode("utf-8", errors="replace")
 
 
-def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = SPECIAL_TOKENS) -> BPETokenizer:
+def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = SPECIAL_TOKENS, *,
+              space_apart: bool = False) -> BPETokenizer:
     """Learn ``vocab_size - len(specials) - 256`` merges, most frequent pair first (ties: smallest pair).
 
-    Pair counts are kept incrementally, so each merge only revisits the words that contain it.
+    With ``space_apart``, a leading space never merges into a word ("Ġ" + "src" stays two tokens), so a
+    name has the same tokens after a space as after a quote or a newline. A small model can then copy a
+    file name from a request into JSON, or from a tool result into its answer, token by token; otherwise
+    it must learn, for every word, that "Ġsrc" and "src" are the same. Pair counts are kept
+    incrementally, so each merge only revisits the words that contain it.
     """
+
+    def allowed(pair: tuple[str, str]) -> bool:
+        joined = pair[0] + pair[1]
+        return not space_apart or "Ġ" not in joined or joined.strip("Ġ") == ""
+
     special_re = re.compile("|".join(re.escape(s) for s in specials))
     freq: Counter[str] = Counter()
     for text in texts:
@@ -127,8 +137,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = S
     where: dict[tuple[str, str], set[int]] = {}
     for idx, (sym, c) in enumerate(zip(words, counts, strict=True)):
         for pair in pairwise(sym):
-            pair_counts[pair] += c
-            where.setdefault(pair, set()).add(idx)
+            if allowed(pair):
+                pair_counts[pair] += c
+                where.setdefault(pair, set()).add(idx)
 
     table = bytes_to_unicode()
     tokens = [*specials, *(table[b] for b in range(256))]
@@ -144,9 +155,10 @@ def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = S
         for idx in where.pop(best, set()):
             sym, c = words[idx], counts[idx]
             for pair in pairwise(sym):
-                pair_counts[pair] -= c
-                if pair_counts[pair] <= 0:
-                    del pair_counts[pair]
+                if pair in pair_counts:
+                    pair_counts[pair] -= c
+                    if pair_counts[pair] <= 0:
+                        del pair_counts[pair]
             new: list[str] = []
             i = 0
             while i < len(sym):
@@ -158,8 +170,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = S
                     i += 1
             words[idx] = new
             for pair in pairwise(new):
-                pair_counts[pair] += c
-                where.setdefault(pair, set()).add(idx)
+                if allowed(pair):
+                    pair_counts[pair] += c
+                    where.setdefault(pair, set()).add(idx)
     return BPETokenizer(tokens, merges, tuple(specials))
 
 

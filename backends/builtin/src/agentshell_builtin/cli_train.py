@@ -80,7 +80,7 @@ def _data_spec(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_l
         st = data.stat()
         source = [str(data.resolve()), st.st_size, st.st_mtime_ns]
     return {"data": source, "corpus_size": corpus_size if data is None else None, "seed": seed, "vocab": vocab,
-            "seq_len": seq_len}
+            "seq_len": seq_len, "tokenizer": "space-apart"}
 
 
 def _prepare(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int,
@@ -102,7 +102,7 @@ def _prepare(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len
 
     mode, train_docs, held_docs = _read_data(data, corpus_size, seed)
     if mode == "chat":
-        tok = train_bpe(("".join(t for t, _ in d) for d in train_docs[:20000]), vocab)
+        tok = train_bpe(("".join(t for t, _ in d) for d in train_docs[:20000]), vocab, space_apart=True)
         pad = tok.id_of("<|endoftext|>")
         train_rows = pack_documents([encode_segments(d, tok.encode) for d in train_docs], seq_len, pad)
         held_rows = pack_documents([encode_segments(d, tok.encode) for d in held_docs], seq_len, pad)
