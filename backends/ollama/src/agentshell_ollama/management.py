@@ -55,7 +55,9 @@ def _translate(exc: Exception, settings: OllamaSettings, model: str) -> BackendF
         if exc.status_code == -1 or (exc.status_code == 404 and model):  # an {"error"} line in a pull stream
             return None
         return http_failure(exc.status_code, str(exc.error), model=model, host=settings.host)
-    if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ConnectTimeout):
+    if isinstance(exc, httpx.ConnectTimeout):
+        return unreachable(settings.host, "timed out")
+    if isinstance(exc, ConnectionError | httpx.ConnectError):  # the package turns ConnectError into ConnectionError
         return unreachable(settings.host, "connection refused")
     if isinstance(exc, httpx.HTTPError):
         return BackendError(f"talking to Ollama at {settings.host} failed: {exc}", hint="retry")
