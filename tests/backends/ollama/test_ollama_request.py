@@ -286,3 +286,20 @@ def test_debug_says_what_is_sent(
     assert info[0].startswith(
         "POST http://127.0.0.1:11434/api/chat model=llama3.2 messages=1 tools=1 num_ctx=8192 think=unset bytes="
     )
+
+
+def test_api_key_never_travels_over_plain_http(
+    make_backend: Callable[..., OllamaBackend], show: Callable[..., dict[str, Any]]
+) -> None:
+    _, _, request = chat_body(
+        make_backend(api_key="sk-test"), "llama3.2", [Message(role="user", content="hi")], show=show()
+    )
+    assert "authorization" not in request.headers
+    _, _, request = chat_body(
+        make_backend(host="https://gpu-box", api_key="sk-test"),
+        "llama3.2",
+        [Message(role="user", content="hi")],
+        show=show(),
+        host="https://gpu-box",
+    )
+    assert request.headers["authorization"] == "Bearer sk-test"

@@ -110,9 +110,10 @@ class OllamaBackend:
             from agentshell import __version__
 
             headers = {"User-Agent": f"agentshell/{__version__}"}
-            if self.settings.api_key:
-                headers["Authorization"] = f"Bearer {self.settings.api_key}"
             s = self.settings
+            if s.api_key and s.host.startswith("https://"):
+                # Over plain HTTP the key would travel in clear text, and a daemon does not need it.
+                headers["Authorization"] = f"Bearer {s.api_key}"
             try:
                 httpx.URL(s.host)
             except (httpx.InvalidURL, ValueError):
