@@ -184,6 +184,7 @@ def test_repeated_tool_call_stops(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "3 times in a row" in proc.stderr
 
 
+@pytest.mark.slow
 def test_continue_and_resume_carry_the_conversation(tmp_path: Path) -> None:
     first = write_script(tmp_path, [[text("first answer")]], "one.json")
     assert run_agent("launch", "-m", first, "-p", "one", cwd=tmp_path).returncode == 0
