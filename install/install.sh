@@ -91,8 +91,8 @@ EXTRA=""
 
 rc_files() {
     printf '%s\n' "$HOME/.profile"
-    [ -f "$HOME/.bashrc" ] || [ "${SHELL##*/}" = bash ] && printf '%s\n' "$HOME/.bashrc"
-    [ -f "$HOME/.zshrc" ] || [ "${SHELL##*/}" = zsh ] && printf '%s\n' "$HOME/.zshrc"
+    [ -f "$HOME/.bashrc" ] || [ "$(basename "${SHELL:-sh}")" = bash ] && printf '%s\n' "$HOME/.bashrc"
+    [ -f "$HOME/.zshrc" ] || [ "$(basename "${SHELL:-sh}")" = zsh ] && printf '%s\n' "$HOME/.zshrc"
     return 0
 }
 
@@ -181,6 +181,9 @@ find_python() {
     return 1
 }
 
+# A function, not a variable: the macOS data directory has a space in it.
+vpip() { "$VENV/bin/python" -m pip "$@"; }
+
 install_with_venv() {
     if have uv && uv tool list 2>/dev/null | grep -q '^agentshell '; then
         uv tool uninstall agentshell >/dev/null   # one install at a time: the venv takes over
@@ -191,8 +194,7 @@ install_with_venv() {
         mkdir -p "$DATA_DIR"
         "$py" -m venv "$VENV" || die "cannot create a virtual environment with $py (on Debian/Ubuntu: apt install python3-venv)"
     fi
-    pip="$VENV/bin/python -m pip"
-    $pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+    vpip install --quiet --upgrade pip >/dev/null 2>&1 || true
     case "$KIND" in
         dir)
             # pip does not read uv's workspace sources: name every member of the checkout.
@@ -208,7 +210,7 @@ install_with_venv() {
         *) case "$SOURCE" in *.whl|*.tar.gz) set -- "$SOURCE" ;; *) set -- "$SOURCE$EXTRA" ;; esac ;;
     esac
     say "installing into $VENV"
-    $pip install --quiet --upgrade "$@" || die "pip install failed (see above)"
+    vpip install --quiet --upgrade "$@" || die "pip install failed (see above)"
     mkdir -p "$BIN_DIR"
     ln -sf "$VENV/bin/agent" "$BIN_DIR/agent"
 }
