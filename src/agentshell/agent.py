@@ -95,9 +95,9 @@ class Agent:
                 elif isinstance(event, Done):
                     done = event
         except (KeyboardInterrupt, BackendFailure) as exc:
-            self._append(
-                Message(role="assistant", content="".join(text), thinking="".join(thinking) or None, interrupted=True)
-            )
+            if text or thinking:  # what the user saw stays in the transcript
+                partial = Message(role="assistant", content="".join(text), thinking="".join(thinking) or None)
+                self._append(partial.model_copy(update={"interrupted": True}))
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted("interrupted; the partial answer is kept") from None
             raise

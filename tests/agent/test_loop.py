@@ -270,3 +270,10 @@ def test_compaction_summarizes_through_the_model(tmp_path: Path) -> None:
     assert any("SUMMARY: the user asked six questions" in m.content for m in sent)
     assert sent[-1].content == "next"
     assert len(agent.messages) < len(history)
+
+
+def test_failure_before_any_content_adds_no_empty_answer(tmp_path: Path) -> None:
+    agent, _, _, _ = make_agent(tmp_path, [[{"type": "raise", "error": "RateLimited", "message": "slow down"}]])
+    with pytest.raises(Exception, match="slow down"):
+        agent.run("go")
+    assert [m.role for m in agent.messages] == ["user"]
