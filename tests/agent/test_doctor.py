@@ -145,3 +145,17 @@ def test_endpoints_and_the_openai_backend(fake_server: str, monkeypatch: pytest.
     assert checks["default model"]["status"] == "ok"
     assert checks["chat openai:fake:tiny"]["status"] == "ok"
     assert checks["tool call openai:fake:tiny"]["status"] == "ok"
+
+
+def test_unknown_backend_and_missing_key_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[endpoints.hosted]\nbase_url = "https://api.example.invalid/v1"\napi_key_env = "NO_SUCH_KEY"\n')
+    monkeypatch.setenv("AGENT_CONFIG", str(config))
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    turns = ([{"type": "text", "text": "ok"}], [{"type": "text", "text": "x"}])
+    monkeypatch.setenv("AGENT_MODEL", script(tmp_path, *turns))
+    code, out = run_doctor("--json", "-b", "nonesuch", "-b", "scripted")
+    checks = checks_of(out)
+    assert checks["backend nonesuch"]["status"] == "fail" and checks["backend nonesuch"]["detail"] == "not installed"
+    assert checks["endpoint hosted"]["status"] == "warn" and "export NO_SUCH_KEY=" in checks["endpoint hosted"]["fix"]
+    assert code == 0  # neither concerns the default model
