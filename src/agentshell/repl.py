@@ -93,10 +93,12 @@ def _key_bindings() -> KeyBindings:
 class Shell:
     """One interactive session: reads lines, runs slash commands, hands the rest to the agent."""
 
-    def __init__(self, console: Console, prompt_session: PromptSession[str]) -> None:
+    def __init__(
+        self, console: Console, prompt_session: PromptSession[str], err_console: Console | None = None
+    ) -> None:
         self.console = console
         self.prompt_session = prompt_session
-        self.renderer = TerminalRenderer(console)
+        self.renderer = TerminalRenderer(console, err_console)  # notices, spinners and the status line: stderr
         # Approvals get their own prompt, on the same terminal, without history: answers are not prompts.
         self._questions: PromptSession[str] = PromptSession(input=prompt_session.input, output=prompt_session.output)
         self.parts: Assembly | None = None
@@ -218,7 +220,7 @@ def run_interactive(opts: LaunchOptions) -> int:
         complete_while_typing=True,
         key_bindings=_key_bindings(),
     )
-    shell = Shell(Console(), prompt_session)
+    shell = Shell(Console(), prompt_session, Console(stderr=True))
     shell.start(opts)
     try:
         return shell.loop()
