@@ -110,3 +110,10 @@ def test_ctrl_c_cancels_the_turn_and_ctrl_d_quits(tmp_path: Path) -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_json_output_on_a_terminal_without_a_prompt_is_a_usage_error(tmp_path: Path) -> None:
+    child = spawn(tmp_path, "--output-format", "json")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2 and "is for scripts" in (child.before or "")

@@ -118,6 +118,12 @@ def launch(
     )
     with user_errors(debug):
         if prompt is None and sys.stdin.isatty():
+            if output_format is not OutputFormat.text:
+                from agentshell.cli.failures import UsageError
+
+                raise UsageError(
+                    f"--output-format {output_format.value} is for scripts: give a prompt with -p or on stdin"
+                )
             from agentshell.repl import run_interactive
 
             code = run_interactive(opts)
