@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agentshell.protocol import Backend, BackendFailure, ContextOverflow, Message, TokenCounter, ToolSpec
+from agentshell.protocol import Backend, ContextOverflow, Message, TokenCounter, ToolSpec
 
 CHARS_PER_TOKEN = 3.5  # BPE vocabularies give 3.5-4.5 for English and code; lower overestimates, which is safe
 MESSAGE_OVERHEAD = 4  # role markers and separators a chat template adds per message
@@ -176,8 +176,8 @@ class ContextKeeper:
         if isinstance(backend, TokenCounter):
             try:
                 tokens = backend.count_tokens(model, messages, tools)
-            except (BackendFailure, NotImplementedError):
-                pass  # e.g. the model cannot be loaded yet: fall back to the estimate
+            except Exception:  # a tokenizer problem must not end the conversation
+                pass  # e.g. the model cannot be loaded yet, or its template fails: fall back to the estimate
             else:
                 self.exact = True
                 return tokens

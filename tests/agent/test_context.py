@@ -317,3 +317,14 @@ def test_compaction_keeps_system_prompt_recent_turns_and_tool_pairs(
         _assert_pairs_intact([m for m in chunk if not m.content.startswith(SUMMARY_HEADER)])
     if not result.compacted:
         assert out == msgs
+
+
+def test_a_failing_tokenizer_falls_back_to_the_estimate() -> None:
+    class Broken(WordCounter):
+        def count_tokens(self, model: str, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
+            raise ValueError("template error")
+
+    keeper = ContextKeeper(1000)
+    msgs = [SYSTEM, Message(role="user", content="x" * 350)]
+    assert keeper.count(Broken(), "m", msgs, []) == keeper.count(ServerBackend(), "m", msgs, [])
+    assert not keeper.exact
