@@ -8,9 +8,10 @@ File layout (``data_dir()/sessions/<id>.jsonl``, one JSON object per line)::
 
 Why this shape:
 
-- Every line is written with one ``write`` and then fsynced, so ``kill -9`` or a power cut
-  loses at most the line being written. A torn last line is dropped on load (with a
-  warning in :attr:`Session.warnings`) and cut off before the session is appended to again.
+- Every line is written whole and fsynced before ``append`` returns, so ``kill -9`` or a power
+  cut loses at most the line being written. A torn last line is dropped on load (with a
+  warning in :attr:`Session.warnings`) and cut off before the session is appended to again;
+  a write that fails half-way (disk full) is cut off at once.
 - Messages are ``protocol.Message``, which every backend reads, so a session started on
   one backend continues on another. Backend and model are recorded per message.
 - An open session holds an exclusive ``flock`` on its file: two agents in the same
