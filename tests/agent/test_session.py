@@ -279,3 +279,32 @@ def test_any_text_round_trips_exactly(
             s.append(m, backend="b", model="m")
     with store.load(s.id) as again:
         assert again.messages == messages and again.warnings == []
+
+
+def test_a_write_failing_half_way_leaves_no_half_line(
+    store: SessionStore, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from agentshell.session import SessionWriteError
+
+    with store.create(workspace) as s:
+        s.append(Message(role="user", content="before"), backend="b", model="m")
+        size = s.path.stat().st_size
+        real_write = os.write
+        calls = {"n": 0}
+
+        def full_disk(fd: int, data: bytes) -> int:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                return real_write(fd, bytes(memoryview(data)[:10]))  # part of the line gets out...
+            raise OSError(errno.ENOSPC, "No space left on device")  # ...then the disk is full
+
+        monkeypatch.setattr(os, "write", full_disk)
+        with pytest.raises(SessionWriteError, match="No space left on device"):
+            s.append(Message(role="assistant", content="lost"), backend="b", model="m")
+        monkeypatch.setattr(os, "write", real_write)
+        assert s.path.stat().st_size == size
+        s.append(Message(role="user", content="after"), backend="b", model="m")
+    with store.load(s.id) as again:
+        assert [m.content for m in again.messages] == ["before", "after"] and again.warnings == []
