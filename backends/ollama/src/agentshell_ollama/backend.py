@@ -30,12 +30,12 @@ from agentshell_ollama.failures import RETRYABLE_STATUS, http_failure, unreachab
 from agentshell_ollama.request import chat_body, wire_think
 from agentshell_ollama.settings import OllamaSettings
 from agentshell_ollama.stream import ChatStreamDecoder, StreamEvent
-from agentshell_ollama.transport import Data, Failed, Finished, Opened, StreamingRequest
 
 if TYPE_CHECKING:
     import httpx
 
     from agentshell_ollama.management import PullProgress
+    from agentshell_ollama.transport import Opened, StreamingRequest
 
 SHOW_TIMEOUT = 30.0  # seconds for /api/show: a daemon answers it from disk
 HEALTH_TIMEOUT = 1.0
@@ -332,6 +332,8 @@ class OllamaBackend:
                 time.sleep(delay)
 
     def _stream(self, model: str, content: bytes, decoder: ChatStreamDecoder, started: float) -> Iterator[StreamEvent]:
+        from agentshell_ollama.transport import StreamingRequest
+
         client = self._http()
         request = client.build_request(
             "POST", "/api/chat", content=content, headers={"Content-Type": "application/json"}
@@ -345,6 +347,8 @@ class OllamaBackend:
     def _consume(
         self, model: str, connection: StreamingRequest, decoder: ChatStreamDecoder, started: float
     ) -> Iterator[StreamEvent]:
+        from agentshell_ollama.transport import Data, Failed, Finished, Opened
+
         s = self.settings
         first_token_deadline = started + s.first_token_timeout
         notice_at = started + s.loading_notice_after
@@ -414,6 +418,8 @@ class OllamaBackend:
         yield from held
 
     def _status_failure(self, model: str, opened: Opened, connection: StreamingRequest) -> BackendFailure | _Retry:
+        from agentshell_ollama.transport import Data
+
         body = connection.next(SHOW_TIMEOUT)
         raw = body.chunk if isinstance(body, Data) else b""
         failure = http_failure(opened.status, raw, model=model, host=self.settings.host, headers=opened.headers)

@@ -9,7 +9,6 @@ the turn ended in tool calls. The decoder keeps what it has seen so the final
 from __future__ import annotations
 
 import json
-import secrets
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,8 @@ _STOP_REASONS: dict[str, StopReason] = {"stop": "stop", "length": "length"}
 
 def new_call_id() -> str:
     """Same shape as Ollama's own ids (``call_`` + 8 of [a-z0-9]) for calls that arrive without one."""
+    import secrets  # loads OpenSSL: only when a call arrives without an id
+
     return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
 
