@@ -116,18 +116,25 @@ class ProcessTree:
             self.proc.wait(timeout=max(grace, 1.0))
 
 
+def hold_sigint() -> bool:
+    """Block SIGINT in this thread (the main one only); True when it was blocked and must be released."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return True
+
+
+def release_sigint(held: bool) -> None:
+    """Unblock SIGINT; one that arrived meanwhile is delivered now and raises KeyboardInterrupt here."""
+    if held:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @contextlib.contextmanager
 def sigint_deferred() -> Iterator[None]:
-    """Hold Ctrl-C while cleaning up, so a second Ctrl-C cannot leave processes behind.
-
-    A SIGINT that arrives meanwhile is delivered when the block ends and raises
-    KeyboardInterrupt there, as it should.
-    """
-    blockable = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
-    if blockable:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    """Hold Ctrl-C while cleaning up, so a second Ctrl-C cannot leave processes behind."""
+    held = hold_sigint()
     try:
         yield
     finally:
-        if blockable:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        release_sigint(held)

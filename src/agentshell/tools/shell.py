@@ -23,7 +23,7 @@ from typing import cast
 from pydantic import BaseModel, Field
 
 from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult, plural
-from agentshell.tools.processes import MARKER_VAR, ProcessTree, sigint_deferred
+from agentshell.tools.processes import MARKER_VAR, ProcessTree, hold_sigint, release_sigint, sigint_deferred
 
 HEAD_BYTES = 15_000
 TAIL_BYTES = 15_000
@@ -109,6 +109,9 @@ def command_env(marker: str) -> dict[str, str]:
 def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> CommandOutcome:
     """Run ``bash -c command``; returns (or raises KeyboardInterrupt) only once every process it started is stopped."""
     marker = uuid.uuid4().hex
+    # Ctrl-C is held from before the start until the try below, where the cleanup can reach the processes:
+    # a KeyboardInterrupt inside Popen itself would leave a running command nobody stops.
+    held = hold_sigint()
     try:
         proc = subprocess.Popen(
             ["bash", "-c", command],
@@ -119,31 +122,45 @@ def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> Com
             start_new_session=True,
             env=command_env(marker),
         )
-    except OSError as exc:
-        raise ToolError(f"cannot start bash: {exc.strerror or exc}") from None
-    tree = ProcessTree(proc, marker)  # from here on, whatever happens, the finally below stops it all
+    except BaseException as exc:
+        release_sigint(held)
+        if isinstance(exc, OSError):
+            raise ToolError(f"cannot start bash: {exc.strerror or exc}") from None
+        raise
+    tree = ProcessTree(proc, marker)
     capture = HeadTail()
     timed_out = False
     open_pipe = True
-    selector = selectors.DefaultSelector()
     fd: int | None = None
+    exit_fd: int | None = None
+    selector: selectors.BaseSelector | None = None
     try:
+        release_sigint(held)  # from here on, whatever happens, the finally below stops it all
         assert proc.stdout is not None  # PIPE was asked for
         fd = proc.stdout.fileno()
         os.set_blocking(fd, False)
+        selector = selectors.DefaultSelector()
         selector.register(fd, selectors.EVENT_READ)
+        exit_fd = _exit_notifier(proc.pid)  # wakes the wait the moment the command exits (Linux)
+        if exit_fd is not None:
+            selector.register(exit_fd, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
         while proc.poll() is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
                 break
-            if open_pipe:
-                if selector.select(min(remaining, 0.1)):
-                    open_pipe = _read_into(fd, capture)
-            else:  # stdout closed but the command still runs
+            if open_pipe or exit_fd is not None:
+                for key, _ in selector.select(min(remaining, 0.1)):
+                    if key.fd == fd:
+                        open_pipe = _read_into(fd, capture)
+                        if not open_pipe:
+                            selector.unregister(fd)
+            else:  # stdout closed, the command still runs, and no exit notification: poll
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=min(remaining, 0.1))
+        if exit_fd is not None:
+            selector.unregister(exit_fd)  # readable for good from now on
         if not timed_out:
             # Collect what is still in the pipe; a background child holding it open must not keep us here.
             until = time.monotonic() + _DRAIN_AFTER_EXIT
@@ -153,14 +170,39 @@ def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> Com
     finally:
         with sigint_deferred():
             tree.stop(grace)
-            # Whatever the stopped processes wrote last; bounded because they are gone now.
-            until = time.monotonic() + 0.5
-            while fd is not None and open_pipe and time.monotonic() < until and selector.select(0.05):
-                open_pipe = _read_into(fd, capture)
-            selector.close()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            _drain_and_close(proc, selector, fd if open_pipe else None, exit_fd, capture)
     return CommandOutcome(capture.text(), None if timed_out else proc.returncode, timed_out, capture.total)
+
+
+def _drain_and_close(
+    proc: subprocess.Popen[bytes],
+    selector: selectors.BaseSelector | None,
+    fd: int | None,
+    exit_fd: int | None,
+    capture: HeadTail,
+) -> None:
+    """Keep what the stopped processes wrote last (bounded: they are gone), then release every descriptor."""
+    if selector is not None:
+        if exit_fd is not None:
+            with contextlib.suppress(KeyError):  # still registered when interrupted mid-wait
+                selector.unregister(exit_fd)
+        until = time.monotonic() + 0.5
+        while fd is not None and time.monotonic() < until and selector.select(0.05):
+            if not _read_into(fd, capture):
+                break
+        selector.close()
+    if exit_fd is not None:
+        os.close(exit_fd)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _exit_notifier(pid: int) -> int | None:
+    """A pidfd that becomes readable when ``pid`` exits, where the kernel has them (Linux 5.3+)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _read_into(fd: int, capture: HeadTail) -> bool:
