@@ -39,13 +39,13 @@ def _read(path: str) -> bytes | None:
         os.close(fd)
 
 
-def _stat_fields(pid: str) -> tuple[bytes, int] | None:
-    """(state, process group) of a live process, None if it is gone."""
+def _stat_fields(pid: str) -> tuple[bytes, int, int] | None:
+    """(state, process group, start time in clock ticks since boot), None if the process is gone."""
     raw = _read(f"/proc/{pid}/stat")
     if not raw:
         return None
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    return fields[0], int(fields[2])
+    fields = raw[raw.rfind(b")") + 2 :].split()  # fields 3... of proc(5): state is [0], starttime (22) is [19]
+    return fields[0], int(fields[2]), int(fields[19])
 
 
 def _has_marker(pid: str, marker: bytes) -> bool:
@@ -61,6 +61,10 @@ class ProcessTree:
         self.pgid = proc.pid  # start_new_session=True makes the child a group leader
         self.marker = f"{MARKER_VAR}={marker}".encode()
         self._marked: dict[str, bool] = {}
+        # Nothing that started before the command can descend from it: only later processes need their
+        # environment read, which keeps the scan cheap on a busy machine.
+        own = _stat_fields(str(proc.pid)) if _PROC.is_dir() else None
+        self._started = own[2] if own else 0
 
     def members(self) -> set[int]:
         """Live (non-zombie) processes in the group or carrying the marker."""
@@ -81,6 +85,8 @@ class ProcessTree:
                 continue
             if info[1] == self.pgid:
                 found.add(int(name))
+                continue
+            if info[2] < self._started:
                 continue
             marked = self._marked.get(name)
             if marked is None:
