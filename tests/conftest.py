@@ -30,6 +30,10 @@ _USER_ENV = (
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point XDG config/data/cache at a fresh directory; yields that directory's root."""
+    # Child processes (agent runs in subprocess tests) keep their bytecode in one cache for the whole
+    # session, outside the tree: with PYTHONDONTWRITEBYTECODE each would recompile every module (~0.4 s).
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path_factory.getbasetemp() / "pycache"))
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     root = tmp_path_factory.mktemp("xdg")
     for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
         path = root / sub
