@@ -13,12 +13,15 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentshell.permissions import PermissionGate, PermissionMode
 from agentshell.tools import ToolContext, ToolRunner, default_tools, search
@@ -374,3 +377,35 @@ def test_unknown_tools_and_wrong_types_are_answered_not_raised(
 ) -> None:
     result = runner_for(tmp_path, "yolo").execute(name, arguments)
     assert result.is_error and expected in result.output
+
+
+# --------------------------------------------------------------------------- any spelling of a path
+
+_SEGMENTS = st.sampled_from(["..", ".", "a", "b", "out", "in", ".git", "", "~"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(segments=st.lists(_SEGMENTS, min_size=1, max_size=6), absolute=st.booleans())
+def test_no_spelling_of_a_path_writes_outside_or_into_git(segments: list[str], absolute: bool) -> None:
+    """Whatever mix of .., ., symlinks out and in, .git and ~: accept-edits writes exactly the paths that resolve
+    inside the workspace and outside .git, and nothing ever lands outside."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(os.path.realpath(tmp))
+        ws, outside = root / "ws", root / "outside"
+        (ws / "a" / "b").mkdir(parents=True)
+        outside.mkdir()
+        os.symlink(outside, ws / "a" / "out")
+        os.symlink(ws / "a", ws / "a" / "in")
+        raw = "/".join([*segments, "file.txt"])
+        if absolute:
+            raw = f"{ws}/{raw}"
+        runner = runner_for(ws, "accept-edits")
+        result = runner.execute("write_file", {"path": raw, "content": "x"})
+        spelled = Path(raw).expanduser()  # the oracle: the OS's own resolution
+        target = Path(os.path.realpath(spelled if spelled.is_absolute() else ws / spelled))
+        inside = target.is_relative_to(ws) and ".git" not in target.relative_to(ws).parts
+        assert not list(outside.iterdir()), f"{raw} wrote outside: {result.output}"
+        if inside:
+            assert not result.is_error and target.read_text() == "x", f"{raw}: {result.output}"
+        else:
+            assert result.is_error, f"{raw} -> {target} was written: {result.output}"
