@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentshell.permissions import PermissionGate, PermissionMode
+from agentshell.permissions import ApprovalRequest, PermissionGate, PermissionMode
 from agentshell.tools import ToolContext, ToolRunner, default_tools, search
 from agentshell.tools.files import MAX_READ_CHARS
 
@@ -179,6 +179,24 @@ def test_binary_and_invalid_utf8_files(tmp_path: Path) -> None:
     read = runner.execute("read_file", {"path": "latin1.txt"})
     assert read.output == "     1\tcaf\ufffd cr\ufffdme\n     2\t\ufffd\ufffd\ufffd"
     assert runner.execute("grep", {"pattern": "caf"}).output == "latin1.txt:1: caf\ufffd cr\ufffdme"
+
+
+def test_terminal_escapes_in_files_output_and_questions_are_defused(tmp_path: Path) -> None:
+    """ESC sequences would reach the user's terminal through the UI (rich strips CR and BEL, not ESC)."""
+    ws = Path(os.path.realpath(tmp_path))
+    (ws / "evil.txt").write_bytes(b"ok\x1b]0;pwned\x07\x1b[2Khidden\rspoof\x9b31m\n")
+    runner = runner_for(ws, "yolo")
+    read = runner.execute("read_file", {"path": "evil.txt"}).output
+    assert "\x1b" not in read and "\x07" not in read and "\r" not in read
+    assert read == "     1\tok^[]0;pwned^G^[[2Khidden^Mspoof\ufffd31m"
+    shown = runner.execute("bash", {"command": r"printf 'a\033]0;t\007b\033(Bc\r\n'"}).output
+    assert shown == "ab^[(Bc\n[exit code 0]"  # OSC stripped with the colours, the rest made visible
+
+    asked: list[ApprovalRequest] = []
+    gate = PermissionGate("ask", ws, ask=lambda request: asked.append(request) or "no")
+    ToolRunner(default_tools(), ToolContext(ws), gate).execute("bash", {"command": "rm -rf ~ \x1b[2K\r echo safe"})
+    assert asked[0].summary == "bash: rm -rf ~ ^[[2K echo safe"  # one line: whitespace, CR included, collapsed
+    assert asked[0].detail == "rm -rf ~ ^[[2K^M echo safe"
 
 
 # --------------------------------------------------------------------------- hostile commands

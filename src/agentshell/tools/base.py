@@ -50,6 +50,17 @@ class Access:
     detail: str | None = None  # the command, or the diff of the proposed edit
 
 
+# C0 controls but tab, newline and form feed become caret notation (ESC -> ^[), C1 controls become U+FFFD: tool
+# output and approval questions end up on the user's terminal, where ESC sequences could hide or rewrite text.
+_VISIBLE = {c: f"^{chr(c + 64)}" for c in range(32) if c not in (9, 10, 12)} | {127: "^?"}
+_VISIBLE.update({c: "\ufffd" for c in range(0x80, 0xA0)})
+
+
+def visible(text: str) -> str:
+    """``text`` with every terminal control character made harmless and visible; CRLF becomes LF."""
+    return text.replace("\r\n", "\n").translate(_VISIBLE)
+
+
 def plural(count: int, noun: str) -> str:
     """ "1 line", "3 lines": summaries are read by people."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

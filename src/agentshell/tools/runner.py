@@ -16,7 +16,16 @@ from pydantic import BaseModel, ValidationError
 
 from agentshell.permissions import ApprovalRequest, PermissionGate
 from agentshell.protocol import ToolSpec
-from agentshell.tools.base import Access, DescribesAccess, Tool, ToolContext, ToolError, ToolResult, tool_schema
+from agentshell.tools.base import (
+    Access,
+    DescribesAccess,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    tool_schema,
+    visible,
+)
 
 DEFAULT_TOOL_NAMES = ("read_file", "write_file", "edit_file", "list_dir", "glob", "grep", "bash")
 MAX_OUTPUT_CHARS = 100_000  # last line of defence; each tool caps its own output well below this
@@ -56,7 +65,12 @@ class ToolRunner:
 
         try:
             access = tool.access(args, self.ctx) if isinstance(tool, DescribesAccess) else _default_access(tool, args)
-            request = ApprovalRequest(tool=name, kind=tool.kind, summary=access.summary, detail=access.detail)
+            request = ApprovalRequest(
+                tool=name,
+                kind=tool.kind,
+                summary=visible(access.summary),
+                detail=None if access.detail is None else visible(access.detail),
+            )
             allowed, message = self.gate.check(request, paths=access.paths, rule_subject=access.subject)
         except ToolError as exc:
             return _error(f"error: {exc}", _first_line(str(exc)))
@@ -71,11 +85,12 @@ class ToolRunner:
             return _error(f"error: {exc}", _first_line(str(exc)))
         except Exception as exc:
             return _error(f"error: {name} failed: {type(exc).__name__}: {_clip(str(exc), 2000)}", "failed")
-        if len(result.output) > MAX_OUTPUT_CHARS:
-            cut = len(result.output) - MAX_OUTPUT_CHARS
-            output = result.output[:MAX_OUTPUT_CHARS] + f"\n[... {cut} more characters cut ...]"
-            result = ToolResult(output, result.is_error, result.summary, result.diff)
-        return result
+        output = result.output
+        if len(output) > MAX_OUTPUT_CHARS:
+            cut = len(output) - MAX_OUTPUT_CHARS
+            output = output[:MAX_OUTPUT_CHARS] + f"\n[... {cut} more characters cut ...]"
+        diff = None if result.diff is None else visible(result.diff)
+        return ToolResult(visible(output), result.is_error, visible(result.summary), diff)
 
 
 def describe_validation(exc: ValidationError) -> str:
@@ -94,7 +109,7 @@ def _default_access(tool: Tool, args: BaseModel) -> Access:
 
 
 def _error(message: str, summary: str) -> ToolResult:
-    return ToolResult(output=message, is_error=True, summary=summary)
+    return ToolResult(output=visible(message), is_error=True, summary=visible(summary))
 
 
 def _clip(text: str, limit: int = _SHOWN_ARG_CHARS) -> str:
