@@ -54,7 +54,7 @@ GREP_KILL_AFTER = 5.0  # seconds past MAX_SEARCH_SECONDS before a grep stuck ins
 DIR_HELP = "Directory to search, relative to the workspace root or absolute (default: the workspace root)."
 
 
-def _locate_dir(raw: str, ctx: ToolContext, tool: str) -> tuple[WorkspaceGuard, Path, str]:
+def _locate_dir(raw: str, ctx: ToolContext) -> tuple[WorkspaceGuard, Path, str]:
     guard = WorkspaceGuard(ctx.workspace)
     try:
         path = guard.resolve(raw)
@@ -107,7 +107,7 @@ class ListDir(BaseTool):
         return _access(self.name, cast(ListDirArgs, args).path, ctx)
 
     def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        _, path, shown = _locate_dir(cast(ListDirArgs, args).path, ctx, self.name)
+        _, path, shown = _locate_dir(cast(ListDirArgs, args).path, ctx)
         if not path.is_dir():
             raise ToolError(f"{shown} is a file, not a directory; use read_file to read it")
         try:
@@ -165,7 +165,7 @@ class Glob(BaseTool):
 
     def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
         a = cast(GlobArgs, args)
-        guard, root, shown = _locate_dir(a.path, ctx, self.name)
+        guard, root, shown = _locate_dir(a.path, ctx)
         if not root.is_dir():
             raise ToolError(f"{shown} is not a directory")
         pattern = a.pattern.strip().removeprefix("./")
@@ -240,7 +240,7 @@ class Grep(BaseTool):
                 f"the pattern {a.pattern[:200]!r} nests a repeat inside a repeat (like '(a+)+'), which can take "
                 "exponential time; rewrite it without the nesting (e.g. 'a+' instead of '(a+)+')"
             )
-        guard, root, shown = _locate_dir(a.path, ctx, self.name)
+        guard, root, shown = _locate_dir(a.path, ctx)
         include = a.include.strip().removeprefix("./") if a.include else None
         request = {
             "pattern": a.pattern,

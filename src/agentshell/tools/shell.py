@@ -224,6 +224,22 @@ class BashArgs(ToolArgs):
     )
 
 
+def _checked(command: str) -> str:
+    if os.name != "posix":
+        raise ToolError("the bash tool needs Linux or macOS; on Windows, run agentshell inside WSL")
+    if not command.strip():
+        raise ToolError("command is empty")
+    size = len(command.encode("utf-8", "replace"))
+    if size > MAX_COMMAND_BYTES:
+        raise ToolError(
+            f"command is {size} bytes, over the limit of {MAX_COMMAND_BYTES}; "
+            "write a script with write_file and run it with bash script.sh"
+        )
+    if "\x00" in command:
+        raise ToolError("command contains a NUL byte")
+    return command
+
+
 class Bash(BaseTool):
     name = "bash"
     description = (
@@ -234,25 +250,13 @@ class Bash(BaseTool):
     Args: type[BaseModel] = BashArgs
 
     def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        command = cast(BashArgs, args).command
+        command = _checked(cast(BashArgs, args).command)  # a command that cannot run is refused before asking
         one_line = " ".join(command.split())
         shown = one_line if len(one_line) <= 200 else one_line[:200] + "…"
         return Access(summary=f"bash: {shown}", subject=command.strip(), detail=command[:20_000])
 
     def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        command = cast(BashArgs, args).command
-        if os.name != "posix":
-            raise ToolError("the bash tool needs Linux or macOS; on Windows, run agentshell inside WSL")
-        if not command.strip():
-            raise ToolError("command is empty")
-        size = len(command.encode("utf-8", "replace"))
-        if size > MAX_COMMAND_BYTES:
-            raise ToolError(
-                f"command is {size} bytes, over the limit of {MAX_COMMAND_BYTES}; "
-                "write a script with write_file and run it with bash script.sh"
-            )
-        if "\x00" in command:
-            raise ToolError("command contains a NUL byte")
+        command = _checked(cast(BashArgs, args).command)
         outcome = run_command(command, ctx.workspace, timeout=ctx.bash_timeout, grace=ctx.kill_grace)
         body = outcome.output if outcome.output.strip() else "(no output)"
         if not body.endswith("\n"):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agentshell.tools import ToolResult
+from agentshell.permissions import PermissionGate
+from agentshell.tools import ToolContext, ToolResult, ToolRunner, default_tools
 from agentshell.tools.shell import HEAD_BYTES, TAIL_BYTES, HeadTail
 
 Run = Callable[..., ToolResult]
@@ -64,3 +65,12 @@ def test_head_tail_counts_what_it_cut() -> None:
     assert text.startswith("0000\n0001\n")
     assert text.endswith("0998\n0999\n")
     assert "[... 4980 bytes (996 lines) of output cut here ...]" in text
+
+
+def test_a_command_that_cannot_run_is_refused_before_asking(ws: Path) -> None:
+    asked: list[object] = []
+    gate = PermissionGate("ask", ws, ask=lambda request: asked.append(request) or "yes")
+    runner = ToolRunner(default_tools(), ToolContext(ws), gate)
+    assert "over the limit" in runner.execute("bash", {"command": "x" * 200_000}).output
+    assert "NUL byte" in runner.execute("bash", {"command": "echo a\x00b"}).output
+    assert not asked
