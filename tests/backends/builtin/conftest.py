@@ -12,6 +12,15 @@ import pytest
 from builtin_gguf_fixtures import small_bpe_vocab, smollm2_path, write_llama_gguf
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread: on a shared 2-core runner, BLAS threads that spin are many times slower."""
+    from agentshell_builtin.backend import blas_threads
+
+    with blas_threads(1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def smollm2_file() -> Path:
     return smollm2_path()

@@ -14,6 +14,7 @@ from agentshell_gguf.metadata import read_metadata
 from agentshell.protocol import BackendError, ModelNotFound
 
 
+@pytest.mark.slow
 def test_metadata_matches_the_gguf_library(smollm2: Path) -> None:
     from gguf import GGUFReader
 

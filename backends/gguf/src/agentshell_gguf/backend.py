@@ -35,6 +35,7 @@ from agentshell_gguf.engine import (
     configure_logging,
     gpu_offload_supported,
     import_llama_cpp,
+    load_failure,
     load_model,
     physical_cores,
     plan_context,
@@ -86,6 +87,7 @@ class GGUFBackend:
                 f"gguf option tool_choice must be one of {', '.join(TOOL_CHOICES)}, got {self._tool_choice!r}"
             )
         self._loaded: LoadedModel | None = None
+        self._vocab: tuple[Path, Any] | None = None  # a vocabulary-only llama.cpp model, for count_tokens
         self._templates: dict[tuple[Path, str | None], ChatTemplate] = {}
         self._grammars: dict[str, str | None] = {}
         self._meta_cache: dict[Path, tuple[tuple[Path, int, int], GGUFMetadata]] = {}
@@ -182,6 +184,7 @@ class GGUFBackend:
         budget = self._max_memory if self._max_memory is not None else available_memory()
         n_ctx = plan_context(meta, wanted=wanted_ctx, memory_budget=budget, gpu_layers=gpu_layers)
         yield Notice(level="loading", text=f"loading {meta.name} ({human_size(meta.size_bytes)})…")
+        self._drop_vocab()
         self._loaded = load_model(
             llama_cpp, meta, n_ctx=n_ctx, n_threads=self._threads or physical_cores(), gpu_layers=gpu_layers, seed=None
         )
@@ -207,25 +210,28 @@ class GGUFBackend:
         return list(llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True))
 
     def count_tokens(self, model: str, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
-        """Exact prompt length; loads the model's vocabulary only (no weights) when it is not in memory."""
+        """Exact prompt length; without the weights in memory, llama.cpp loads the vocabulary only (kept)."""
         meta = self._metadata(model)
         template = self._template(meta)
         prompt = template.render(messages, tools)
         loaded = self._loaded
         if loaded is not None and loaded.meta.path == meta.path:
             return len(self._prompt_tokens(loaded.llm, template, prompt))
-        llama_cpp = import_llama_cpp()
-        configure_logging(llama_cpp, debug=self._debug)
-        try:
-            vocab_only = llama_cpp.Llama(model_path=str(meta.path), vocab_only=True, verbose=False)
-        except (ValueError, RuntimeError, OSError) as exc:
-            from agentshell_gguf.engine import load_failure
+        if self._vocab is None or self._vocab[0] != meta.path:
+            llama_cpp = import_llama_cpp()
+            configure_logging(llama_cpp, debug=self._debug)
+            try:
+                vocab = llama_cpp.Llama(model_path=str(meta.path), vocab_only=True, verbose=False)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise load_failure(meta, exc) from None
+            self._drop_vocab()
+            self._vocab = (meta.path, vocab)
+        return len(self._prompt_tokens(self._vocab[1], template, prompt))
 
-            raise load_failure(meta, exc) from None
-        try:
-            return len(self._prompt_tokens(vocab_only, template, prompt))
-        finally:
-            vocab_only.close()
+    def _drop_vocab(self) -> None:
+        if self._vocab is not None:
+            self._vocab[1].close()
+            self._vocab = None
 
     def chat(
         self,
