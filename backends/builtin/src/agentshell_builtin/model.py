@@ -311,7 +311,7 @@ class Sampler:
         out[seen] = np.where(vals > 0, vals / s.repeat_penalty, vals * s.repeat_penalty)
         return out
 
-    def probabilities(self, logits: Array) -> tuple[npt.NDArray[np.int64], Array]:
+    def probabilities(self, logits: Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Candidate ids and their renormalised probabilities after top-k, top-p and min-p."""
         s = self.settings
         order = np.argsort(-logits, kind="stable")
@@ -326,15 +326,14 @@ class Sampler:
         if s.min_p > 0.0:
             keep_mask = p >= s.min_p * p[0]
             order, p = order[keep_mask], p[keep_mask]
-        p = p / p.sum()
-        return order, p.astype(np.float32)
+        return order, p / p.sum()
 
     def sample(self, logits: Array, history: Sequence[int] = ()) -> int:
         logits = self.penalize(logits, history)
         if self.settings.temperature <= 0.0:
             return int(np.argmax(logits))
         ids, p = self.probabilities(logits)
-        return int(ids[self.rng.choice(len(ids), p=p.astype(np.float64) / p.sum())])
+        return int(ids[self.rng.choice(len(ids), p=p)])
 
 
 def softmax(logits: Array) -> Array:
