@@ -213,3 +213,10 @@ def test_malformed_tool_call_is_answered_and_the_run_goes_on(tmp_path: Path) -> 
     assert [e.type for e in events] == ["init", "tool_call", "tool_result", "text", "text", "result"]
     assert events[1].type == "tool_call" and events[1].id == "m1"
     assert events[2].type == "tool_result" and events[2].is_error and "unclosed JSON" in events[2].output
+
+
+def test_a_run_that_cannot_start_is_one_error_event(tmp_path: Path) -> None:
+    proc = run_agent("launch", "-m", "scripted:absent.json", "-p", "hi", "--output-format", "stream-json", cwd=tmp_path)
+    assert proc.returncode == 1
+    (event,) = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
+    assert event.type == "error" and event.kind == "ModelNotFound" and "absent.json" in event.message
