@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -75,7 +75,6 @@ class Turn:
     started: float  # perf_counter() when the chat call began, for time to first token
     load_ms: float | None = None
     force_call: bool = False  # tool_choice "required": the answer starts inside <tool_call>
-    _produced: list[str] = field(default_factory=list)
 
 
 def grammar_loads(llama_cpp: ModuleType, llm: Any, gbnf: str) -> bool:
@@ -100,10 +99,11 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     stop_reason: StopReason = "stop"
     gen_started = time.perf_counter()
     first_token_at: float | None = None
+    produced: list[str] = []  # the text generated so far, for rewinding to a <tool_call> tag
     if turn.force_call and parser is not None and turn.grammar:
         opening = TOOL_CALL_OPEN
         tokens += llm.tokenize(opening.encode("utf-8"), add_bos=False, special=True)
-        turn._produced.append(opening)
+        produced.append(opening)
         parser.feed(opening)
         grammar = llama_cpp.LlamaGrammar.from_string(turn.grammar, verbose=False)
 
@@ -135,7 +135,7 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
                 generated += 1
                 tokens.append(token)
                 piece = decoder.decode(llm.detokenize([token]))
-                turn._produced.append(piece)
+                produced.append(piece)
                 yield from emit(stopper.feed(piece))
                 if stopper.stopped:
                     finished = True
@@ -145,7 +145,8 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
                     finished = True
                     break
                 if turn.grammar and grammar is None and parser is not None and parser.in_tool_call:
-                    tokens = _rewind_to_tag(llm, turn, parser.take_call_body() + stopper.discard_pending(), tokens)
+                    body = parser.take_call_body() + stopper.discard_pending()
+                    tokens = _rewind_to_tag(llm, turn.prompt_tokens, produced, body, tokens)
                     decoder.reset()
                     grammar = llama_cpp.LlamaGrammar.from_string(turn.grammar, verbose=False)
                     switched = True
@@ -172,12 +173,16 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     )
 
 
-def _rewind_to_tag(llm: Any, turn: Turn, body: str, tokens: list[int]) -> list[int]:
-    """Tokens ending exactly at ``<tool_call>``, so that the grammar starts at the beginning of the call."""
+def _rewind_to_tag(llm: Any, prompt: list[int], produced: list[str], body: str, tokens: list[int]) -> list[int]:
+    """Tokens ending exactly at ``<tool_call>``, so that the grammar starts at the beginning of the call.
+
+    When the token that completed the tag also carried text of the call (``>{"``), that
+    text is dropped and the generated text is tokenized again up to the tag;
+    ``Llama.generate`` keeps the common prefix in the KV cache, so little is re-evaluated.
+    """
     if not body:
         return tokens
-    produced = "".join(turn._produced)
-    kept = produced[: len(produced) - len(body)]
-    turn._produced[:] = [kept]
-    completion = llm.tokenize(kept.encode("utf-8"), add_bos=False, special=True)
-    return list(turn.prompt_tokens) + list(completion)
+    text = "".join(produced)
+    kept = text[: len(text) - len(body)]
+    produced[:] = [kept]
+    return list(prompt) + list(llm.tokenize(kept.encode("utf-8"), add_bos=False, special=True))
