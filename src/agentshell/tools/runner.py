@@ -85,12 +85,16 @@ class ToolRunner:
             return _error(f"error: {exc}", _first_line(str(exc)))
         except Exception as exc:
             return _error(f"error: {name} failed: {type(exc).__name__}: {_clip(str(exc), 2000)}", "failed")
+        if not isinstance(result, ToolResult) or not isinstance(result.output, str):
+            what = type(result).__name__
+            return _error(f"error: {name} returned {what}, not a ToolResult with text (a bug in the tool)", "failed")
         output = result.output
         if len(output) > MAX_OUTPUT_CHARS:
             cut = len(output) - MAX_OUTPUT_CHARS
             output = output[:MAX_OUTPUT_CHARS] + f"\n[... {cut} more characters cut ...]"
-        diff = None if result.diff is None else visible(result.diff)
-        return ToolResult(visible(output), result.is_error, visible(result.summary), diff)
+        diff = visible(result.diff) if isinstance(result.diff, str) else None
+        summary = visible(result.summary) if isinstance(result.summary, str) else ""
+        return ToolResult(visible(output), bool(result.is_error), summary, diff)
 
 
 def describe_validation(exc: ValidationError) -> str:

@@ -109,3 +109,15 @@ def test_explicit_nulls_for_optional_fields_are_accepted(ws: Path, run: Run) -> 
     (ws / "a.txt").write_text("1\n")
     assert run("read_file", path="a.txt", offset=None, limit=None).output == "     1\t1"
     assert run("grep", pattern="1", include=None).output == "a.txt:1: 1"
+
+
+class SloppyTool(NestedTool):
+    name = "sloppy"
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        return "plain text"  # type: ignore[return-value]
+
+
+def test_a_tool_returning_the_wrong_type_is_reported(ws: Path, ctx: ToolContext) -> None:
+    result = ToolRunner([SloppyTool()], ctx, PermissionGate("yolo", ws)).execute("sloppy", {"inner": {"depth": 1}})
+    assert result.is_error and "returned str, not a ToolResult" in result.output
