@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from agentshell.agent import Agent
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
 from agentshell.cli.failures import EXIT_INTERRUPTED, UsageError, classify
 from agentshell.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result, dump_redacted
 from agentshell.loop_limits import Limits, LoopExit
-from agentshell.observer import Observer, RunOutcome, ToolOutcome, TurnStatus
+from agentshell.observer import RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import BackendFailure, Event, Notice, ToolCallRequest
 
 OutputFormat = Literal["text", "json", "stream-json"]
@@ -38,26 +38,40 @@ def read_stdin(stream: TextIO) -> str | None:
 
 
 class QuietObserver:
-    """text and json formats: nothing on stdout until the end; notices on stderr."""
+    """Scripted runs: stdout gets only the writer's JSON lines (or nothing until the end); notices go to stderr.
+
+    When stderr is a terminal, a ``loading`` notice is a spinner there until the model's first content,
+    and each tool call leaves one line; redirected, stderr only gets warnings and errors.
+    """
 
     def __init__(self, err: TextIO, writer: StreamJsonWriter | None = None) -> None:
         self.err = err
         self.writer = writer
         self._tty = err.isatty()
+        self._spinner: Any = None  # rich Status, imported only when there is something to spin for
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, Notice):
             self.on_notice(event)
-        elif self.writer is not None:
+            return
+        self._stop_spinner()
+        if self.writer is not None:
             self.writer.on_event(event)
 
     def on_notice(self, notice: Notice) -> None:
-        if notice.level != "loading" or self._tty:
-            self.err.write(f"agent: {notice.level}: {notice.text}\n")
-            self.err.flush()
+        self._stop_spinner()
+        if notice.level == "loading":
+            if self._tty:
+                from rich.console import Console
+
+                self._spinner = Console(file=self.err).status(notice.text)
+                self._spinner.start()
+            return
+        self.err.write(f"agent: {notice.level}: {notice.text}\n")
+        self.err.flush()
 
     def on_tool_start(self, call: ToolCallRequest) -> None:
-        pass
+        self._stop_spinner()
 
     def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
         if self.writer is not None:
@@ -66,7 +80,15 @@ class QuietObserver:
             self.err.write(f"agent: {call.name}: {result.summary or ('error' if result.is_error else 'done')}\n")
 
     def on_turn_end(self, status: TurnStatus) -> None:
-        pass
+        self._stop_spinner()
+
+    def close(self) -> None:
+        self._stop_spinner()
+
+    def _stop_spinner(self) -> None:
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
 
 
 def run_script(opts: LaunchOptions, prompt: str | None, output_format: OutputFormat) -> int:
@@ -75,7 +97,7 @@ def run_script(opts: LaunchOptions, prompt: str | None, output_format: OutputFor
     started = time.monotonic()
     out, err = sys.stdout, sys.stderr
     writer = StreamJsonWriter(out) if output_format == "stream-json" else None
-    observer: Observer = QuietObserver(err, writer)
+    observer = QuietObserver(err, writer)
     try:
         parts = assemble(opts, ask=None, notice=stderr_notice)
     except BaseException as exc:
@@ -93,7 +115,7 @@ def _run(
     parts: Assembly,
     text: str,
     opts: LaunchOptions,
-    observer: Observer,
+    observer: QuietObserver,
     writer: StreamJsonWriter | None,
     output_format: OutputFormat,
     started: float,
@@ -136,6 +158,7 @@ def _run(
         outcome.stop_reason = (
             exc.stop_reason if isinstance(exc, LoopExit) else ("interrupted" if code == EXIT_INTERRUPTED else "error")
         )
+    observer.close()
     _finish(parts, outcome, output_format, writer, session_id, started, code, error, kind)
     return code
 
