@@ -34,6 +34,7 @@ class ToolContext:
     workspace: Path  # resolved absolute
     bash_timeout: float = 120.0
     kill_grace: float = 2.0  # seconds between SIGTERM and SIGKILL when a command's process group is stopped
+    hidden_env: tuple[str, ...] = ()  # more variables to keep from commands, e.g. endpoints' api_key_env names
 
 
 @dataclass(frozen=True)

@@ -97,16 +97,20 @@ class CommandOutcome:
     total_bytes: int
 
 
-def command_env(marker: str) -> dict[str, str]:
+def command_env(marker: str, hidden: tuple[str, ...] = ()) -> dict[str, str]:
+    """The command's environment: agentshell's own credentials removed, quiet defaults, the run's marker."""
     from agentshell.config import ENV_VARS, is_secret
 
-    env = {k: v for k, v in os.environ.items() if not (k in ENV_VARS and is_secret(ENV_VARS[k]))}
+    secret = {k for k, key in ENV_VARS.items() if is_secret(key)} | set(hidden)
+    env = {k: v for k, v in os.environ.items() if k not in secret}
     env.update(_QUIET_ENV)
     env[MARKER_VAR] = marker
     return env
 
 
-def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> CommandOutcome:
+def run_command(
+    command: str, cwd: Path, *, timeout: float, grace: float, hidden_env: tuple[str, ...] = ()
+) -> CommandOutcome:
     """Run ``bash -c command``; returns (or raises KeyboardInterrupt) only once every process it started is stopped."""
     marker = uuid.uuid4().hex
     # Ctrl-C is held from before the start until the try below, where the cleanup can reach the processes:
@@ -120,7 +124,7 @@ def run_command(command: str, cwd: Path, *, timeout: float, grace: float) -> Com
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=command_env(marker),
+            env=command_env(marker, hidden_env),
         )
     except BaseException as exc:
         release_sigint(held)
@@ -257,7 +261,9 @@ class Bash(BaseTool):
 
     def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
         command = _checked(cast(BashArgs, args).command)
-        outcome = run_command(command, ctx.workspace, timeout=ctx.bash_timeout, grace=ctx.kill_grace)
+        outcome = run_command(
+            command, ctx.workspace, timeout=ctx.bash_timeout, grace=ctx.kill_grace, hidden_env=ctx.hidden_env
+        )
         body = outcome.output if outcome.output.strip() else "(no output)"
         if not body.endswith("\n"):
             body += "\n"

@@ -37,6 +37,13 @@ def test_environment_is_quiet_and_free_of_agent_credentials(run: Run, monkeypatc
     assert "GIT_PAGER=cat" in out and "GIT_TERMINAL_PROMPT=0" in out
 
 
+def test_endpoint_keys_can_be_hidden_too(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GPU_BOX_KEY", "sk-endpoint")
+    ctx = ToolContext(ws, hidden_env=("GPU_BOX_KEY",))
+    runner = ToolRunner(default_tools(), ctx, PermissionGate("yolo", ws))
+    assert "sk-endpoint" not in runner.execute("bash", {"command": "env"}).output
+
+
 def test_ansi_colour_codes_are_stripped(run: Run) -> None:
     assert run("bash", command=r"printf '\033[31mred\033[0m\n'").output.startswith("red\n")
 
