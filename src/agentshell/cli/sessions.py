@@ -16,8 +16,11 @@ app = typer.Typer(
 )
 
 
-def _local(when: datetime) -> str:
-    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+def _local(when: datetime, *, short: bool = False) -> str:
+    local = when.astimezone()
+    if short and local.year == datetime.now().year:
+        return local.strftime("%m-%d %H:%M")  # keeps the table inside 80 columns
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _summary_dict(summary: Any, busy: bool) -> dict[str, Any]:
@@ -63,19 +66,31 @@ def list_sessions(
     from rich.markup import escape
     from rich.table import Table
 
-    columns = ["id", "updated", "msgs", "model", "title"] + (["workspace"] if all_workspaces else [])
-    table = Table(*columns, box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    id_width = max(len(r["id"]) + (9 if r["in_use"] else 0) for r in rows)
+    table.add_column("id", no_wrap=True, min_width=id_width)  # the one column that must stay whole
+    table.add_column("updated", no_wrap=True, min_width=11)
+    table.add_column("msgs", justify="right", no_wrap=True, min_width=4)
+    # With --all the workspace says more than the model (still in --json and `show`); 80 columns hold four.
+    if all_workspaces:
+        table.add_column("workspace", overflow="fold", ratio=1, min_width=10)
+    else:
+        table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)
+    home = str(Path.home())
     for row in rows:
-        model = f"{row['backend']}:{row['model']}" if row["backend"] else ""
+        if all_workspaces:
+            workspace = row["workspace"]
+            third_cell = "~" + workspace[len(home) :] if workspace.startswith(home + "/") else workspace
+        else:
+            third_cell = f"{row['backend']}:{row['model']}" if row["backend"] else ""
         cells = [
             row["id"] + (" (in use)" if row["in_use"] else ""),
-            _local(datetime.fromisoformat(row["updated"])),
+            _local(datetime.fromisoformat(row["updated"]), short=True),
             str(row["messages"]),
-            model,
+            third_cell,
             row["title"],
         ]
-        if all_workspaces:
-            cells.append(row["workspace"])
         table.add_row(*(escape(c) for c in cells))
     Console().print(table)
 
