@@ -220,3 +220,17 @@ def test_a_run_that_cannot_start_is_one_error_event(tmp_path: Path) -> None:
     assert proc.returncode == 1
     (event,) = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
     assert event.type == "error" and event.kind == "ModelNotFound" and "absent.json" in event.message
+
+
+def test_allow_flags_add_to_the_config_files_rules(tmp_path: Path) -> None:
+    import os
+
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "agentshell" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('allow = ["bash(touch one*)"]\n')
+    model = write_script(
+        tmp_path, [[call("bash", "1", command="touch one.txt")], [call("bash", "2", command="touch two.txt")], *ANSWER]
+    )
+    proc = run_agent("launch", "-m", model, "-p", "go", "--allow", "bash(touch two*)", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "one.txt").exists() and (tmp_path / "two.txt").exists()

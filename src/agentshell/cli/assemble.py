@@ -39,14 +39,15 @@ class LaunchOptions:
     workspace: Path = field(default_factory=Path.cwd)
 
     def flags(self) -> dict[str, Any]:
-        """Dotted config keys, for :func:`agentshell.config.load_config` (None = not given)."""
+        """Dotted config keys, for :func:`agentshell.config.load_config` (None = not given).
+
+        ``--allow`` / ``--deny`` are not here: they add to the config file's rules instead of replacing them.
+        """
         return {
             "model": self.model,
             "backend": self.backend,
             "max_turns": self.max_turns,
             "permission_mode": self.permission_mode,
-            "allow": list(self.allow) or None,
-            "deny": list(self.deny) or None,
             "temperature": self.temperature,
             "seed": self.seed,
             "backends.ollama.host": self.host,
@@ -104,7 +105,6 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
     prints a one-line diagnostic on stderr.
     """
     from agentshell.instructions import system_prompt
-
     from agentshell.permissions import PermissionGate
     from agentshell.registry import BackendPool
     from agentshell.session import SessionStore
@@ -124,7 +124,8 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
     if settings.permission_mode == "yolo":
         notice("warning: --permission-mode yolo: every tool call runs without asking, including shell commands")
 
-    gate = PermissionGate(settings.permission_mode, workspace, allow=settings.allow, deny=settings.deny, ask=ask)
+    allow, deny = [*settings.allow, *opts.allow], [*settings.deny, *opts.deny]
+    gate = PermissionGate(settings.permission_mode, workspace, allow=allow, deny=deny, ask=ask)
     runner = ToolRunner(default_tools(), ToolContext(workspace=workspace, bash_timeout=settings.bash_timeout), gate)
 
     store = SessionStore()
