@@ -116,15 +116,12 @@ class GGUFBackend:
         return meta
 
     def _info(self, meta: GGUFMetadata) -> ModelInfo:
-        details = {
-            "architecture": meta.architecture,
-            "parameters": human_count(meta.parameter_count),
-            "size": human_size(meta.size_bytes),
-            "path": str(meta.path),
-        }
+        details = {"architecture": meta.architecture, "parameters": human_count(meta.parameter_count)}
         if meta.file_type:
             details["quantization"] = meta.file_type
-        details["template"] = "from file" if meta.chat_template else "ChatML (file has none)"
+        details["size"] = human_size(meta.size_bytes)
+        details["template"] = "own chat template" if meta.chat_template else "no chat template (ChatML)"
+        details["path"] = str(meta.path)
         return ModelInfo(
             name=meta.name,
             backend=self.name,
