@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +43,37 @@ def run_agent(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"},
         check=False,
     )
+
+
+MARKER = "60.0417"  # an unusual sleep duration, so /proc can tell the tests' sleep from any other
+
+
+def sleeping_pids() -> list[int]:
+    """Processes running ``sleep MARKER``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[:2] == [b"sleep", MARKER.encode()]:
+            pids.append(int(entry.name))
+    return pids
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def wait_for(condition: Callable[[], object], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

@@ -6,38 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from launch_support import agent_command, call, text, write_script
+from launch_support import MARKER, agent_command, call, process_gone, sleeping_pids, text, wait_for, write_script
 
 from agentshell.session import SessionStore
-
-MARKER = "60.0417"  # an unusual duration, so /proc can tell our sleep from any other
-
-
-def sleeping_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv[:2] == [b"sleep", MARKER.encode()]:
-            pids.append(int(entry.name))
-    return pids
-
-
-def wait_for(condition: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.slow
@@ -67,7 +41,7 @@ def test_sigint_during_bash_kills_the_command_and_exits_130(tmp_path: Path) -> N
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, stderr
-    assert wait_for(lambda: not Path(f"/proc/{sleeper}").exists() or _is_zombie(sleeper), 5), "sleep survived Ctrl-C"
+    assert wait_for(lambda: process_gone(sleeper), 5), "sleep survived Ctrl-C"
     assert "Traceback" not in stderr and "interrupted" in stderr
     events = [json.loads(line) for line in stdout.splitlines()]
     assert events[-1]["type"] == "result" and events[-1]["stop_reason"] == "interrupted"
@@ -77,10 +51,3 @@ def test_sigint_during_bash_kills_the_command_and_exits_130(tmp_path: Path) -> N
     (summary,) = store.list(tmp_path.resolve())
     _, messages, _ = store.read(summary.id)
     assert messages[-1].role == "tool" and messages[-1].interrupted
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return (Path(f"/proc/{pid}") / "stat").read_text().split(") ")[1].startswith("Z")
-    except (OSError, IndexError):
-        return True

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from launch_support import call, text, write_script
+from launch_support import MARKER, call, process_gone, sleeping_pids, text, wait_for, write_script
 
 PROMPT = "›"
 
@@ -117,3 +117,25 @@ def test_json_output_on_a_terminal_without_a_prompt_is_a_usage_error(tmp_path: P
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2 and "is for scripts" in (child.before or "")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_command_kills_it_and_returns_to_the_prompt(tmp_path: Path) -> None:
+    model = write_script(tmp_path, [[call("bash", command=f"sleep {MARKER}")], [text("back again")]])
+    child = spawn(tmp_path, "-m", model, "--permission-mode", "yolo")
+    try:
+        child.expect(PROMPT)
+        enter(child, "wait")
+        assert wait_for(sleeping_pids, 30), "the bash tool never started sleep"
+        (sleeper,) = sleeping_pids()
+        child.sendintr()
+        child.expect("interrupted")
+        child.expect(PROMPT)
+        assert wait_for(lambda: process_gone(sleeper), 10), "sleep survived Ctrl-C"
+        enter(child, "and now?")
+        child.expect("back again")
+        child.expect(PROMPT)
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
