@@ -243,12 +243,15 @@ class TerminalRenderer:
 
     # ------------------------------------------------------------------ beyond the loop
 
-    def interrupted(self) -> None:
-        """Ctrl-C: close whatever is on screen so the prompt comes back clean."""
+    def reset(self) -> None:
+        """The answer ended early (Ctrl-C, an error): close whatever is on screen so the prompt comes back clean."""
         self._calls_this_request = self._pending_out = 0
         self._stop_spinner()
         self._end_thinking()
         self.markdown.finish()
+
+    def interrupted(self) -> None:
+        self.reset()
         self.err.print(Text("interrupted", style="yellow"))
 
     def show_approval(self, request: Any) -> None:

@@ -143,7 +143,7 @@ class Shell:
                 return 0
             if not line.strip():
                 continue
-            if line.strip().startswith("/"):
+            if line.strip().startswith("/") and "/" not in line.split()[0][1:]:  # "/etc/hosts ..." is a prompt
                 if self.slash(line.strip()) == "exit":
                     return 0
                 continue
@@ -156,7 +156,7 @@ class Shell:
         except (Interrupted, KeyboardInterrupt):
             self.renderer.interrupted()
         except (LoopExit, BackendFailure) as exc:
-            self.renderer.markdown.finish()
+            self.renderer.reset()
             self.console.print(Text(f"error: {exc}", style="red"))
 
     def slash(self, line: str) -> str | None:

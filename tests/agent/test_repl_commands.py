@@ -96,3 +96,10 @@ def test_completion_of_slash_commands_and_backends() -> None:
     words = [c.text for c in completer.get_completions(Document("/model ol"), CompleteEvent())]
     assert words == ["ollama:"]
     assert not list(completer.get_completions(Document("hello"), CompleteEvent()))
+
+
+def test_a_line_starting_with_a_path_is_a_prompt(tmp_path: Path) -> None:
+    model = write_script(tmp_path, [[text("that is the hosts file")]])
+    shell, out, _ = run_shell(tmp_path, model, "/etc/hosts what is this?\r")
+    assert "unknown command" not in out and "that is the hosts file" in out
+    assert shell.agent is not None and shell.agent.messages[0].content == "/etc/hosts what is this?"
