@@ -84,3 +84,37 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return tuple(redact_obj(v) for v in obj)
     return obj
+
+
+class StreamRedactor:
+    """Redacts text that arrives in pieces (streamed tokens), where one secret spans several pieces.
+
+    ``feed`` returns what is safe to show now and holds back only a tail that could be the start
+    of a secret (usually nothing, so streaming is not delayed); ``flush`` returns the rest at the
+    end of the stream. No complete secret ever comes out, however the text was split.
+    """
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        data = self._pending + text
+        pattern, labels = _pattern()
+        if pattern is None:
+            self._pending = ""
+            return data
+        cut = len(data)
+        for secret in labels:  # the earliest start of a secret that the data ends in the middle of
+            for k in range(min(len(secret) - 1, len(data)), 0, -1):
+                if len(data) - k < cut and data.endswith(secret[:k]):
+                    cut = len(data) - k
+                    break
+        for match in pattern.finditer(data):  # never cut through a whole secret
+            if match.start() < cut < match.end():
+                cut = match.start()
+        self._pending = data[cut:]
+        return redact(data[:cut])
+
+    def flush(self) -> str:
+        data, self._pending = self._pending, ""
+        return redact(data)

@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentshell.config import load_config
 from agentshell.protocol import Message, ToolCallRequest
-from agentshell.redact import add_secret, redact, redact_obj
+from agentshell.redact import StreamRedactor, add_secret, redact, redact_obj
 from agentshell.session import SessionStore
 
 OLLAMA_KEY = "ollama-key-3f9a1c77e2b04d"
@@ -124,3 +126,32 @@ def test_a_real_run_leaks_no_secret_to_stdout_stderr_or_the_transcript(
         for secret in (OLLAMA_KEY, OPENAI_KEY, SERVICE_TOKEN, DB_PASSWORD):
             assert secret not in text, f"{secret} leaked into {where}"
     assert "[REDACTED:db_password]" in transcript
+
+
+# --------------------------------------------------------------------------- streamed text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(st.sampled_from([OLLAMA_KEY, OPENAI_KEY, "sk-proj", "ollama-", " ", "x", "abc\n", "[", "]"])),
+    cuts=st.lists(st.integers(0, 400), max_size=12),
+)
+def test_a_secret_split_across_streamed_pieces_never_comes_out(
+    secrets_env: None, words: list[str], cuts: list[int]
+) -> None:
+    text = "".join(words)
+    points = sorted({min(c, len(text)) for c in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    stream = StreamRedactor()
+    out = "".join(stream.feed(p) for p in pieces) + stream.flush()
+    assert out == redact(text)
+    assert OLLAMA_KEY not in out and OPENAI_KEY not in out
+
+
+def test_stream_redactor_holds_back_only_a_possible_secret_start(secrets_env: None) -> None:
+    stream = StreamRedactor()
+    assert stream.feed("hello world ") == "hello world "  # nothing held: no delay for ordinary text
+    assert stream.feed("key: ollama-key-3f9") == "key: "  # could be the start of OLLAMA_API_KEY
+    assert stream.feed("a1c77e2b04d and more") == "[REDACTED:OLLAMA_API_KEY] and more"
+    assert stream.feed("ollama") == ""
+    assert stream.flush() == "ollama"  # the stream ended: it was not a secret after all
