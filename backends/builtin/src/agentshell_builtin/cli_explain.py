@@ -35,6 +35,7 @@ def explain(
     every layer and head (a heat map), the top-10 next tokens and the one chosen.
     """
     from rich.console import Console
+    from rich.text import Text
 
     from agentshell.protocol import BackendFailure
 
@@ -56,12 +57,12 @@ def explain(
             raise typer.BadParameter(f"the model has heads 0..{cfg.n_head - 1}", param_hint="--head")
         name = model if model.startswith("builtin") else f"builtin:{model}"
         result = run_explain(loaded, name, prompt, steps=steps, temperature=temperature, seed=seed)
-    except BackendFailure as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+    except (BackendFailure, ValueError) as exc:
+        err.print(Text.assemble(("error: ", "red"), str(exc)), soft_wrap=True)  # str(exc) may hold [brackets]
         raise typer.Exit(1) from None
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted", soft_wrap=True)
+        raise typer.Exit(130) from None
     if as_json:
         sys.stdout.write(json.dumps(to_json(result, layer, head), ensure_ascii=False) + "\n")
     else:
