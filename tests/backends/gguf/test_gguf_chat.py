@@ -201,3 +201,24 @@ def test_tool_descriptions_reach_the_model(loaded_backend: GGUFBackend, smollm2:
     with_tools = loaded_backend.count_tokens(str(smollm2), QUESTION, [WEATHER])
     without = loaded_backend.count_tokens(str(smollm2), QUESTION)
     assert with_tools > without + len(json.dumps(WEATHER.parameters)) // 8
+
+
+def test_memory_bound_window_is_loaded_once(smollm2: Path) -> None:
+    from agentshell_gguf.engine import RUNTIME_OVERHEAD
+    from agentshell_gguf.metadata import read_metadata
+
+    meta = read_metadata(smollm2)
+    budget = meta.size_bytes + RUNTIME_OVERHEAD + 1100 * meta.kv_bytes_per_token()
+    backend = GGUFBackend({"threads": 1, "context_length": 2048, "max_memory": budget})
+    try:
+        first = list(backend.chat(str(smollm2), QUESTION, options=ChatOptions(max_tokens=1)))
+        loaded = backend.loaded_model()
+        assert loaded is not None and loaded.n_ctx == 1024  # what fits, rounded down to 256
+        second = list(backend.chat(str(smollm2), QUESTION, options=ChatOptions(max_tokens=1)))
+        assert any(isinstance(e, Notice) and e.level == "loading" for e in first)
+        assert not any(isinstance(e, Notice) for e in second)
+        assert backend.loaded_model() is loaded
+    finally:
+        loaded = backend.loaded_model()
+        if loaded is not None:
+            loaded.close()

@@ -164,9 +164,7 @@ class GGUFBackend:
 
     def _ensure_loaded(self, llama_cpp: ModuleType, meta: GGUFMetadata, wanted_ctx: int) -> Iterator[Event]:
         loaded = self._loaded
-        if loaded is not None and loaded.meta.path == meta.path and loaded.n_ctx >= min(
-            wanted_ctx, meta.context_length or wanted_ctx
-        ):
+        if loaded is not None and loaded.serves(meta, wanted_ctx):
             return
         if loaded is not None:
             self._loaded = None
@@ -185,6 +183,7 @@ class GGUFBackend:
         self._loaded = load_model(
             llama_cpp, meta, n_ctx=n_ctx, n_threads=self._threads or physical_cores(), gpu_layers=gpu_layers, seed=None
         )
+        self._loaded.requested_ctx = wanted_ctx
 
     def loaded_model(self) -> LoadedModel | None:
         """The model currently in memory (benchmarks read its llama.cpp handle and settings)."""

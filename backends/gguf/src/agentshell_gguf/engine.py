@@ -138,6 +138,13 @@ class LoadedModel:
     n_threads: int
     gpu_layers: int
     load_ms: float
+    requested_ctx: int = 0  # the window asked for; memory may have granted less
+
+    def serves(self, meta: GGUFMetadata, wanted_ctx: int) -> bool:
+        """Whether this load can answer a request for ``wanted_ctx`` without reloading."""
+        if self.meta.path != meta.path:
+            return False
+        return self.n_ctx >= min(wanted_ctx, meta.context_length or wanted_ctx) or wanted_ctx <= self.requested_ctx
 
     def close(self) -> None:
         self.llm.close()
@@ -161,7 +168,7 @@ def load_model(
         )
     except (ValueError, RuntimeError, OSError) as exc:
         raise load_failure(meta, exc) from None
-    return LoadedModel(meta, llm, n_ctx, n_threads, gpu_layers, (time.perf_counter() - started) * 1000)
+    return LoadedModel(meta, llm, n_ctx, n_threads, gpu_layers, (time.perf_counter() - started) * 1000, n_ctx)
 
 
 def load_failure(meta: GGUFMetadata, exc: BaseException) -> BackendError:
