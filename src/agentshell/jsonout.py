@@ -164,16 +164,31 @@ class StreamJsonWriter:
     def __init__(self, out: TextIO | None = None, notices: Any = None) -> None:
         self.out = out or sys.stdout
         self.notices = notices  # where Notice events go (stderr), an object with on_notice(Notice)
+        from agentshell.redact import StreamRedactor
+
+        # Per stream: a key split across two deltas (tokens) must be masked too.
+        self._redactors = {"text": StreamRedactor(), "thinking": StreamRedactor()}
 
     def emit(self, event: _Out) -> None:
+        self.flush_deltas()
         self.out.write(dump_redacted(event) + "\n")
         self.out.flush()
 
     def emit_delta(self, kind: Literal["text", "thinking"], text: str) -> None:
         """The hot path, once per streamed token: the line ``emit(TextEvent(...))`` writes, at a third of the cost."""
-        from agentshell.redact import redact
+        shown = self._redactors[kind].feed(text)
+        if shown or not text:  # all held back: it may be the start of a key, the next delta decides
+            self._write_delta(kind, shown)
 
-        data = {"schema_version": SCHEMA_VERSION, "type": kind, "text": redact(text)}
+    def flush_deltas(self) -> None:
+        """Write what the redactors held back at the end of a stream (it was not a key after all)."""
+        for kind, redactor in self._redactors.items():
+            rest = redactor.flush()
+            if rest:
+                self._write_delta(kind, rest)  # type: ignore[arg-type]
+
+    def _write_delta(self, kind: Literal["text", "thinking"], text: str) -> None:
+        data = {"schema_version": SCHEMA_VERSION, "type": kind, "text": text}
         self.out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
         self.out.flush()
 
