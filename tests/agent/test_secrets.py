@@ -96,6 +96,10 @@ def _script(tmp_path: Path) -> Path:
         [
             {"type": "thinking", "text": f"the key is {OLLAMA_KEY}"},
             {"type": "text", "text": f"Using {OPENAI_KEY} now. "},
+            # Real backends stream tokens: a key arrives in pieces.
+            *({"type": "text", "text": OLLAMA_KEY[i : i + 3]} for i in range(0, len(OLLAMA_KEY), 3)),
+            {"type": "thinking", "text": SERVICE_TOKEN[:5]},
+            {"type": "thinking", "text": SERVICE_TOKEN[5:]},
             {"type": "tool_call", "id": "t1", "name": "bash", "arguments": {"command": "echo tok=$MY_SERVICE_TOKEN"}},
         ],
         [{"type": "text", "text": f"Done; the password is {DB_PASSWORD}."}],
