@@ -126,7 +126,13 @@ def test_a_real_run_leaks_no_secret_to_stdout_stderr_or_the_transcript(
     transcript = "".join(p.read_text() for p in sessions)
     assert result["session_id"] and len(sessions) >= 1
     assert "tok=" in transcript  # the tool really ran and its output was recorded
-    for where, text in (("stdout", proc.stdout), ("stderr", proc.stderr), ("transcript", transcript)):
+    places = [("stdout", proc.stdout), ("stderr", proc.stderr), ("transcript", transcript)]
+    if fmt == "stream-json":  # what a reader gets by joining the deltas, as every client does
+        events = [json.loads(line) for line in proc.stdout.splitlines()]
+        for kind in ("text", "thinking"):
+            places.append((f"joined {kind} deltas", "".join(e["text"] for e in events if e["type"] == kind)))
+        assert "[REDACTED:OLLAMA_API_KEY]" in places[-2][1] and "[REDACTED:MY_SERVICE_TOKEN]" in places[-1][1]
+    for where, text in places:
         for secret in (OLLAMA_KEY, OPENAI_KEY, SERVICE_TOKEN, DB_PASSWORD):
             assert secret not in text, f"{secret} leaked into {where}"
     assert "[REDACTED:db_password]" in transcript
