@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from agentshell.instructions import MAX_INSTRUCTION_CHARS, project_instructions, system_prompt
 from agentshell.protocol import ToolSpec
 
@@ -61,15 +59,10 @@ def test_odd_files_never_crash(tmp_path: Path) -> None:
     assert project_instructions(tmp_path) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
-def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "AGENTS.md"
-    path.write_text("secret rules")
-    path.chmod(0)
-    try:
-        assert project_instructions(tmp_path) == []
-    finally:
-        path.chmod(0o644)
+def test_a_fifo_or_dangling_link_is_skipped_without_hanging(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "AGENTS.md")  # opening it for reading would block forever
+    os.symlink(tmp_path / "missing.md", tmp_path / "CLAUDE.md")
+    assert project_instructions(tmp_path) == []
 
 
 # --------------------------------------------------------------------------- agent init
