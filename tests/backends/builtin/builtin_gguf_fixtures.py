@@ -68,6 +68,7 @@ def write_llama_gguf(
     tied: bool = False,
     seed: int = 0,
     scale: float = 0.5,
+    output_scale: float = 1.0,
     tensors: dict[str, np.ndarray[Any, Any]] | None = None,
     chat_template: str | None = None,
 ) -> Path:
@@ -84,7 +85,7 @@ def write_llama_gguf(
     if tensors is None:
         tensors = {"token_embd.weight": rand(V, n_embd) * 8, "output_norm.weight": 1 + rand(n_embd)}
         if not tied:
-            tensors["output.weight"] = rand(V, n_embd)
+            tensors["output.weight"] = rand(V, n_embd) * output_scale
         for i in range(n_layer):
             tensors |= {
                 f"blk.{i}.attn_norm.weight": 1 + rand(n_embd),
