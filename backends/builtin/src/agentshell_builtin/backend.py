@@ -126,6 +126,7 @@ class LoadedModel:
 
 
 _models: dict[Path, LoadedModel] = {}
+_described: dict[tuple[Path, float], ModelInfo] = {}
 _models_lock = threading.Lock()
 
 
@@ -222,23 +223,32 @@ class BuiltinBackend:
         return [self.describe(NAME)]
 
     def describe(self, model: str) -> ModelInfo:
+        """Read from the file's header only (cached), so asking does not load the weights."""
         from agentshell_builtin.gguf_loader import _field, _open, read_config
 
         path = model_path(model)
-        reader = _open(path)
-        cfg = read_config(reader, {t.name for t in reader.tensors})
-        template = _field(reader, "tokenizer.chat_template")
-        caps = {"completion", "tools"}
-        details = {
-            "family": "llama",
-            "file": str(path),
-            "engine": "numpy float32",
-            "size": f"{path.stat().st_size / 1e6:.1f} MB",
-            "template": "from the file" if template else "ChatML (default)",
-        }
-        name = NAME if model.removeprefix(f"{NAME}:") in ("", NAME) else f"{NAME}:{path}"
-        return ModelInfo(name=name, backend=NAME, context_length=cfg.context_length, capabilities=frozenset(caps),
-                         details=details)
+        key = (path.resolve(), path.stat().st_mtime)
+        info = _described.get(key)
+        if info is None:
+            reader = _open(path)
+            cfg = read_config(reader, {t.name for t in reader.tensors})
+            template = _field(reader, "tokenizer.chat_template")
+            quant = sorted({t.tensor_type.name for t in reader.tensors if len(t.shape) > 1})
+            details = {
+                "family": "llama",
+                "file": str(path),
+                "engine": "numpy float32",
+                "size": f"{path.stat().st_size / 1e6:.1f} MB",
+                "quantization": "+".join(quant),
+                "trained_context": str(cfg.context_length),
+                "template": "from the file" if template else "ChatML (default)",
+            }
+            name = NAME if model.removeprefix(f"{NAME}:") in ("", NAME) else f"{NAME}:{path}"
+            window = min(int(self._options.get("context_length") or DEFAULT_CONTEXT), cfg.context_length)
+            info = ModelInfo(name=name, backend=NAME, context_length=window,
+                             capabilities=frozenset({"completion", "tools"}), details=details)
+            _described[key] = info
+        return info
 
     # ------------------------------------------------------------------ prompt
 
