@@ -204,7 +204,8 @@ def mlp(x: Array, lw: LayerWeights, cfg: LlamaConfig) -> Array:
     """down(silu(gate(x)) * up(x)): the gate decides how much of each hidden unit passes."""
     gu = x @ lw.w_gate_up  # (B, T, 2F)
     gate, up = gu[..., : cfg.ffn_dim], gu[..., cfg.ffn_dim :]  # (B, T, F) each
-    h = gate / (1.0 + np.exp(-gate)) * up  # silu(gate) * up, (B, T, F)
+    with np.errstate(over="ignore"):  # exp(-gate) overflows to inf for gate < -88: silu is then -0, as it should be
+        h = gate / (1.0 + np.exp(-gate)) * up  # silu(gate) * up, (B, T, F)
     out: Array = h @ lw.w_down  # (B, T, C)
     return out
 
