@@ -93,3 +93,16 @@ def test_agent_explain_command(tiny_file: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "no GGUF file at" in proc.stderr
+
+
+@pytest.mark.slow
+def test_explain_on_smollm2_golden(smollm2_file: Path) -> None:
+    """llama2.c-style golden check on a real model: the tokens, and the continuation SmolLM2 picks."""
+    data = explain_json(smollm2_file, "--steps", "2", "The animal didn't cross the street because it")
+    assert [t["text"] for t in data["tokens"]] == [
+        "The", " animal", " didn", "'t", " cross", " the", " street", " because", " it",
+    ]
+    assert [t["id"] for t in data["tokens"]] == [504, 3161, 3683, 982, 3050, 260, 7280, 975, 357]
+    assert data["embedding"]["table_shape"] == [49152, 576]
+    assert len(data["steps"][0]["attention"]) == 30 * 9
+    assert [s["chosen"]["text"] for s in data["steps"]] == [" was", " too"]
