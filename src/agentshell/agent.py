@@ -167,7 +167,9 @@ class Agent:
         return [*fit.messages]
 
     def _summarize(self, messages: Sequence[Message]) -> str:
-        stream = self.backend.chat(self.model, summary_request(messages), tools=(), options=self.options)
+        # Bounded so a small model cannot ramble past its window while summarizing.
+        options = self.options.model_copy(update={"max_tokens": 1024})
+        stream = self.backend.chat(self.model, summary_request(messages), tools=(), options=options)
         return "".join(e.text for e in stream if isinstance(e, TextDelta)).strip()
 
     def _account(self, done: Done, request: Sequence[Message]) -> None:

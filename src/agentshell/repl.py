@@ -209,13 +209,22 @@ class Shell:
         self.console.print(Text(f"new conversation · session {self.parts.session.id}", style="dim"))
 
 
+class _RedactedHistory(FileHistory):
+    """Prompt history on disk, with credentials masked: a pasted key must not sit in a plain file."""
+
+    def store_string(self, string: str) -> None:
+        from agentshell.redact import redact
+
+        super().store_string(redact(string))
+
+
 def run_interactive(opts: LaunchOptions) -> int:
     from agentshell.registry import backend_names
 
     history = data_dir() / "history"
     history.parent.mkdir(parents=True, exist_ok=True)
     prompt_session: PromptSession[str] = PromptSession(
-        history=FileHistory(str(history)),
+        history=_RedactedHistory(str(history)),
         completer=SlashCompleter(backend_names),
         complete_while_typing=True,
         key_bindings=_key_bindings(),

@@ -126,7 +126,11 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
 
     allow, deny = [*settings.allow, *opts.allow], [*settings.deny, *opts.deny]
     gate = PermissionGate(settings.permission_mode, workspace, allow=allow, deny=deny, ask=ask)
-    runner = ToolRunner(default_tools(), ToolContext(workspace=workspace, bash_timeout=settings.bash_timeout), gate)
+    runner = ToolRunner(default_tools(), ToolContext(
+            workspace=workspace,
+            bash_timeout=settings.bash_timeout,
+            hidden_env=tuple(e.api_key_env for e in settings.endpoints.values() if e.api_key_env),
+        ), gate)
 
     store = SessionStore()
     if opts.resume:
@@ -134,7 +138,9 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
     elif opts.continue_session:
         found = store.latest(workspace)
         if found is None:
-            raise UsageError(f"no earlier session to continue in {workspace} (start one without --continue)")
+            busy = any(s.messages and store.is_busy(s.id) for s in store.list(workspace))
+            in_use = " (the latest one is in use by another running agent)" if busy else ""
+            raise UsageError(f"no earlier session to continue in {workspace}{in_use} (start one without --continue)")
         session = found
     else:
         session = store.create(workspace)

@@ -77,7 +77,7 @@ def launch(
         str | None, typer.Option("--resume", "-r", help="Resume the session with this id (a unique prefix is enough).")
     ] = None,
     host: Annotated[
-        str | None, typer.Option("--host", help="Ollama server URL.", envvar="OLLAMA_HOST", show_envvar=True)
+        str | None, typer.Option("--host", help="Ollama server URL.")
     ] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1.")
