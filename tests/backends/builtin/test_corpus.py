@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -34,6 +35,16 @@ def test_same_seed_same_corpus_any_worker_count(train_convs: list[Conversation])
     assert [render(c) for c in generate(1, 30, workers=1)] == [render(c) for c in train_convs[:30]]
     assert render(conversation(1, 17)) == render(train_convs[17])
     assert [render(c) for c in generate(2, 10)] != [render(c) for c in train_convs[:10]]
+
+
+def test_training_names_are_partly_invented_heldout_names_never() -> None:
+    from agentshell_builtin.corpus import _pick
+
+    rng = random.Random(0)
+    train = [_pick(rng, _STEMS, "train") for _ in range(400)]
+    held = [_pick(rng, _STEMS, "heldout") for _ in range(400)]
+    assert 100 < sum(n not in _STEMS for n in train) < 300
+    assert set(held) <= set(_split_pool(_STEMS, "heldout"))
 
 
 def test_pools_split_without_overlap() -> None:

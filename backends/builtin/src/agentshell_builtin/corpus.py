@@ -69,6 +69,26 @@ _WORDS = [
 _EXTS = ("py", "txt", "md", "json", "toml", "sh", "js", "csv", "yaml", "cfg")
 
 
+_CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
+
+
+def invented_word(rng: random.Random) -> str:
+    """A pronounceable made-up word ("tovak", "mireluz"): names the model cannot have memorized."""
+    word = "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(rng.randint(1, 3)))
+    return word + (rng.choice(_CONSONANTS) if rng.random() < 0.5 else "")
+
+
+# Share of training names and words that are invented rather than taken from the pools. With only a
+# hundred real stems a small model lowers its loss by guessing a likely name; invented ones leave it
+# nothing to do but copy the name from the request or the tool result, which is what generalizes.
+INVENTED_SHARE = 0.5
+
+
+def _pick(rng: random.Random, pool: Sequence[str], split: Split) -> str:
+    invent = rng.random() < INVENTED_SHARE
+    return invented_word(rng) if invent and split == "train" else rng.choice(_split_pool(pool, split))
+
+
 def _split_pool(items: Sequence[T], split: Split, every: int = 5) -> list[T]:
     """Every ``every``-th item is held out; the split is fixed by position, so it never depends on the seed."""
     return [x for i, x in enumerate(items) if (i % every == every - 1) == (split == "heldout")]
@@ -86,9 +106,9 @@ class Workspace:
     dirs: list[str] = field(default_factory=list)
 
 
-def _file_content(rng: random.Random, path: str) -> str:
+def _file_content(rng: random.Random, path: str, split: Split) -> str:
     ext = path.rsplit(".", 1)[-1]
-    w = rng.sample(_WORDS, 4)
+    w = [_pick(rng, _WORDS, split) if rng.random() < 0.6 else rng.choice(_WORDS) for _ in range(4)]
     n = rng.randint(1, 99)
     if ext == "py":
         return rng.choice([f"def {w[0]}():\n    return {n}\n", f"{w[0].upper()} = {n}\nprint('{w[1]} {w[2]}')\n"])
@@ -110,23 +130,22 @@ def _file_content(rng: random.Random, path: str) -> str:
 
 def make_workspace(rng: random.Random, root: Path, split: Split) -> Workspace:
     """A few folders with a few short files each, named from the split's pools."""
-    stems, dirs = _split_pool(_STEMS, split), _split_pool(_DIRS, split)
     ws = Workspace(root)
-    top = rng.sample(dirs, rng.randint(1, 3))
+    top = sorted({_pick(rng, _DIRS, split) for _ in range(rng.randint(1, 3))})
     for d in top:
         ws.dirs.append(d)
         if rng.random() < 0.3:
-            ws.dirs.append(f"{d}/{rng.choice(dirs)}")
+            ws.dirs.append(f"{d}/{_pick(rng, _DIRS, split)}")
     for d in ["", *ws.dirs]:
         for _ in range(rng.randint(1 if d else 0, 4)):
-            name = f"{rng.choice(stems)}.{rng.choice(_EXTS)}"
+            name = f"{_pick(rng, _STEMS, split)}.{rng.choice(_EXTS)}"
             path = f"{d}/{name}" if d else name
             if path not in ws.files:
                 ws.files.append(path)
     for d in ws.dirs:
         (root / d).mkdir(parents=True, exist_ok=True)
     for f in ws.files:
-        (root / f).write_text(_file_content(rng, f), encoding="utf-8")
+        (root / f).write_text(_file_content(rng, f, split), encoding="utf-8")
     return ws
 
 
@@ -274,7 +293,6 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
     """One request, the tool call that answers it, the real result, and the reply quoting it."""
     phrase = rng.choice(_split_pool(PHRASES[kind], split)) if kind in PHRASES else ""
     root = ws.root
-    stems = _split_pool(_STEMS, split)
 
     def exchange(request: str, name: str, answer_ok: Callable[[str], str], **args: str) -> list[Turn]:
         out, err = tools(name, **args)
@@ -284,21 +302,21 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
     if kind == "list_dir":
         path = rng.choice([*ws.dirs, *ws.dirs, "."]) if ws.dirs else "."
         if rng.random() < 0.06:
-            path = rng.choice(_split_pool(_DIRS, split))
+            path = _pick(rng, _DIRS, split)
         where = "the current folder" if path == "." else path
         intro = rng.choice([f"{where} contains:", f"Here are the files in {where}:", f"In {where}:"])
         return exchange(phrase.format(path=path), "list_dir", lambda out: f"{intro}\n{out}", path=path)
     if kind == "read_file":
         path = rng.choice(ws.files)
         if rng.random() < 0.06:
-            path = f"{rng.choice(stems)}.{rng.choice(_EXTS)}"
+            path = f"{_pick(rng, _STEMS, split)}.{rng.choice(_EXTS)}"
         intro = rng.choice([f"{path} contains:", f"Here is {path}:", f"The content of {path} is:"])
         return exchange(phrase.format(path=path), "read_file", lambda out: f"{intro}\n{_strip_line_numbers(out)}",
                         path=path)
     if kind == "grep":
         f = rng.choice(ws.files)
         words = re.findall(r"[a-z]{4,}", (root / f).read_text(encoding="utf-8"))
-        pattern = rng.choice(words) if words and rng.random() < 0.85 else rng.choice(_WORDS)
+        pattern = rng.choice(words) if words and rng.random() < 0.85 else _pick(rng, _WORDS, split)
         path = rng.choice([f, f.rsplit("/", 1)[0] if "/" in f else ".", "."])
 
         def grep_answer(out: str) -> str:
@@ -320,9 +338,9 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         return exchange(phrase.format(pattern=pattern), "glob", glob_answer, pattern=pattern)
     if kind == "write_file":
         d = rng.choice(["", *ws.dirs])
-        name = f"{rng.choice(stems)}.{rng.choice(('txt', 'md', 'py', 'sh'))}"
+        name = f"{_pick(rng, _STEMS, split)}.{rng.choice(('txt', 'md', 'py', 'sh'))}"
         path = f"{d}/{name}" if d else name
-        content = " ".join(rng.sample(_WORDS, rng.randint(1, 4)))
+        content = " ".join(_pick(rng, _WORDS, split) for _ in range(rng.randint(1, 4)))
         answer = rng.choice([f"I wrote {path} with the text: {content}", f"Done: {path} now contains {content}"])
         return exchange(phrase.format(path=path, content=content), "write_file", lambda out: answer,
                         path=path, content=content)
@@ -330,8 +348,8 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         f = rng.choice(ws.files)
         text = (root / f).read_text(encoding="utf-8")
         words = [w for w in set(re.findall(r"[A-Za-z]{4,}", text)) if text.count(w) == 1]
-        old = rng.choice(sorted(words)) if words and rng.random() < 0.95 else rng.choice(_WORDS)
-        new = rng.choice(_WORDS)
+        old = rng.choice(sorted(words)) if words and rng.random() < 0.95 else _pick(rng, _WORDS, split)
+        new = _pick(rng, _WORDS, split)
         answer = rng.choice([f"I replaced {old} with {new} in {f}.", f"Done: {old} is now {new} in {f}."])
         return exchange(phrase.format(path=f, old=old, new=new), "edit_file", lambda out: answer,
                         path=f, old_string=old, new_string=new)

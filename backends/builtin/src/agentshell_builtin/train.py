@@ -58,7 +58,7 @@ class TrainConfig:
     lr: float = 3e-3
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
     warmup: int = 100
-    weight_decay: float = 0.1  # on matrices only, not on norm gains
+    weight_decay: float = 0.1  # on weight matrices only: not on norm gains, not on the token embedding
     beta1: float = 0.9
     beta2: float = 0.98
     clip: float = 1.0  # global gradient-norm clip
@@ -380,7 +380,7 @@ class AdamW:
             m += (1 - t.beta1) * g
             v *= t.beta2
             v += (1 - t.beta2) * (g * g)
-            if p.ndim == 2:
+            if p.ndim == 2 and k != "token_embd.weight":  # decay would shrink rare tokens' embeddings to nothing
                 p *= 1 - lr * t.weight_decay
             p -= lr * (m / c1) / (np.sqrt(v / c2) + 1e-8)
         return norm
