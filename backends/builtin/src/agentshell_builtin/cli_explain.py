@@ -41,7 +41,7 @@ def explain(
 
     err = Console(stderr=True)
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = sys.stdin.read().rstrip("\n")  # the newline that ends piped text is not part of the prompt
     try:
         from agentshell_builtin.backend import load_model, model_path
         from agentshell_builtin.explain import explain as run_explain

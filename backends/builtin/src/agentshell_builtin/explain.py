@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from agentshell_builtin.backend import LoadedModel
 
 TOP_K = 10
-MAX_COLUMNS = 24  # positions shown in a heat-map row; older ones are summed into one "…" column
+MAX_COLUMNS = 24  # positions shown in a heat-map row at most; older ones are summed into one column
 
 
 @dataclass
@@ -139,11 +139,11 @@ def _shade(p: float) -> str:
     return f"on rgb({level // 4},{level // 2},{level})"
 
 
-def _heat_row(weights: Any, width: int) -> Any:
+def _heat_row(weights: Any, width: int, hidden: int) -> Any:
+    """One shaded cell per position; the first ``hidden`` positions share one cell."""
     from rich.text import Text
 
     row = Text()
-    hidden = len(weights) - MAX_COLUMNS
     if hidden > 0:
         rest = float(weights[:hidden].sum())
         row.append(f"{rest * 100:>{width - 1}.0f} ", style=_shade(rest))
@@ -180,7 +180,7 @@ def render(ex: Explanation, console: Console, layer: int | None = None, head: in
         where = "the prompt" if n == 0 else f"step {n + 1}: only the new token, against the KV cache"
         console.print(f"\n[bold]3. Attention[/] ({where}): where position {st.position} "
                       f"({ex.pieces[st.position]!r}) looks, in % per earlier token")
-        console.print(_attention_grid(ex, st, layer, head))
+        console.print(_attention_grid(ex, st, layer, head, console.width))
         console.print(f"\n[bold]4. Next-token probabilities[/] (softmax of the logits, top {len(st.top)})")
         bars = Table(show_header=False, box=None, pad_edge=False)
         bars.add_column(justify="right")
@@ -196,17 +196,21 @@ def render(ex: Explanation, console: Console, layer: int | None = None, head: in
     console.print(f"\n[bold]Text so far[/]: {''.join(ex.pieces[: len(ex.prompt_ids)])}[green]{generated}[/]")
 
 
-def _attention_grid(ex: Explanation, st: Step, layer: int | None, head: int | None) -> RenderableType:
+def _attention_grid(
+    ex: Explanation, st: Step, layer: int | None, head: int | None, console_width: int
+) -> RenderableType:
     from rich.console import Group
     from rich.text import Text
 
     att = st.attention  # (n_layer, n_head, S)
     S = att.shape[-1]
-    width = 1 + min(8, max(4, *(len(_label(p, 99)) for p in ex.pieces[max(0, S - MAX_COLUMNS) : S])))
-    first = max(0, S - MAX_COLUMNS)
+    longest = max(len(_label(p, 99)) for p in ex.pieces[max(0, S - MAX_COLUMNS) : S])
+    width = 1 + min(8, max(4, longest))  # a cell and its separating space
+    columns = min(S, MAX_COLUMNS, max(4, (console_width - 10) // width))
+    first = S - columns + 1 if columns < S else 0  # positions before `first` are summed into the first cell
     header = Text(" " * 9)
     if first:
-        header.append(_label(f"…{first}", width - 1).rjust(width - 1) + " ", style="dim")
+        header.append(_label(f"0-{first - 1}", width - 1).rjust(width - 1) + " ", style="dim")
     for pos in range(first, S):
         header.append(_label(ex.pieces[pos], width - 1).rjust(width - 1) + " ", style="bold")
     lines: list[RenderableType] = [header]
@@ -215,7 +219,7 @@ def _attention_grid(ex: Explanation, st: Step, layer: int | None, head: int | No
     for li in layers:
         for hi in heads:
             row = Text(f"L{li:<3}H{hi:<3} ", style="dim")
-            row.append_text(_heat_row(att[li, hi], width))
+            row.append_text(_heat_row(att[li, hi], width, first))
             lines.append(row)
     if layer is not None or head is not None:
         for li in layers:
