@@ -221,3 +221,19 @@ def test_sampler_seed_and_repeat_penalty() -> None:
     assert len(set(draws)) == 1
     s = Sampler(SamplerSettings(temperature=0, repeat_penalty=2.0))
     assert s.sample(np.array([2.0, 1.5, 0.1], np.float32), history=[0]) == 1  # 2.0 / 2 < 1.5
+
+
+@pytest.mark.slow
+def test_agent_launch_runs_smollm2_on_the_numpy_engine(smollm2_file: Path, tmp_path: Path) -> None:
+    """End to end through the real CLI: agent loop, chat template, tokenizer, engine, sampler."""
+    import subprocess
+    import sys
+
+    agent = Path(sys.executable).parent / "agent"
+    proc = subprocess.run(
+        [str(agent), "launch", "--model", f"builtin:{smollm2_file}", "--permission-mode", "read-only",
+         "--max-turns", "2", "-p", "What is the capital of France? Answer in one short sentence."],
+        capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Paris" in proc.stdout
