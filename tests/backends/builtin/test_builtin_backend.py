@@ -137,6 +137,15 @@ def test_chat_streams_text_and_ends_with_done(backend: BuiltinBackend, tiny_file
     assert done.timings.prompt_ms is not None and done.timings.generation_ms is not None
 
 
+def test_counting_tokens_reads_only_the_header(backend: BuiltinBackend, tiny_file: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = Path(shutil.copy(tiny_file, tmp_path / "copy.gguf"))
+    n = backend.count_tokens(f"builtin:{copy}", USER, [READ_FILE])
+    assert not backend_module.is_loaded(copy)
+    assert n == backend.count_tokens(str(tiny_file), USER, [READ_FILE]) > backend.count_tokens(str(tiny_file), USER)
+
+
 def test_same_seed_same_answer(backend: BuiltinBackend, tiny_file: Path) -> None:
     opts = ChatOptions(max_tokens=10, seed=42, temperature=1.0)
     a = run(backend, str(tiny_file), USER, options=opts)

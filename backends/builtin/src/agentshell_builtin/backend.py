@@ -96,6 +96,27 @@ def model_path(model: str) -> Path:
 
 
 @dataclass
+class PromptFormat:
+    """Messages to token ids: the file's chat template and tokenizer, without its weights."""
+
+    tokenizer: Tokenizer
+    template: Any  # agentshell_chatformat.ChatTemplate
+
+    @classmethod
+    def create(cls, tokenizer: Tokenizer, template_source: str | None) -> PromptFormat:
+        from agentshell_chatformat import ChatTemplate
+
+        def text(tid: int | None) -> str:
+            return tokenizer.tokens[tid] if tid is not None and 0 <= tid < tokenizer.vocab_size else ""
+
+        template = ChatTemplate(template_source, bos_token=text(tokenizer.bos_id), eos_token=text(tokenizer.eos_id))
+        return cls(tokenizer, template)
+
+    def ids(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[int]:
+        return self.tokenizer.encode(self.template.render(messages, tools), add_special=True, parse_special=True)
+
+
+@dataclass
 class LoadedModel:
     """A model ready to run: weights, tokenizer, chat template and the last conversation's cache."""
 
@@ -103,6 +124,7 @@ class LoadedModel:
     llama: Llama
     tokenizer: Tokenizer
     load_ms: float
+    format: PromptFormat
     cache: KVCache | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -126,6 +148,7 @@ class LoadedModel:
 
 
 _models: dict[Path, LoadedModel] = {}
+_formats: dict[Path, PromptFormat] = {}
 _described: dict[tuple[Path, float], ModelInfo] = {}
 _models_lock = threading.Lock()
 
@@ -141,10 +164,27 @@ def load_model(path: Path) -> LoadedModel:
         if loaded is None:
             t0 = time.perf_counter()
             gguf = load_gguf(key)
-            tokenizer = Tokenizer(gguf.vocab)
-            loaded = LoadedModel(gguf, gguf.build(), tokenizer, (time.perf_counter() - t0) * 1000)
+            fmt = _formats.get(key) or PromptFormat.create(Tokenizer(gguf.vocab), gguf.chat_template)
+            _formats[key] = fmt
+            loaded = LoadedModel(gguf, gguf.build(), fmt.tokenizer, (time.perf_counter() - t0) * 1000, fmt)
             _models[key] = loaded
         return loaded
+
+
+def prompt_format(path: Path) -> PromptFormat:
+    """The tokenizer and template of ``path``; reads only the header when the weights are not loaded."""
+    from agentshell_builtin.gguf_loader import _field, _open, read_vocab
+    from agentshell_builtin.tokenizer import Tokenizer
+
+    key = path.resolve()
+    with _models_lock:
+        fmt = _formats.get(key)
+        if fmt is None:
+            reader = _open(key)
+            template = _field(reader, "tokenizer.chat_template")
+            fmt = PromptFormat.create(Tokenizer(read_vocab(reader)), None if template is None else str(template))
+            _formats[key] = fmt
+        return fmt
 
 
 def is_loaded(path: Path) -> bool:
@@ -252,20 +292,8 @@ class BuiltinBackend:
 
     # ------------------------------------------------------------------ prompt
 
-    def _template(self, loaded: LoadedModel) -> Any:
-        from agentshell_chatformat import ChatTemplate
-
-        tok = loaded.tokenizer
-        bos = tok.tokens[tok.bos_id] if tok.bos_id is not None and tok.bos_id < tok.vocab_size else ""
-        eos = tok.tokens[tok.eos_id] if tok.eos_id is not None and tok.eos_id < tok.vocab_size else ""
-        return ChatTemplate(loaded.gguf.chat_template, bos_token=bos, eos_token=eos)
-
-    def _prompt_ids(self, loaded: LoadedModel, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[int]:
-        text = self._template(loaded).render(messages, tools)
-        return loaded.tokenizer.encode(text, add_special=True, parse_special=True)
-
     def count_tokens(self, model: str, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
-        return len(self._prompt_ids(load_model(model_path(model)), messages, tools))
+        return len(prompt_format(model_path(model)).ids(messages, tools))
 
     # ------------------------------------------------------------------ chat
 
@@ -298,8 +326,8 @@ class BuiltinBackend:
         from agentshell_builtin.model import Sampler
         from agentshell_builtin.tokenizer import StreamDecoder
 
-        template = self._template(loaded)
-        ids = loaded.tokenizer.encode(template.render(messages, tools), add_special=True, parse_special=True)
+        template = loaded.format.template
+        ids = loaded.format.ids(messages, tools)
         window = min(options.context_length or int(self._options.get("context_length", DEFAULT_CONTEXT)),
                      loaded.gguf.config.context_length)
         if len(ids) >= window:
