@@ -45,6 +45,17 @@ def test_packing_keeps_documents_whole() -> None:
     assert text.weight[:, 0].tolist() == [0, 0]
 
 
+def test_copied_tokens_weigh_more_but_template_tokens_do_not() -> None:
+    from agentshell_builtin.train import emphasize_copies
+
+    # document 0: prompt [5, 7], answer [7, 9, 1]; document 1: prompt [9], answer [5, 9]; token 1 is "template"
+    ids = np.array([[5, 7, 7, 9, 1, 9, 5, 9, 1, 1, 1, 1]])
+    weight = np.array([[0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]], np.float32)
+    doc = np.array([[0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2]])
+    out = emphasize_copies(Rows(ids, weight, doc), factor=3.0, common=1)
+    assert out.weight.tolist() == [[0, 0, 3, 1, 1, 0, 1, 3, 1, 1, 1, 1]]
+
+
 def test_schedule_warms_up_then_decays() -> None:
     t = TrainConfig(steps=100, warmup=10, lr=1e-3, min_lr_ratio=0.1)
     assert lr_at(0, t) == pytest.approx(1e-4)

@@ -153,17 +153,20 @@ def train(
     seed: Annotated[int, typer.Option(help="seed of the corpus, the initialization and the batches")] = 0,
     max_minutes: Annotated[float | None, typer.Option(help="stop (checkpoint and export) after this long")] = None,
     f16: Annotated[bool, typer.Option(help="store matrices as F16 (half the file size)")] = False,
+    copy_weight: Annotated[float, typer.Option(help="chat data: loss weight of answer tokens copied from the "
+                                               "request or a tool result (1 = no emphasis)")] = 4.0,
 ) -> None:
     """Train a small Llama on text or on agent conversations, in numpy, and write a GGUF both engines load."""
     try:
-        _run(data, config, out, resume, steps, vocab, seq_len, batch_size, lr, corpus_size, seed, max_minutes, f16)
+        _run(data, config, out, resume, steps, vocab, seq_len, batch_size, lr, corpus_size, seed, max_minutes, f16,
+             copy_weight)
     except TrainInputError as exc:
         _fail(str(exc))
 
 
 def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | None, vocab: int, seq_len: int,
          batch_size: int | None, lr: float | None, corpus_size: int, seed: int, max_minutes: float | None,
-         f16: bool) -> None:
+         f16: bool, copy_weight: float) -> None:
     from rich.console import Console
 
     from agentshell_builtin import train as T
@@ -194,8 +197,11 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
         params = T.init_params(cfg, seed)
         opt = T.AdamW.for_params(params)
         state = T.TrainState()
+    trained_tokens = int((train_rows.weight > 0).sum())
+    if mode == "chat" and copy_weight != 1.0:
+        train_rows = T.emphasize_copies(train_rows, factor=copy_weight, common=80)
     console.print(
-        f"{mode} data: {len(train_rows)} rows × {tc.seq_len} tokens ({int(train_rows.weight.sum())} trained), "
+        f"{mode} data: {len(train_rows)} rows × {tc.seq_len} tokens ({trained_tokens} trained), "
         f"held-out {len(held_rows)} rows; vocab {cfg.vocab_size}; {T.count_params(params) / 1e6:.2f}M parameters"
     )
 

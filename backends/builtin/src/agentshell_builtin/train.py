@@ -334,6 +334,29 @@ def pack_documents(docs: list[tuple[list[int], list[float]]], seq_len: int, pad_
     return Rows(np.array(rows_ids, np.int32), np.array(rows_w, np.float32), np.array(rows_doc, np.int32))
 
 
+def emphasize_copies(rows: Rows, factor: float = 4.0, common: int = 200) -> Rows:
+    """Multiply by ``factor`` the weight of trained tokens that repeat a token of their document's prompt.
+
+    In agent conversations the hard tokens are the copied ones (a file name from the request into the
+    call, a line of the tool result into the answer); the template around them is easy and would
+    otherwise dominate the loss, so the copying circuits form late. The ``common`` most frequent trained
+    tokens (the template's own) are never emphasized.
+    """
+    ids, weight, doc = rows.ids, rows.weight.copy(), rows.doc
+    counts = np.bincount(ids[weight > 0], minlength=int(ids.max()) + 1)
+    frequent = np.argsort(counts)[-common:]
+    for r in range(ids.shape[0]):
+        for d in np.unique(doc[r]):
+            if d < 0:
+                continue
+            pos = np.flatnonzero(doc[r] == d)
+            trained = weight[r, pos] > 0
+            context = np.setdiff1d(ids[r, pos[~trained]], frequent)
+            hit = pos[trained & np.isin(ids[r, pos], context)]
+            weight[r, hit] *= factor
+    return Rows(ids, weight, doc)
+
+
 def chunk_stream(ids: list[int], seq_len: int) -> Rows:
     """Plain text: consecutive windows of one token stream, every token trained on."""
     L = seq_len + 1
