@@ -323,8 +323,10 @@ def main() -> None:
             if handler is not None:
                 theirs.add(function, answer, run_handler(handler, question, mode, args.max_tokens))
             if i % 10 == 0:
-                running = f"ours {ours.correct}/{i} correct" + (f", handler {theirs.correct}/{i}" if handler else "")
-                print(f"  {mode}: {i}/{len(cases)} cases ({running})", flush=True)
+                print(f"  {mode}: {i}/{len(cases)} cases", flush=True)
+                print(ours.row("    so far, agentshell gguf"), flush=True)
+                if handler is not None:
+                    print(theirs.row("    so far, chatml-function-calling"), flush=True)
         results.append((f"agentshell gguf, {mode}", ours))
         if handler is not None:
             results.append((f"chatml-function-calling, {mode}", theirs))
