@@ -222,3 +222,15 @@ def test_memory_bound_window_is_loaded_once(smollm2: Path) -> None:
         loaded = backend.loaded_model()
         if loaded is not None:
             loaded.close()
+
+
+def test_call_cut_by_the_token_budget_says_so(loaded_backend: GGUFBackend, smollm2: Path) -> None:
+    from agentshell.protocol import MalformedToolCall
+
+    messages = [Message(role="user", content="What is the weather in Paris, in celsius?")]
+    options = ChatOptions(temperature=0, max_tokens=6, extra={"tool_choice": "required"})
+    events = list(loaded_backend.chat(str(smollm2), messages, tools=[WEATHER], options=options))
+    (cut,) = [e for e in events if isinstance(e, MalformedToolCall)]
+    assert cut.error == "the tool call was cut off after 6 tokens (the max_tokens limit); write a shorter call"
+    done = events[-1]
+    assert isinstance(done, Done) and done.stop_reason == "length"
