@@ -212,35 +212,6 @@ def _sampler_settings(options: ChatOptions, defaults: Mapping[str, Any]) -> Samp
         raise BackendError(f"invalid sampling option for the built-in engine: {exc}") from None
 
 
-class _StopScanner:
-    """Holds back text that may be the start of a stop string; reports when one is complete."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = [s for s in stops if s]
-        self.pending = ""
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        self.pending += text
-        for stop in self.stops:
-            i = self.pending.find(stop)
-            if i >= 0:
-                out, self.pending = self.pending[:i], ""
-                return out, True
-        hold = 0
-        for stop in self.stops:
-            for n in range(min(len(stop) - 1, len(self.pending)), 0, -1):
-                if self.pending.endswith(stop[:n]):
-                    hold = max(hold, n)
-                    break
-        cut = len(self.pending) - hold
-        out, self.pending = self.pending[:cut], self.pending[cut:]
-        return out, False
-
-    def flush(self) -> str:
-        out, self.pending = self.pending, ""
-        return out
-
-
 class BuiltinBackend:
     """Backend protocol implementation; construction is free, the first chat loads the file."""
 
@@ -321,7 +292,7 @@ class BuiltinBackend:
         options: ChatOptions,
         load_ms: float | None,
     ) -> Iterator[Event]:
-        from agentshell_chatformat import ToolCallParser
+        from agentshell_chatformat import StopScanner, ToolCallParser
 
         from agentshell_builtin.model import Sampler
         from agentshell_builtin.tokenizer import StreamDecoder
@@ -349,7 +320,7 @@ class BuiltinBackend:
         assert cache is not None
 
         decoder = StreamDecoder(loaded.tokenizer)
-        stops = _StopScanner(template.stop)
+        stops = StopScanner(template.stop)
         parser = ToolCallParser()
         stop_reason: StopReason = "length"
         produced, first_ms, called = 0, None, False
@@ -369,16 +340,15 @@ class BuiltinBackend:
             if tid in loaded.tokenizer.stop_ids:
                 stop_reason = "stop"
                 break
-            text, hit = stops.feed(decoder.feed(tid))
-            yield from emit(text)
-            if hit:
+            yield from emit(stops.feed(decoder.feed(tid)))
+            if stops.stopped:
                 stop_reason = "stop"
                 break
             if produced >= max_new:
                 break
             with blas_threads(decode_threads):
                 logits = loaded.llama.forward([tid], cache, last_only=True)[0, -1]
-        yield from emit(stops.feed(decoder.flush())[0] + stops.flush())
+        yield from emit(stops.feed(decoder.flush()) + stops.flush())
         for event in parser.finish():
             called = called or isinstance(event, ToolCall)
             yield event
