@@ -1,7 +1,7 @@
 """Machine-readable output: ``--output-format json`` and ``stream-json``.
 
 The schema is these pydantic models; ``agent_output_schema()`` gives it as JSON
-Schema, and docs/agent.md describes it for people. Every object carries
+Schema, and the README ("--output-format stream-json") describes it for people. Every object carries
 ``schema_version``; a change that removes or renames a field bumps it, adding
 a field does not. stream-json writes one object per line and flushes each, so
 a reader sees events as they happen. stdout only ever holds these objects;

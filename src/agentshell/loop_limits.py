@@ -2,7 +2,7 @@
 
 Every way out of ``Agent.run`` other than a final answer is a :class:`LoopExit`
 whose ``str()`` is the line for the user and whose ``exit_code`` is what a script
-sees (docs/agent.md lists them). :class:`CallGuard` vets each tool call before
+sees (the README lists them). :class:`CallGuard` vets each tool call before
 it runs: malformed calls, oversized arguments and a model stuck repeating itself.
 """
 

@@ -1,6 +1,6 @@
 """From an exception to one line on stderr and an exit code a script can branch on.
 
-Exit codes (documented in docs/agent.md)::
+Exit codes (documented in the README, "Exit codes")::
 
     0    success
     1    backend or runtime failure (server down, model missing, repeated tool call...)
