@@ -17,6 +17,7 @@ import random
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,19 +70,41 @@ _WORDS = [
 _EXTS = ("py", "txt", "md", "json", "toml", "sh", "js", "csv", "yaml", "cfg")
 
 
-_CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
+_CONSONANTS, _VOWELS = "bcdfghjklmnprstvwxz", "aeiouy"
+_ONSETS = ("st", "pr", "tr", "ch", "sh", "th", "bl", "cr", "dr", "fl", "gr", "pl", "sp", "sc", "wh", "qu")
+_CODAS = ("ck", "ss", "ll", "nd", "ng", "nt", "rs", "st", "ts", "x", "rk", "mp", "s", "r", "n", "t", "c")
+# letters roughly as often as in English file names, for the random-letter names
+_LETTERS = "eeeeeettttaaaaoooiiinnnsssrrrhhlllddcccuummfpgwybvkjxqz"
 
 
 def invented_word(rng: random.Random) -> str:
-    """A pronounceable made-up word ("tovak", "mireluz"): names the model cannot have memorized."""
-    word = "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(rng.randint(1, 3)))
-    return word + (rng.choice(_CONSONANTS) if rng.random() < 0.5 else "")
+    """A made-up name ("tovak", "scrint", "qefh", "rolu_7") the model cannot have memorized.
+
+    Several shapes, because a model that only ever copied consonant-vowel syllables learns to copy those
+    and mangles "docs" or "assets": the names must cover the letter patterns real names have.
+    """
+    shape = rng.random()
+    if shape < 0.75:
+        return _plain_word(rng, shape < 0.4)
+    if shape < 0.9:  # two parts: "rolu_data", "kest-v2"
+        second = str(rng.randint(1, 20)) if rng.random() < 0.3 else _plain_word(rng, rng.random() < 0.5)
+        return _plain_word(rng, rng.random() < 0.5) + rng.choice("_-") + second
+    return _plain_word(rng, rng.random() < 0.5) + str(rng.randint(0, 99))  # with digits: "tovak3"
+
+
+def _plain_word(rng: random.Random, syllables: bool) -> str:
+    if syllables:  # syllables with clusters: "scrint", "blomeck"
+        word = "".join((rng.choice(_ONSETS) if rng.random() < 0.3 else rng.choice(_CONSONANTS)) + rng.choice(_VOWELS)
+                       for _ in range(rng.randint(1, 3)))
+        word = (rng.choice(_VOWELS) if rng.random() < 0.2 else "") + word
+        return word + (rng.choice(_CODAS) if rng.random() < 0.6 else "")
+    return "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 8)))  # random letters: "qefh"
 
 
 # Share of training names and words that are invented rather than taken from the pools. With only a
 # hundred real stems a small model lowers its loss by guessing a likely name; invented ones leave it
 # nothing to do but copy the name from the request or the tool result, which is what generalizes.
-INVENTED_SHARE = 0.5
+INVENTED_SHARE = 0.65
 
 
 def _pick(rng: random.Random, pool: Sequence[str], split: Split) -> str:
@@ -195,53 +218,115 @@ class Conversation:
 
 _P = dict[str, tuple[str, ...]]
 
-PHRASES: _P = {
-    "list_dir": (
-        "list the files in {path}", "what's in {path}?", "show me the contents of {path}", "ls {path}",
-        "which files are in the {path} folder?", "can you list {path} for me?", "what does {path} contain?",
-        "list {path}", "show the folder {path}", "what files are there in {path}?",
-        "please list the directory {path}", "give me a listing of {path}", "tell me what is inside {path}",
-        "look inside {path}", "what is in the {path} directory?",
-    ),
-    "read_file": (
-        "read {path}", "show me {path}", "what's in {path}?", "open {path}", "cat {path}",
-        "print the contents of {path}", "can you read {path} for me?", "display {path}",
-        "what does {path} say?", "show the file {path}", "let me see {path}", "read the file {path} please",
-        "what is written in {path}?", "dump {path}", "I want to see {path}",
-    ),
-    "grep": (
-        "search for {pattern} in {path}", "grep {pattern} in {path}", "find {pattern} in {path}",
-        "where does {pattern} appear in {path}?", "look for {pattern} in {path}",
-        "which lines in {path} mention {pattern}?", "search {path} for {pattern}",
-        "find the text {pattern} under {path}", "is {pattern} used anywhere in {path}?",
-        "grep for {pattern} inside {path}",
-    ),
-    "glob": (
-        "find files matching {pattern}", "glob {pattern}", "which files match {pattern}?",
-        "list all files matching {pattern}", "show me the files that match {pattern}",
-        "search for files named {pattern}", "what files match the pattern {pattern}?",
-        "find {pattern}", "look for files like {pattern}", "are there files matching {pattern}?",
-    ),
-    "write_file": (
-        "create a file {path} containing {content}", "write {content} to {path}",
-        "make a new file {path} with the text {content}", "save {content} in {path}",
-        "create {path} with {content}", "put {content} into a new file {path}",
-        "write a file called {path} that says {content}", "new file {path}: {content}",
-        "please create {path} and write {content} in it", "store {content} in the file {path}",
-    ),
-    "edit_file": (
-        "in {path}, replace {old} with {new}", "change {old} to {new} in {path}",
-        "edit {path}: replace {old} by {new}", "replace {old} with {new} in {path}",
-        "in the file {path} change {old} into {new}", "swap {old} for {new} in {path}",
-        "update {path} so that {old} becomes {new}", "rename {old} to {new} in {path}",
-        "please edit {path} and change {old} to {new}", "substitute {new} for {old} in {path}",
-    ),
-    "bash": (
-        "run {command}", "execute {command}", "run the command {command}", "please run {command}",
-        "can you run {command}?", "execute the shell command {command}", "run this: {command}",
-        "what does {command} print?", "run {command} in the shell", "try running {command}",
-    ),
+
+def _expand(*parts: Sequence[str]) -> list[str]:
+    """Every concatenation of one choice from each part: "list" × " the files in {path}" × "?"."""
+    out = [""]
+    for part in parts:
+        out = [head + tail for head in out for tail in part]
+    return out
+
+
+# Requests are built from parts (opener × verb × object × closer), a few thousand phrasings per tool. A
+# hand-written list of ten per tool taught the model those ten sentences; combinations teach it which
+# words choose the tool and where the arguments are, which is what carries over to a phrasing it has never
+# seen. The held-out split takes whole phrasings out (see :func:`phrasings`), so a held-out request is a
+# sentence the model never saw, made of words it did.
+_ASK = ("", "please ", "can you ", "could you ", "would you ", "I need you to ", "go ahead and ", "now ",
+        "I want you to ", "hey, ", "kindly ", "quickly ")
+_END = ("", ".", "!", " please", " for me", " thanks", " now", ", please")
+_QEND = ("?", "", " please?", "?")
+_QASK = ("", "hey, ", "so ", "tell me: ", "quick question: ")
+_CEND = ("", "!")  # after free text a closing "now" or "please" could be part of it
+
+_GRAMMAR: dict[str, list[str]] = {
+    "list_dir": [
+        *_expand(_ASK, ("list", "show", "show me", "display", "print", "give me", "tell me", "enumerate"),
+                 (" the files in {path}", " the contents of {path}", " {path}", " the folder {path}",
+                  " the directory {path}", " everything in {path}", " the entries of {path}",
+                  " what is in {path}", " a listing of {path}", " the files inside the {path} folder"), _END),
+        *_expand(_QASK, ("what's in {path}", "what is inside {path}", "which files are in {path}",
+                         "which files are in the {path} folder", "what does {path} contain",
+                         "what files are there in {path}", "what is in the {path} directory",
+                         "what do we have in {path}", "what's inside the folder {path}"), _QEND),
+        *_expand(_ASK, ("ls {path}", "look inside {path}", "look in the folder {path}", "peek into {path}"), _END),
+    ],
+    "read_file": [
+        *_expand(_ASK, ("read", "show", "show me", "open", "cat", "print", "display", "dump", "view", "give me",
+                        "output"),
+                 (" {path}", " the file {path}", " the contents of {path}", " the text of {path}",
+                  " what {path} says", " the content of the file {path}"), _END),
+        *_expand(_QASK, ("what's in {path}", "what does {path} say", "what is written in {path}",
+                         "what's inside the file {path}", "what does the file {path} contain",
+                         "what are the contents of {path}"), _QEND),
+        *_expand(_ASK, ("let me see {path}", "I want to see {path}", "have a look at {path}"), _END),
+    ],
+    "grep": [
+        *_expand(_ASK, ("search for", "grep", "grep for", "find", "look for", "locate", "hunt for",
+                        "find occurrences of", "search for the word", "find the text", "find lines with"),
+                 (" {pattern} in {path}", " {pattern} inside {path}", " {pattern} under {path}",
+                  " {pattern} within {path}", " {pattern} anywhere in {path}"), _END),
+        *_expand(_ASK, ("search", "grep", "scan", "check"), (" {path} for {pattern}",), _END),
+        *_expand(_QASK, ("where does {pattern} appear in {path}", "which lines in {path} mention {pattern}",
+                         "is {pattern} used anywhere in {path}", "does {path} contain {pattern}",
+                         "where is {pattern} mentioned in {path}", "which lines of {path} contain {pattern}"),
+                 _QEND),
+    ],
+    "glob": [
+        *_expand(_ASK, ("find", "list", "show", "show me", "glob", "search for", "look for", "locate", "give me"),
+                 (" files matching {pattern}", " all files matching {pattern}", " the files that match {pattern}",
+                  " files named {pattern}", " every file matching {pattern}", " files like {pattern}",
+                  " the paths matching {pattern}"), _END),
+        *_expand(_ASK, ("glob {pattern}", "find {pattern}", "list {pattern}"), _END),
+        *_expand(_QASK, ("which files match {pattern}", "what files match the pattern {pattern}",
+                         "are there files matching {pattern}", "what matches {pattern}",
+                         "which paths match {pattern}"), _QEND),
+    ],
+    "write_file": [
+        *_expand(_ASK, ("create", "make", "add", "write", "generate"),
+                 (" a file {path}", " the file {path}", " {path}", " a new file {path}", " a file called {path}",
+                  " a file named {path}"),
+                 (" with {content}", " containing {content}", " with the text {content}", " that says {content}",
+                  " with content {content}", ": {content}"), _CEND),
+        *_expand(_ASK, ("write", "save", "put", "store"), (" {content}",),
+                 (" to {path}", " in {path}", " into {path}", " into a new file {path}", " in the file {path}",
+                  " in a file called {path}"), _END),
+        *_expand(_ASK, ("create {path} and write {content} in it", "make a new file {path} with the text {content}",
+                        "new file {path}: {content}"), _CEND),
+    ],
+    "edit_file": [
+        *_expand(_ASK, ("replace", "change", "swap", "switch", "rename", "turn"), (" {old}",),
+                 (" with {new}", " to {new}", " into {new}", " by {new}"),
+                 (" in {path}", " inside {path}", " in the file {path}"), _END),
+        *_expand(_ASK, ("in {path}, ", "in the file {path} "), ("replace", "change", "swap", "rename"),
+                 (" {old} with {new}", " {old} to {new}", " {old} into {new}"), _END),
+        *_expand(_ASK, ("substitute {new} for {old}", "put {new} in place of {old}", "use {new} instead of {old}",
+                        "write {new} instead of {old}"), (" in {path}", " inside {path}", " in the file {path}"),
+                 _END),
+        *_expand(_ASK, ("edit", "update", "modify", "fix"), (" {path}",),
+                 (": replace {old} with {new}", " so that {old} becomes {new}", " and change {old} to {new}",
+                  ", changing {old} to {new}", " by replacing {old} with {new}"), _END),
+    ],
+    "bash": [
+        *_expand(_ASK, ("run", "execute", "try running", "try", "launch", "invoke"),
+                 (" {command}", " the command {command}", " this: {command}", " the shell command {command}"),
+                 ("", " in the shell", " in a terminal"), _END),
+        *_expand(_QASK, ("what does {command} print", "what is the output of {command}",
+                         "what happens if you run {command}", "what do you get from {command}"), _QEND),
+    ],
 }
+
+
+def _held_out(phrasing: str) -> bool:
+    """One phrasing in five is held out, chosen by a hash of its text, so the split never depends on a seed."""
+    return zlib.crc32(phrasing.encode()) % 5 == 4
+
+
+def phrasings(kind: str, split: Split) -> list[str]:
+    return [p for p in PHRASES[kind] if _held_out(p) == (split == "heldout")]
+
+
+PHRASES: _P = {kind: tuple(dict.fromkeys(forms)) for kind, forms in _GRAMMAR.items()}
 
 SMALL_TALK: tuple[tuple[str, str], ...] = (
     ("hi", "Hello! I can list folders, read, search, create and edit files, and run commands here."),
@@ -291,7 +376,7 @@ def _call(name: str, **arguments: str) -> Turn:
 
 def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: ToolBox) -> list[Turn]:
     """One request, the tool call that answers it, the real result, and the reply quoting it."""
-    phrase = rng.choice(_split_pool(PHRASES[kind], split)) if kind in PHRASES else ""
+    phrase = rng.choice(phrasings(kind, split)) if kind in PHRASES else ""
     root = ws.root
 
     def exchange(request: str, name: str, answer_ok: Callable[[str], str], **args: str) -> list[Turn]:
@@ -376,14 +461,8 @@ TOOL_KINDS = KINDS[:7]
 
 
 def _style(rng: random.Random, text: str) -> str:
-    """Surface variety around a phrasing: capitals, please, punctuation."""
-    if rng.random() < 0.3:
-        text = text[0].upper() + text[1:]
-    if rng.random() < 0.15 and not text.endswith("?"):
-        text = "please " + text if text[0].islower() else "Please " + text[0].lower() + text[1:]
-    if rng.random() < 0.15 and not text.endswith("?"):
-        text += rng.choice((".", "!", " please", " thanks"))
-    return text
+    """Some requests start with a capital; openers, please and punctuation come from the phrasings."""
+    return text[0].upper() + text[1:] if rng.random() < 0.3 else text
 
 
 def conversation(seed: int, index: int, split: Split = "train", kinds: tuple[str, ...] = KINDS,
