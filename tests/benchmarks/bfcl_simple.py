@@ -12,6 +12,10 @@ choices are measured:
   mode is not supported).
 * ``required``: the answer must be a call to the given function (agentshell's
   ``tool_choice=required``; the handler's ``tool_choice={"type": "function", ...}``).
+* ``first`` and ``default``: agentshell's ``tool_choice=first`` and no
+  ``tool_choice`` at all (what a user gets: ``first`` for a model whose
+  template has no tools section, like SmolLM2's), against the handler's
+  ``auto``, which is what a user of the handler gets without forcing a function.
 
 For each it prints the share of answers that are a tool call, that parse (the
 arguments are a JSON object), that are schema-valid (known function, required
@@ -20,7 +24,7 @@ under BFCL's AST checker for this category, reimplemented below from
 ``bfcl_eval/eval_checker/ast_eval/ast_checker.py`` (simple_function_checker and
 the type, string, list and dict checkers it uses, Python rules).
 
-    uv run python tests/benchmarks/bfcl_simple.py [--limit N] [--mode auto|required|both] [--threads 1]
+    uv run python tests/benchmarks/bfcl_simple.py [--limit N] [--mode auto|required|first|default|both] [--threads 1]
 """
 
 from __future__ import annotations
@@ -247,7 +251,8 @@ def messages_of(question: dict[str, Any]) -> list[dict[str, str]]:
 def run_ours(backend: Any, model: str, question: dict[str, Any], mode: str, max_tokens: int) -> Answer:
     tools = [tool_of(f) for f in question["function"]]
     messages = [Message(role=m["role"], content=m["content"]) for m in messages_of(question)]  # type: ignore[arg-type]
-    options = ChatOptions(temperature=0, max_tokens=max_tokens, extra={"tool_choice": mode})
+    extra = {} if mode == "default" else {"tool_choice": mode}
+    options = ChatOptions(temperature=0, max_tokens=max_tokens, extra=extra)
     answer = Answer()
     started = time.perf_counter()
     for event in backend.chat(model, messages, tools=tools, options=options):
@@ -262,7 +267,7 @@ def run_ours(backend: Any, model: str, question: dict[str, Any], mode: str, max_
 def run_handler(llm: Any, question: dict[str, Any], mode: str, max_tokens: int) -> Answer:
     tools = [{"type": "function", "function": tool_of(f).model_dump()} for f in question["function"]]
     forced = {"type": "function", "function": {"name": question["function"][0]["name"]}}
-    choice: Any = "auto" if mode == "auto" else forced
+    choice: Any = forced if mode == "required" else "auto"
     answer = Answer()
     started = time.perf_counter()
     llm.reset()
@@ -288,7 +293,8 @@ def run_handler(llm: Any, question: dict[str, Any], mode: str, max_tokens: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="run the first N of the 400 cases")
-    parser.add_argument("--mode", choices=["auto", "required", "both"], default="both")
+    parser.add_argument("--mode", choices=["auto", "required", "first", "default", "both"], default="both",
+                        help="both = auto and required")
     parser.add_argument("--model", type=Path, default=None, help="GGUF file (default: SmolLM2-135M-Instruct Q4_1)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--ctx", type=int, default=2048)
@@ -329,7 +335,7 @@ def main() -> None:
                     print(theirs.row("    so far, chatml-function-calling"), flush=True)
         results.append((f"agentshell gguf, {mode}", ours))
         if handler is not None:
-            results.append((f"chatml-function-calling, {mode}", theirs))
+            results.append((f"chatml-function-calling, {'forced' if mode == 'required' else 'auto'}", theirs))
 
     print(f"\nBFCL simple_python, {len(cases)} of 400 cases, model {args.model.name}, greedy, "
           f"max_tokens {args.max_tokens}, threads {args.threads}")

@@ -182,3 +182,37 @@ def test_arbitrary_text_never_crashes_and_text_outside_tags_survives(source: str
     assert events == parse([source])
     if "<tool_call>" not in source:
         assert text(events) == source
+
+
+# --------------------------------------------------------------------------- several blocks in one reply
+
+SEVERAL_BLOCKS = (
+    "I will read both.\n"
+    '<tool_call>\n{"name": "read_file", "arguments": {"path": "a.md"}}\n</tool_call>\n'
+    '<tool_call>\n{"name": "read_file", "arguments": {"path": "b.md"}}\n</tool_call>\n\n'
+    '<tool_call>{"name": "ls", "arguments": {}}</tool_call>'
+)
+
+
+def test_several_separate_blocks_give_several_calls() -> None:
+    events = parse([SEVERAL_BLOCKS])
+    assert calls(events) == [("read_file", {"path": "a.md"}), ("read_file", {"path": "b.md"}), ("ls", {})]
+    assert text(events).strip() == "I will read both."
+    assert len({e.id for e in events if isinstance(e, ToolCall)}) == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(SEVERAL_BLOCKS)), max_size=20))
+def test_several_blocks_any_chunking(cuts: list[int]) -> None:
+    cuts = sorted(cuts)
+    chunks = [SEVERAL_BLOCKS[a:b] for a, b in zip([0, *cuts], [*cuts, len(SEVERAL_BLOCKS)], strict=True)]
+    assert parse(chunks) == parse([SEVERAL_BLOCKS])
+
+
+def test_open_call_text_is_what_follows_the_tag() -> None:
+    parser = _ids()
+    assert parser.open_call_text == ""
+    parser.feed('Sure.\n<tool_call>\n{"name": "ls", "argu')
+    assert parser.open_call_text == '\n{"name": "ls", "argu'
+    parser.feed('ments": {}}</tool_call>')
+    assert parser.open_call_text == ""

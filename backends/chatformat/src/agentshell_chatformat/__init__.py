@@ -28,6 +28,13 @@ point of its own. The API in full:
     with :func:`coalesce`). Inside a Markdown fenced code block, a
     ``<tool_call>`` is text, not a call.
 
+``ThinkSplitter(*, opened=False)``
+    ``feed(text)`` / ``finish()`` split a reasoning model's reply into
+    ``ThinkingDelta`` (a ``<think>…</think>`` block at the start of the reply)
+    and ``TextDelta`` (the answer, for the ``ToolCallParser``), independently of
+    chunking. ``opened=True`` when the prompt already ends with ``<think>``
+    (:func:`prompt_opens_thinking`).
+
 ``StopScanner(stops)``
     ``feed(text) -> str`` releases generated text only once it cannot be the
     start of a stop string; ``stopped`` turns true when one completes;
@@ -44,6 +51,7 @@ from agentshell_chatformat.nearjson import NearJSONError, loads_lenient
 from agentshell_chatformat.parser import ParserEvent, ToolCallParser, coalesce, interpret_call
 from agentshell_chatformat.stops import StopScanner
 from agentshell_chatformat.template import DEFAULT_CHATML, ChatTemplate, ChatTemplateError
+from agentshell_chatformat.think import THINK_CLOSE, THINK_OPEN, ThinkSplitter, prompt_opens_thinking
 from agentshell_chatformat.toolformat import (
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
@@ -58,6 +66,8 @@ from agentshell_chatformat.toolformat import (
 
 __all__ = [
     "DEFAULT_CHATML",
+    "THINK_CLOSE",
+    "THINK_OPEN",
     "TOOL_CALL_CLOSE",
     "TOOL_CALL_OPEN",
     "TOOL_RESPONSE_CLOSE",
@@ -67,6 +77,7 @@ __all__ = [
     "NearJSONError",
     "ParserEvent",
     "StopScanner",
+    "ThinkSplitter",
     "ToolCallParser",
     "coalesce",
     "format_tool_call",
@@ -74,6 +85,7 @@ __all__ = [
     "interpret_call",
     "loads_lenient",
     "new_call_id",
+    "prompt_opens_thinking",
     "tool_schema",
     "tools_system_prompt",
 ]

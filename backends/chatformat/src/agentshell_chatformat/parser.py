@@ -120,6 +120,11 @@ class ToolCallParser:
         """True between ``<tool_call>`` and ``</tool_call>``: the backend may switch to constrained decoding."""
         return self._in_call
 
+    @property
+    def open_call_text(self) -> str:
+        """The text of the call written so far (empty outside a call): how much is left to close."""
+        return self._buf if self._in_call else ""
+
     def take_call_body(self) -> str:
         """Remove and return the text buffered after ``<tool_call>``.
 

@@ -112,9 +112,18 @@ class ChatTemplate:
         self.stop: tuple[str, ...] = tuple(stops)
 
     def render(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), add_generation_prompt: bool = True
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] = (),
+        add_generation_prompt: bool = True,
+        *,
+        enable_thinking: bool | None = None,
     ) -> str:
-        """The prompt text for ``messages``, ending with the assistant header when ``add_generation_prompt``."""
+        """The prompt text for ``messages``, ending with the assistant header when ``add_generation_prompt``.
+
+        ``enable_thinking`` is passed to templates that read it (Qwen3 writes an empty
+        ``<think></think>`` into the prompt when it is false); None leaves it undefined.
+        """
         import jinja2
 
         turns = self._turns(messages, tools)
@@ -124,6 +133,8 @@ class ChatTemplate:
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
         }
+        if enable_thinking is not None:
+            context["enable_thinking"] = enable_thinking
         if tools and self.supports_tools:
             context["tools"] = [tool_schema(t) for t in tools]
         try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from agentshell_chatformat import ChatTemplate
+from agentshell_chatformat import ChatTemplate, prompt_opens_thinking
 
 from agentshell.protocol import (
     BackendError,
@@ -48,6 +48,13 @@ from agentshell_gguf.metadata import GGUFMetadata, human_count, human_size, read
 GPU_HINT = "reinstall llama-cpp-python with GPU support, e.g. CMAKE_ARGS='-DGGML_CUDA=on' pip install llama-cpp-python"
 
 
+def _thinking_wanted(options: ChatOptions) -> bool | None:
+    """``enable_thinking`` for templates that switch reasoning on and off (Qwen3); None leaves their default."""
+    if options.think is None:
+        return None
+    return options.think != "off"
+
+
 def _int_option(options: Mapping[str, Any], key: str, default: int | None) -> int | None:
     value = options.get(key)
     if value is None or value == "":
@@ -61,6 +68,15 @@ def _int_option(options: Mapping[str, Any], key: str, default: int | None) -> in
 TOOL_CHOICES = ("auto", "first", "required")
 
 
+def _tool_choice(value: Any, what: str) -> str | None:
+    """A checked tool_choice, or None for "the default for this model" (see :meth:`GGUFBackend.default_tool_choice`)."""
+    if value is None or value == "" or value == "default":
+        return None
+    if value not in TOOL_CHOICES:
+        raise BackendError(f"{what} must be one of {', '.join(TOOL_CHOICES)}, got {value!r}")
+    return str(value)
+
+
 class GGUFBackend:
     """Options: ``model_dirs``, ``context_length``, ``gpu_layers``, ``threads``, ``max_memory`` (bytes),
     ``tool_choice``, ``debug``.
@@ -69,6 +85,8 @@ class GGUFBackend:
     model decide; ``first`` makes the reply to each user message start with a
     tool call (then the model answers freely after the results: for small models
     that never start a call on their own); ``required`` forces a call every time.
+    Unset, it is ``auto`` for models whose chat template teaches tool calls and
+    ``first`` for the others (:meth:`default_tool_choice`).
     ``ChatOptions.extra["constrained"] = False`` turns grammar decoding off (for comparisons).
     """
 
@@ -81,11 +99,7 @@ class GGUFBackend:
         self._threads = _int_option(options, "threads", None)
         self._max_memory = _int_option(options, "max_memory", None)
         self._debug = bool(options.get("debug", False))
-        self._tool_choice = str(options.get("tool_choice") or "auto")
-        if self._tool_choice not in TOOL_CHOICES:
-            raise BackendError(
-                f"gguf option tool_choice must be one of {', '.join(TOOL_CHOICES)}, got {self._tool_choice!r}"
-            )
+        self._tool_choice = _tool_choice(options.get("tool_choice"), "gguf option tool_choice")
         self._loaded: LoadedModel | None = None
         self._vocab: tuple[Path, Any] | None = None  # a vocabulary-only llama.cpp model, for count_tokens
         self._templates: dict[tuple[Path, str | None], ChatTemplate] = {}
@@ -185,17 +199,28 @@ class GGUFBackend:
         )
         self._loaded.requested_ctx = wanted_ctx
 
+    @staticmethod
+    def default_tool_choice(template: ChatTemplate) -> str:
+        """``auto`` when the model's own template teaches tool calls, else ``first``.
+
+        A model whose template has no tools section learned tool calls (if at all)
+        from fine-tuning data that this prompt cannot recall reliably: SmolLM2-135M
+        opens no call on its own in any of BFCL's 400 cases. Such a model is only
+        useful as an agent if the reply to a request starts with a call.
+        """
+        return "auto" if template.supports_tools else "first"
+
     def loaded_model(self) -> LoadedModel | None:
         """The model currently in memory (benchmarks read its llama.cpp handle and settings)."""
         return self._loaded
 
     # ------------------------------------------------------------------ chat
 
-    def _grammar(self, llama_cpp: ModuleType, llm: Any, tools: Sequence[ToolSpec]) -> str | None:
+    def _grammar(self, llama_cpp: ModuleType, llm: Any, tools: Sequence[ToolSpec], *, several: bool) -> str | None:
         """The tools' GBNF, checked once by llama.cpp itself (a grammar it rejects would crash the sampler)."""
-        key = json.dumps([t.model_dump() for t in tools], sort_keys=True)
+        key = json.dumps([several, [t.model_dump() for t in tools]], sort_keys=True)
         if key not in self._grammars:
-            text = tool_call_gbnf(tools)
+            text = tool_call_gbnf(tools, several_blocks=several)
             self._grammars[key] = text if text is not None and grammar_loads(llama_cpp, llm, text) else None
         return self._grammars[key]
 
@@ -240,7 +265,7 @@ class GGUFBackend:
         started = time.perf_counter()
         meta = self._metadata(model)
         template = self._template(meta)
-        prompt = template.render(messages, tools)
+        prompt = template.render(messages, tools, enable_thinking=_thinking_wanted(options))
         llama_cpp = import_llama_cpp()
         configure_logging(llama_cpp, debug=self._debug)
         with self._lock:
@@ -260,13 +285,17 @@ class GGUFBackend:
                 llm.set_seed(options.seed)
             room = loaded.n_ctx - len(prompt_tokens)
             constrained = bool(options.extra.get("constrained", True))
-            grammar = self._grammar(llama_cpp, llm, tools) if tools else None
-            if tools and grammar is None:
-                yield Notice(level="warning", text="the tools' schemas do not fit llama.cpp's grammar; decoding freely")
-            tool_choice = options.extra.get("tool_choice", self._tool_choice)
+            tool_choice = (
+                _tool_choice(options.extra.get("tool_choice"), "the tool_choice option")
+                or self._tool_choice
+                or self.default_tool_choice(template)
+            )
             force = bool(tools) and (
                 tool_choice == "required" or (tool_choice == "first" and bool(messages) and messages[-1].role == "user")
             )
+            grammar = self._grammar(llama_cpp, llm, tools, several=not force) if tools else None
+            if tools and grammar is None:
+                yield Notice(level="warning", text="the tools' schemas do not fit llama.cpp's grammar; decoding freely")
             turn = Turn(
                 llm=llm,
                 prompt_tokens=prompt_tokens,
@@ -278,5 +307,7 @@ class GGUFBackend:
                 started=started,
                 load_ms=loaded.load_ms if loaded is not was_loaded else None,
                 force_call=force and grammar is not None,
+                thinking_opened=prompt_opens_thinking(prompt),
+                tools=tuple(tools),
             )
             yield from run_turn(llama_cpp, turn)

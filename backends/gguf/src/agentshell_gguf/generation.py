@@ -1,6 +1,8 @@
 """One assistant turn on a loaded llama.cpp model: prompt tokens in, protocol events out.
 
-Decoding is free until the tool-call parser sees ``<tool_call>``; from there
+A ``<think>…</think>`` block that starts the reply becomes ``ThinkingDelta``
+events (:class:`agentshell_chatformat.ThinkSplitter`); the answer after it goes
+through the tool-call parser. Decoding is free until the parser sees ``<tool_call>``; from there
 it continues under the tools' grammar (:mod:`agentshell_gguf.grammar`). The
 switch reuses llama.cpp's KV cache: ``Llama.generate`` keeps the longest
 common prefix, so only the token after the tag is evaluated again.
@@ -9,13 +11,14 @@ common prefix, so only the token after the tag is evaluated again.
 from __future__ import annotations
 
 import codecs
+import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from agentshell_chatformat import TOOL_CALL_OPEN, StopScanner, ToolCallParser
+from agentshell_chatformat import TOOL_CALL_OPEN, StopScanner, ThinkSplitter, ToolCallParser
 
 from agentshell.protocol import (
     ChatOptions,
@@ -24,10 +27,13 @@ from agentshell.protocol import (
     MalformedToolCall,
     StopReason,
     TextDelta,
+    ThinkingDelta,
     Timings,
     ToolCall,
+    ToolSpec,
     Usage,
 )
+from agentshell_gguf.closing import CallCloser
 
 DEFAULT_TEMPERATURE = 0.7
 
@@ -75,6 +81,8 @@ class Turn:
     started: float  # perf_counter() when the chat call began, for time to first token
     load_ms: float | None = None
     force_call: bool = False  # tool_choice "required": the answer starts inside <tool_call>
+    tools: Sequence[ToolSpec] = ()  # what the grammar allows: the closer reads their required arguments
+    thinking_opened: bool = False  # the prompt ends with <think>: the reply starts inside the thinking
 
 
 def grammar_loads(llama_cpp: ModuleType, llm: Any, gbnf: str) -> bool:
@@ -95,26 +103,51 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     generated = 0
     tokens = list(turn.prompt_tokens)
     grammar = None
-    saw_call = False
+    closer = CallCloser(llm, turn.tools) if parser is not None and turn.grammar else None
+    seen_calls: set[str] = set()
+    call_started: int | None = None  # tokens generated when the open call began
+    last_call_tokens = 0
+    saw_call = repeated = False
     stop_reason: StopReason = "stop"
     gen_started = time.perf_counter()
     first_token_at: float | None = None
     produced: list[str] = []  # the text generated so far, for rewinding to a <tool_call> tag
+    # A forced call starts the reply, so there is no thinking to split off.
+    splitter = None if turn.force_call and turn.grammar else ThinkSplitter(opened=turn.thinking_opened)
     if turn.force_call and parser is not None and turn.grammar:
         opening = TOOL_CALL_OPEN
         tokens += llm.tokenize(opening.encode("utf-8"), add_bos=False, special=True)
         produced.append(opening)
         parser.feed(opening)
+        call_started = 0
         grammar = llama_cpp.LlamaGrammar.from_string(turn.grammar, verbose=False)
 
     def emit(text: str, *, final: bool = False) -> Iterator[Event]:
-        nonlocal saw_call
+        if splitter is None:
+            yield from emit_answer(text, final=final)
+            return
+        for part in splitter.feed(text) + (splitter.finish() if final else []):
+            if isinstance(part, ThinkingDelta):
+                yield part
+            else:
+                yield from emit_answer(part.text)
+        if final:
+            yield from emit_answer("", final=True)
+
+    def emit_answer(text: str, *, final: bool = False) -> Iterator[Event]:
+        nonlocal saw_call, repeated
         if parser is None:
             if text:
                 yield TextDelta(text=text)
             return
         events = parser.feed(text) + (parser.finish() if final else [])
         for event in events:
+            if isinstance(event, ToolCall):
+                key = json.dumps([event.name, event.arguments], sort_keys=True)
+                if key in seen_calls:
+                    repeated = True  # a small model looping on its call: the copy is dropped and the turn ends
+                    continue
+                seen_calls.add(key)
             if isinstance(event, ToolCall | MalformedToolCall):
                 saw_call = True
             elif saw_call and not event.text.strip():
@@ -124,7 +157,10 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     finished = False
     while not finished:
         switched = False
-        stream = llm.generate(tokens, reset=True, grammar=grammar, **turn.sampling.as_kwargs())
+        processor = [closer] if closer is not None and grammar is not None else None
+        stream = llm.generate(
+            tokens, reset=True, grammar=grammar, logits_processor=processor, **turn.sampling.as_kwargs()
+        )
         try:
             for token in stream:
                 if first_token_at is None:
@@ -137,9 +173,19 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
                 piece = decoder.decode(llm.detokenize([token]))
                 produced.append(piece)
                 yield from emit(stopper.feed(piece))
-                if stopper.stopped:
+                if stopper.stopped or repeated:
                     finished = True
                     break
+                in_call = parser is not None and parser.in_tool_call
+                if in_call and call_started is None:
+                    call_started = generated - 1
+                elif not in_call and call_started is not None:
+                    last_call_tokens, call_started = generated - call_started, None
+                    if closer is not None:
+                        closer.reset()
+                    if grammar is not None and turn.max_tokens - generated < last_call_tokens:
+                        finished = True  # no room for another call like this one: end between blocks
+                        break
                 if generated >= turn.max_tokens:
                     stop_reason = "length"
                     finished = True
@@ -151,6 +197,11 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
                     grammar = llama_cpp.LlamaGrammar.from_string(turn.grammar, verbose=False)
                     switched = True
                     break
+                if closer is not None and grammar is not None and parser is not None and parser.in_tool_call:
+                    call_text = parser.open_call_text
+                    closer.observe(call_text)
+                    if closer.should_engage(call_text, turn.max_tokens - generated):
+                        closer.engage()
         finally:
             stream.close()
         if not switched:

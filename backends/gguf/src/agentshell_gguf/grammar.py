@@ -2,8 +2,9 @@
 
 Once the model has written ``<tool_call>``, decoding continues under this
 grammar: a JSON object whose ``name`` is one of the tool names and whose
-``arguments`` match that tool's parameter schema, then the closing tag and
-the end of the turn (several calls go in one block as a JSON list). A small
+``arguments`` match that tool's parameter schema, then the closing tag; then
+either the end of the turn or another ``<tool_call>`` block (several calls
+may also share one block as a JSON list). A small
 model can still choose badly, but it can no longer write something that does
 not parse or validate.
 
@@ -24,12 +25,17 @@ from agentshell.protocol import ToolSpec
 # JSON forbids raw control characters in strings; llama.cpp's converter allows them.
 _LOOSE_CHAR = 'char ::= [^"\\\\] |'
 _STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
-# One tagged block holding a call or a JSON list of calls (the form SmolLM2 was trained on). After the
-# closing tag only end-of-turn is allowed: small models otherwise repeat the same call until max_tokens.
-_CALL_RULES = (
-    'root ::= "\\n"? calls "\\n"? "</tool_call>"\n'
+# One tagged block holding a call or a JSON list of calls (the form SmolLM2 was trained on). When the
+# model opened the call itself, more blocks may follow, separated by newlines only; when the backend
+# forced the opening (tool_choice required/first), the one block ends the turn, because a model that
+# did not choose to call writes variations of the same call until the budget runs out. Free text after
+# a call is never allowed: that is where small models ramble.
+_BLOCK_RULES = (
+    'block ::= "\\n"? calls "\\n"? "</tool_call>"\n'
     'calls ::= call | "[" "\\n"? call ( "," [ \\n]? call )* "\\n"? "]"'
 )
+_ONE_BLOCK = "root ::= block"
+_SEVERAL_BLOCKS = 'root ::= block ( "\\n"? "\\n"? "<tool_call>" block )*'
 
 
 def _call_schema(tool: ToolSpec, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +111,11 @@ def _parameters(tool: ToolSpec) -> dict[str, Any]:
     return parameters
 
 
-def tool_call_gbnf(tools: Sequence[ToolSpec]) -> str | None:
-    """GBNF text for one or more calls to ``tools`` and their closing tags; None without tools."""
+def tool_call_gbnf(tools: Sequence[ToolSpec], *, several_blocks: bool = True) -> str | None:
+    """GBNF text for what follows ``<tool_call>``: calls to ``tools`` and the closing tag; None without tools.
+
+    ``several_blocks``: further ``<tool_call>`` blocks may follow the first.
+    """
     if not tools:
         return None
     from llama_cpp.llama_grammar import json_schema_to_gbnf
@@ -121,4 +130,5 @@ def tool_call_gbnf(tools: Sequence[ToolSpec]) -> str | None:
     gbnf = json_schema_to_gbnf(json.dumps(combined), prop_order=["name", "arguments"])
     gbnf = re.sub(r"^root ::=", "call ::=", gbnf, count=1, flags=re.MULTILINE)
     gbnf = gbnf.replace(_LOOSE_CHAR, _STRICT_CHAR)
-    return f"{_CALL_RULES}\n{gbnf}"
+    root = _SEVERAL_BLOCKS if several_blocks else _ONE_BLOCK
+    return f"{root}\n{_BLOCK_RULES}\n{gbnf}"
