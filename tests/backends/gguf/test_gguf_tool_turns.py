@@ -236,3 +236,20 @@ def test_a_bad_tool_choice_is_one_clear_line(loaded_backend: GGUFBackend, smollm
                                  options=options))
     with pytest.raises(BackendError, match="gguf option tool_choice must be one of"):
         GGUFBackend({"tool_choice": "always"})
+
+
+def test_the_default_depends_on_the_template_and_the_size(smollm2: Path) -> None:
+    from dataclasses import replace
+
+    from agentshell_chatformat import ChatTemplate
+    from agentshell_gguf.metadata import read_metadata
+
+    meta = read_metadata(smollm2)
+    plain = ChatTemplate(meta.chat_template)
+    with_tools = ChatTemplate(
+        "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+        "{% if tools %}Call tools as <tool_call>{{ tools | tojson }}</tool_call>{% endif %}"
+    )
+    assert GGUFBackend.default_tool_choice(meta, plain) == "first"  # SmolLM2-135M: never calls on its own
+    assert GGUFBackend.default_tool_choice(meta, with_tools) == "auto"
+    assert GGUFBackend.default_tool_choice(replace(meta, parameter_count=7_000_000_000), plain) == "auto"

@@ -66,6 +66,7 @@ def _int_option(options: Mapping[str, Any], key: str, default: int | None) -> in
 
 
 TOOL_CHOICES = ("auto", "first", "required")
+FIRST_BY_DEFAULT_BELOW = 1_000_000_000  # parameters: under this, a model without a tools template gets "first"
 
 
 def _tool_choice(value: Any, what: str) -> str | None:
@@ -85,8 +86,8 @@ class GGUFBackend:
     model decide; ``first`` makes the reply to each user message start with a
     tool call (then the model answers freely after the results: for small models
     that never start a call on their own); ``required`` forces a call every time.
-    Unset, it is ``auto`` for models whose chat template teaches tool calls and
-    ``first`` for the others (:meth:`default_tool_choice`).
+    Unset, it is ``first`` for models under 1B parameters whose chat template does
+    not teach tool calls, and ``auto`` for the others (:meth:`default_tool_choice`).
     ``ChatOptions.extra["constrained"] = False`` turns grammar decoding off (for comparisons).
     """
 
@@ -200,15 +201,18 @@ class GGUFBackend:
         self._loaded.requested_ctx = wanted_ctx
 
     @staticmethod
-    def default_tool_choice(template: ChatTemplate) -> str:
-        """``auto`` when the model's own template teaches tool calls, else ``first``.
+    def default_tool_choice(meta: GGUFMetadata, template: ChatTemplate) -> str:
+        """``first`` for a small model whose template does not teach tool calls, else ``auto``.
 
-        A model whose template has no tools section learned tool calls (if at all)
-        from fine-tuning data that this prompt cannot recall reliably: SmolLM2-135M
-        opens no call on its own in any of BFCL's 400 cases. Such a model is only
-        useful as an agent if the reply to a request starts with a call.
+        Such a model learned tool calls (if at all) from fine-tuning data that a system
+        prompt cannot recall reliably: SmolLM2-135M opens no call on its own in any of
+        100 BFCL requests. It is only useful as an agent if the reply to a request
+        starts with a call. Larger models follow the format from the system prompt,
+        and forcing a call on every message ("hi") would hurt them.
         """
-        return "auto" if template.supports_tools else "first"
+        if template.supports_tools or meta.parameter_count >= FIRST_BY_DEFAULT_BELOW:
+            return "auto"
+        return "first"
 
     def loaded_model(self) -> LoadedModel | None:
         """The model currently in memory (benchmarks read its llama.cpp handle and settings)."""
@@ -288,7 +292,7 @@ class GGUFBackend:
             tool_choice = (
                 _tool_choice(options.extra.get("tool_choice"), "the tool_choice option")
                 or self._tool_choice
-                or self.default_tool_choice(template)
+                or self.default_tool_choice(meta, template)
             )
             force = bool(tools) and (
                 tool_choice == "required" or (tool_choice == "first" and bool(messages) and messages[-1].role == "user")
