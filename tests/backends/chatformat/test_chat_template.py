@@ -158,3 +158,21 @@ def test_stop_strings_include_eos_and_markers() -> None:
     template = ChatTemplate(source, bos_token="<s>", eos_token="</s>")
     assert template.stop == ("<|eot_id|>", "</s>")
     assert template.render([Message(role="user", content="x")]) == "<s>x<|eot_id|>"
+
+
+QWEN3_THINKING_TAIL = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+
+
+def test_enable_thinking_reaches_templates_that_read_it() -> None:
+    from agentshell_chatformat import prompt_opens_thinking
+
+    template = ChatTemplate(QWEN3_THINKING_TAIL)
+    user = [Message(role="user", content="hi")]
+    assert template.render(user).endswith("<|im_start|>assistant\n")
+    off = template.render(user, enable_thinking=False)
+    assert off.endswith("<think>\n\n</think>\n\n") and not prompt_opens_thinking(off)
+    assert template.render(user, enable_thinking=True) == template.render(user)
