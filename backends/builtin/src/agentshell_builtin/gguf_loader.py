@@ -1,9 +1,11 @@
 """Read a llama-architecture GGUF file into float32 numpy weights and tokenizer data.
 
-Quantized tensors are dequantized once at load with ``gguf.quants``; the engine
-then works in float32 only. Anything the engine cannot run (another
-architecture, a tensor type or tensor it does not know) is refused with one
-line that says so, before any large allocation.
+Quantized tensors are dequantized once at load with ``gguf.quants``, exactly.
+By default each matrix also remembers its tensor type, so that the engine rounds
+activations before multiplying the way llama.cpp does (llamacpp_numerics.py);
+``match_llama_cpp=False`` keeps plain float32 products. Anything the engine
+cannot run (another architecture, a tensor type or tensor it does not know) is
+refused with one line that says so, before any large allocation.
 
 GGUF stores a matrix with ggml's dimension order (ne0 = input width first), so
 ``reader.tensors[i].data`` comes back in numpy order (out, in); the loader
@@ -21,12 +23,21 @@ from typing import Any
 import numpy as np
 
 from agentshell.protocol import BackendError, ModelNotFound
-from agentshell_builtin.model import Array, LayerWeights, Llama, LlamaConfig, LlamaWeights
+from agentshell_builtin.llamacpp_numerics import (
+    ACTIVATION_FORMAT,
+    LlamaCppOps,
+    Matrix,
+    QuantizedMatrix,
+    fuse,
+    q4_1_matrix,
+)
+from agentshell_builtin.model import FLOAT32, Array, LayerWeights, Llama, LlamaConfig, LlamaWeights
 
 SUPPORTED_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K")
 _LAYER_TENSORS = (
     "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
 )
+_MIN_BLOCKS = {"Q4_1": 20, "Q5_1": 24}  # block bytes of the types with a minimum: fp16 d, fp16 m, then the quants
 _BLOCK_NAME = re.compile(r"blk\.(\d+)\.(\w+)\.weight")
 
 
@@ -58,9 +69,10 @@ class GGUFModel:
     vocab: VocabData
     chat_template: str | None
     details: dict[str, str] = field(default_factory=dict)  # name, quantization, parameters, for display
+    numerics: str = "float32"  # "llama.cpp": operations in llama.cpp's order and rounding (llamacpp_numerics.py)
 
     def build(self) -> Llama:
-        return Llama(self.config, self.weights)
+        return Llama(self.config, self.weights, LlamaCppOps() if self.numerics == "llama.cpp" else FLOAT32)
 
 
 def _field(reader: Any, key: str, default: Any = None) -> Any:
@@ -194,8 +206,26 @@ def _dequantize(t: Any) -> Array:
     return np.array(out, dtype=np.float32).reshape(shape)  # a copy: the reader's memmap can go
 
 
-def load_gguf(path: str | Path, on_progress: Callable[[int, int], None] | None = None) -> GGUFModel:
-    """Read, check and dequantize a whole file. ``on_progress(done, total)`` follows the tensors."""
+def _block_minimums(t: Any) -> Array | None:
+    """The fp16 minimum m of each 32-weight block of a Q4_1/Q5_1 matrix, (out, in/32), else None."""
+    size = _MIN_BLOCKS.get(t.tensor_type.name)
+    if size is None:
+        return None
+    raw = np.ascontiguousarray(t.data).reshape(-1, size)  # one row per block
+    rows = int(t.shape[1]) if len(t.shape) > 1 else 1
+    return raw[:, 2:4].copy().view(np.float16).astype(np.float32).reshape(rows, -1)
+
+
+def load_gguf(
+    path: str | Path, on_progress: Callable[[int, int], None] | None = None, *, match_llama_cpp: bool = True
+) -> GGUFModel:
+    """Read, check and dequantize a whole file. ``on_progress(done, total)`` follows the tensors.
+
+    ``match_llama_cpp``: multiply quantized and F16 weights the way llama.cpp's
+    CPU backend does (activations rounded first, llamacpp_numerics.py), so the
+    logits agree with llama.cpp's; False multiplies in plain float32. F32 files
+    are the same either way.
+    """
     p = Path(path).expanduser()
     reader = _open(p)
     by_name = {t.name: t for t in reader.tensors}
@@ -210,16 +240,34 @@ def load_gguf(path: str | Path, on_progress: Callable[[int, int], None] | None =
     total = len(by_name)
     done = 0
 
-    def take(name: str) -> Array:
+    def tensor(name: str) -> Any:
         nonlocal done
         t = by_name.get(name)
         if t is None:
             raise UnsupportedModel(f"the GGUF file lacks the tensor {name}")
-        w = _dequantize(t)
         done += 1
         if on_progress is not None:
             on_progress(done, total)
-        return w
+        return t
+
+    def take(name: str) -> Array:
+        return _dequantize(tensor(name))
+
+    def matrix(*names: str) -> Matrix:
+        """The named (out_i, in) tensors side by side as one (in, sum out_i) matrix for ``x @ w``."""
+        types = [by_name[n].tensor_type.name if n in by_name else "?" for n in names]
+        if match_llama_cpp and all(t == "Q4_1" for t in types):
+            ts = [tensor(n) for n in names]
+            if any(len(t.shape) != 2 or int(t.shape[0]) != int(ts[0].shape[0]) for t in ts):
+                raise UnsupportedModel(f"the weights {', '.join(names)} do not have the shapes the metadata announces")
+            return q4_1_matrix([np.asarray(t.data) for t in ts])
+        ws = [take(n) for n in names]
+        if ws[0].ndim != 2 or any(w.shape[1] != ws[0].shape[1] for w in ws):
+            raise UnsupportedModel(f"the weights {', '.join(names)} do not have the shapes the metadata announces")
+        if not match_llama_cpp or all(t == "F32" for t in types):
+            return np.ascontiguousarray(np.concatenate(ws).T)
+        parts = [(w.T, t, _transposed(_block_minimums(by_name[n]))) for w, t, n in zip(ws, types, names, strict=True)]
+        return fuse(parts)
 
     token_embd = take("token_embd.weight")  # (V, C)
     if token_embd.shape != (cfg.vocab_size, cfg.n_embd):
@@ -227,23 +275,20 @@ def load_gguf(path: str | Path, on_progress: Callable[[int, int], None] | None =
     layers = []
     for i in range(cfg.n_layer):
         pre = f"blk.{i}."
-        wq, wk, wv = take(pre + "attn_q.weight"), take(pre + "attn_k.weight"), take(pre + "attn_v.weight")
-        gate, up = take(pre + "ffn_gate.weight"), take(pre + "ffn_up.weight")
         layers.append(
             LayerWeights(
                 attn_norm=take(pre + "attn_norm.weight"),
-                wqkv=np.ascontiguousarray(np.concatenate([wq, wk, wv]).T),  # (C, (nh + 2 nkv) hs)
-                wo=np.ascontiguousarray(take(pre + "attn_output.weight").T),  # (nh hs, C)
+                wqkv=matrix(pre + "attn_q.weight", pre + "attn_k.weight", pre + "attn_v.weight"),  # (C, (nh+2nkv) hs)
+                wo=matrix(pre + "attn_output.weight"),  # (nh hs, C)
                 ffn_norm=take(pre + "ffn_norm.weight"),
-                w_gate_up=np.ascontiguousarray(np.concatenate([gate, up]).T),  # (C, 2F)
-                w_down=np.ascontiguousarray(take(pre + "ffn_down.weight").T),  # (F, C)
+                w_gate_up=matrix(pre + "ffn_gate.weight", pre + "ffn_up.weight"),  # (C, 2F)
+                w_down=matrix(pre + "ffn_down.weight"),  # (F, C)
             )
         )
-        del wq, wk, wv, gate, up
         expected = (cfg.n_embd, (cfg.n_head + 2 * cfg.n_kv_head) * cfg.head_dim)
         if layers[-1].wqkv.shape != expected or layers[-1].w_gate_up.shape != (cfg.n_embd, 2 * cfg.ffn_dim):
             raise UnsupportedModel(f"the weights of block {i} do not have the shapes the metadata announces")
-    output = token_embd.T if cfg.tied_output else np.ascontiguousarray(take("output.weight").T)  # (C, V)
+    output = _output_matrix(by_name, token_embd, cfg, match_llama_cpp, take)  # (C, V)
     freqs = take("rope_freqs.weight") if "rope_freqs.weight" in by_name else None
     weights = LlamaWeights(token_embd, layers, take("output_norm.weight"), output, freqs)
 
@@ -254,7 +299,24 @@ def load_gguf(path: str | Path, on_progress: Callable[[int, int], None] | None =
         "family": "llama",
         "parameters": f"{n_params / 1e6:.1f}M",
         "quantization": "+".join(quant),
-        "engine": "numpy float32",
+        "engine": "numpy float32" + (", llama.cpp's rounding" if match_llama_cpp and quant != ["F32"] else ""),
     }
     template = _field(reader, "tokenizer.chat_template")
-    return GGUFModel(p, cfg, weights, vocab, None if template is None else str(template), details)
+    numerics = "llama.cpp" if match_llama_cpp and quant != ["F32"] else "float32"
+    return GGUFModel(p, cfg, weights, vocab, None if template is None else str(template), details, numerics)
+
+
+def _transposed(a: Array | None) -> Array | None:
+    return None if a is None else np.ascontiguousarray(a.T)
+
+
+def _output_matrix(
+    by_name: dict[str, Any], token_embd: Array, cfg: LlamaConfig, match_llama_cpp: bool, take: Callable[[str], Array]
+) -> Matrix:
+    """The (C, V) output projection: a view of the embedding table when tied, else the file's own matrix."""
+    name = "token_embd.weight" if cfg.tied_output else "output.weight"
+    w = token_embd.T if cfg.tied_output else np.ascontiguousarray(take(name).T)
+    wtype = by_name[name].tensor_type.name
+    if not match_llama_cpp or wtype == "F32":
+        return w
+    return QuantizedMatrix(w, ((w.shape[1], ACTIVATION_FORMAT[wtype]),), _transposed(_block_minimums(by_name[name])))

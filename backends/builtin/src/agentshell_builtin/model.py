@@ -20,15 +20,22 @@ F feed-forward width, V vocabulary.
 Weights are the GGUF tensors as stored (see gguf_loader.py), including the Q/K
 row permutation llama.cpp's converters apply, which is why rope rotates
 *adjacent* pairs (2i, 2i+1) here, exactly like llama.cpp's "normal" rope.
+How the arithmetic is done is one object, ``ops``: ``Float32Ops`` below is the
+formulas as written; for quantized files the loader picks ``LlamaCppOps``
+(llamacpp_numerics.py), the same operations in llama.cpp's order and rounding,
+because there the last bit decides how llama.cpp rounds the next activation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from agentshell_builtin.llamacpp_numerics import Matrix
 
 Array = npt.NDArray[np.float32]
 AttentionHook = Callable[[int, Array], None]  # (layer, probabilities (B, nh, T, S)) -> None
@@ -56,11 +63,11 @@ class LayerWeights:
     """One block's weights, laid out (in, out) so that ``x @ w`` is the projection."""
 
     attn_norm: Array  # (C,)
-    wqkv: Array  # (C, nh*hs + 2*nkv*hs): q, k and v projections side by side, one matmul
-    wo: Array  # (nh*hs, C)
+    wqkv: Matrix  # (C, nh*hs + 2*nkv*hs): q, k and v projections side by side, one matmul
+    wo: Matrix  # (nh*hs, C)
     ffn_norm: Array  # (C,)
-    w_gate_up: Array  # (C, 2F): gate and up projections side by side
-    w_down: Array  # (F, C)
+    w_gate_up: Matrix  # (C, 2F): gate and up projections side by side
+    w_down: Matrix  # (F, C)
 
 
 @dataclass
@@ -68,60 +75,110 @@ class LlamaWeights:
     token_embd: Array  # (V, C)
     layers: list[LayerWeights]
     output_norm: Array  # (C,)
-    output: Array  # (C, V): a transposed view of token_embd when tied
+    output: Matrix  # (C, V): a transposed view of token_embd when tied
     rope_freq_factors: Array | None = None  # (rope_dim/2,) llama-3 style per-frequency divisors
 
     def nbytes(self) -> int:
-        arrays: list[Array] = [self.token_embd, self.output_norm]
-        if not np.shares_memory(self.output, self.token_embd):
-            arrays.append(self.output)
+        matrices: list[Matrix] = [self.token_embd, self.output_norm]
+        output = getattr(self.output, "w", self.output)
+        if not (isinstance(output, np.ndarray) and np.shares_memory(output, self.token_embd)):
+            matrices.append(self.output)
         for lw in self.layers:
-            arrays += [lw.attn_norm, lw.wqkv, lw.wo, lw.ffn_norm, lw.w_gate_up, lw.w_down]
-        return sum(a.nbytes for a in arrays)
+            matrices += [lw.attn_norm, lw.wqkv, lw.wo, lw.ffn_norm, lw.w_gate_up, lw.w_down]
+        return sum(int(m.nbytes) for m in matrices)
 
 
-# --------------------------------------------------------------------------- RMSNorm
+def linear(x: Array, w: Matrix) -> Array:
+    """``x @ w``; a quantized file's matrix first rounds x the way llama.cpp does."""
+    out: Array = x @ w if isinstance(w, np.ndarray) else w.apply(x)
+    return out
+
+
+# --------------------------------------------------------------------------- the arithmetic
+
+
+class Ops(Protocol):
+    """The operations whose rounding differs between plain numpy and llama.cpp."""
+
+    name: str
+
+    def rms_norm(self, x: Array, weight: Array, eps: float) -> Array: ...
+    def rope_tables(self, rope_dim: int, base: float, scale: float, positions: npt.NDArray[np.int64],
+                    freq_factors: Array | None) -> tuple[Array, Array]: ...  # fmt: skip
+    def apply_rope(self, x: Array, cos: Array, sin: Array) -> Array: ...
+    def scores(self, q: Array, keys: Array) -> Array: ...
+    def softmax(self, att: Array, scale: float) -> Array: ...
+    def weighted_values(self, att: Array, values: Array) -> Array: ...
+    def swiglu(self, gate: Array, up: Array) -> Array: ...
+
+
+class Float32Ops:
+    """Each formula as written, in float32 numpy."""
+
+    name = "float32"
+
+    def rms_norm(self, x: Array, weight: Array, eps: float) -> Array:
+        """Scale each vector to unit root-mean-square, then by a learned gain per channel."""
+        ms = np.mean(np.square(x), axis=-1, keepdims=True)  # (B, T, 1)
+        out: Array = (x * (1.0 / np.sqrt(ms + eps)) * weight).astype(np.float32, copy=False)  # (B, T, C)
+        return out
+
+    def rope_tables(self, rope_dim: int, base: float, scale: float, positions: npt.NDArray[np.int64],
+                    freq_factors: Array | None) -> tuple[Array, Array]:  # fmt: skip
+        """cos and sin of ``position * theta_i`` for each rotated pair i, shape (T, rope_dim/2).
+
+        theta_i = base^(-2i/rope_dim) is built by repeated float32 multiplication,
+        the way llama.cpp builds it.
+        """
+        half = rope_dim // 2
+        theta_scale = np.float32(base) ** np.float32(-2.0 / rope_dim)
+        inv_freq = np.cumprod(np.concatenate([[np.float32(1.0)], np.full(half - 1, theta_scale, np.float32)]))
+        inv_freq = inv_freq.astype(np.float32)
+        if freq_factors is not None:
+            inv_freq = inv_freq / freq_factors
+        pos = positions.astype(np.float32) * np.float32(scale)
+        angles = pos[:, None] * inv_freq[None, :]  # (T, half)
+        return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+    def apply_rope(self, x: Array, cos: Array, sin: Array) -> Array:
+        """Rotate adjacent pairs (x[2i], x[2i+1]) of each head by the angle of the token's position."""
+        B, H, T, _ = x.shape
+        r = cos.shape[-1] * 2  # dims that rotate; the rest pass through
+        pairs = x[..., :r].reshape(B, H, T, r // 2, 2)
+        x0, x1 = pairs[..., 0], pairs[..., 1]  # (B, H, T, r/2)
+        out = np.empty_like(x)
+        rot = out[..., :r].reshape(B, H, T, r // 2, 2)  # a view: writing it fills out
+        rot[..., 0] = x0 * cos - x1 * sin
+        rot[..., 1] = x0 * sin + x1 * cos
+        out[..., r:] = x[..., r:]
+        return out
+
+    def scores(self, q: Array, keys: Array) -> Array:
+        out: Array = q @ keys.swapaxes(-1, -2)
+        return out
+
+    def softmax(self, att: Array, scale: float) -> Array:
+        scaled = att * np.float32(scale)
+        e = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+        out: Array = e / e.sum(axis=-1, keepdims=True)
+        return out
+
+    def weighted_values(self, att: Array, values: Array) -> Array:
+        out: Array = att @ values
+        return out
+
+    def swiglu(self, gate: Array, up: Array) -> Array:
+        """silu(gate) * up: the gate decides how much of each hidden unit passes."""
+        with np.errstate(over="ignore"):  # exp(-gate) overflows to inf for gate < -88: silu is then -0, as it should be
+            out: Array = (gate / (1.0 + np.exp(-gate)) * up).astype(np.float32, copy=False)
+        return out
+
+
+FLOAT32 = Float32Ops()
 
 
 def rms_norm(x: Array, weight: Array, eps: float) -> Array:
-    """Scale each vector to unit root-mean-square, then by a learned gain per channel."""
-    ms = np.mean(np.square(x), axis=-1, keepdims=True)  # (B, T, 1)
-    out: Array = (x * (1.0 / np.sqrt(ms + eps)) * weight).astype(np.float32, copy=False)  # (B, T, C)
-    return out
-
-
-# --------------------------------------------------------------------------- rotary position embedding
-
-
-def rope_tables(cfg: LlamaConfig, positions: npt.NDArray[np.int64], freq_factors: Array | None) -> tuple[Array, Array]:
-    """cos and sin of ``position * theta_i`` for each rotated pair i, shape (T, rope_dim/2).
-
-    theta_i = base^(-2i/rope_dim) is built by repeated float32 multiplication,
-    the way llama.cpp builds it, so the angles agree to the last bit.
-    """
-    half = cfg.rope_dim // 2
-    theta_scale = np.float32(cfg.rope_base) ** np.float32(-2.0 / cfg.rope_dim)
-    inv_freq = np.cumprod(np.concatenate([[np.float32(1.0)], np.full(half - 1, theta_scale, np.float32)]))
-    inv_freq = inv_freq.astype(np.float32)
-    if freq_factors is not None:
-        inv_freq = inv_freq / freq_factors
-    pos = positions.astype(np.float32) * np.float32(cfg.rope_scale)
-    angles = pos[:, None] * inv_freq[None, :]  # (T, half)
-    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
-
-
-def apply_rope(x: Array, cos: Array, sin: Array) -> Array:
-    """Rotate adjacent pairs (x[2i], x[2i+1]) of each head by the angle of the token's position."""
-    B, H, T, _ = x.shape
-    r = cos.shape[-1] * 2  # dims that rotate; the rest pass through
-    pairs = x[..., :r].reshape(B, H, T, r // 2, 2)
-    x0, x1 = pairs[..., 0], pairs[..., 1]  # (B, H, T, r/2)
-    out = np.empty_like(x)
-    rot = out[..., :r].reshape(B, H, T, r // 2, 2)  # a view: writing it fills out
-    rot[..., 0] = x0 * cos - x1 * sin
-    rot[..., 1] = x0 * sin + x1 * cos
-    out[..., r:] = x[..., r:]
-    return out
+    return FLOAT32.rms_norm(x, weight, eps)
 
 
 # --------------------------------------------------------------------------- KV cache
@@ -160,19 +217,19 @@ def attention(
     cfg: LlamaConfig,
     cache: KVCache,
     layer: int,
-    cos: Array,
-    sin: Array,
+    rope: tuple[Array, Array],
+    ops: Ops,
     hook: AttentionHook | None,
 ) -> Array:
     """Grouped-query causal self-attention of the T new tokens over all S cached ones."""
     B, T, _ = x.shape  # (B, T, C)
     nh, nkv, hs = cfg.n_head, cfg.n_kv_head, cfg.head_dim
     g = nh // nkv
-    qkv = x @ lw.wqkv  # (B, T, (nh + 2 nkv) hs)
+    qkv = linear(x, lw.wqkv)  # (B, T, (nh + 2 nkv) hs)
     q = qkv[..., : nh * hs].reshape(B, T, nh, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
     k = qkv[..., nh * hs : (nh + nkv) * hs].reshape(B, T, nkv, hs).transpose(0, 2, 1, 3)  # (B, nkv, T, hs)
     v = qkv[..., (nh + nkv) * hs :].reshape(B, T, nkv, hs).transpose(0, 2, 1, 3)  # (B, nkv, T, hs)
-    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    q, k = ops.apply_rope(q, *rope), ops.apply_rope(k, *rope)
 
     start = cache.length
     S = start + T
@@ -183,31 +240,26 @@ def attention(
 
     # each group of g query heads shares one key/value head: broadcast over the group axis
     qg = q.reshape(B, nkv, g, T, hs)  # (B, nkv, g, T, hs)
-    att = (qg @ keys[:, :, None].swapaxes(-1, -2)) * np.float32(1.0 / np.sqrt(hs))  # (B, nkv, g, T, S)
+    att = ops.scores(qg, keys[:, :, None])  # (B, nkv, g, T, S)
     # causal mask: new token i sits at position start+i and may only see positions <= start+i
     future = np.arange(S)[None, :] > (start + np.arange(T))[:, None]  # (T, S)
     att = np.where(future, np.float32(-np.inf), att)
-    att = np.exp(att - att.max(axis=-1, keepdims=True))
-    att /= att.sum(axis=-1, keepdims=True)
+    att = ops.softmax(att, 1.0 / np.sqrt(hs))  # (B, nkv, g, T, S), rows sum to 1
     if hook is not None:
         hook(layer, att.reshape(B, nh, T, S))
-    y = att @ values[:, :, None]  # (B, nkv, g, T, hs)
+    y = ops.weighted_values(att, values[:, :, None])  # (B, nkv, g, T, hs)
     y = y.reshape(B, nh, T, hs).transpose(0, 2, 1, 3).reshape(B, T, nh * hs)  # (B, T, nh*hs)
-    out: Array = y @ lw.wo  # (B, T, C)
-    return out
+    return linear(y, lw.wo)  # (B, T, C)
 
 
 # --------------------------------------------------------------------------- feed-forward (SwiGLU)
 
 
-def mlp(x: Array, lw: LayerWeights, cfg: LlamaConfig) -> Array:
+def mlp(x: Array, lw: LayerWeights, cfg: LlamaConfig, ops: Ops) -> Array:
     """down(silu(gate(x)) * up(x)): the gate decides how much of each hidden unit passes."""
-    gu = x @ lw.w_gate_up  # (B, T, 2F)
+    gu = linear(x, lw.w_gate_up)  # (B, T, 2F)
     gate, up = gu[..., : cfg.ffn_dim], gu[..., cfg.ffn_dim :]  # (B, T, F) each
-    with np.errstate(over="ignore"):  # exp(-gate) overflows to inf for gate < -88: silu is then -0, as it should be
-        h = gate / (1.0 + np.exp(-gate)) * up  # silu(gate) * up, (B, T, F)
-    out: Array = h @ lw.w_down  # (B, T, C)
-    return out
+    return linear(ops.swiglu(gate, up), lw.w_down)  # (B, T, C)
 
 
 # --------------------------------------------------------------------------- block
@@ -219,12 +271,12 @@ def block(
     cfg: LlamaConfig,
     cache: KVCache,
     layer: int,
-    cos: Array,
-    sin: Array,
+    rope: tuple[Array, Array],
+    ops: Ops,
     hook: AttentionHook | None,
 ) -> Array:
-    x = x + attention(rms_norm(x, lw.attn_norm, cfg.norm_eps), lw, cfg, cache, layer, cos, sin, hook)
-    return x + mlp(rms_norm(x, lw.ffn_norm, cfg.norm_eps), lw, cfg)  # (B, T, C)
+    x = x + attention(ops.rms_norm(x, lw.attn_norm, cfg.norm_eps), lw, cfg, cache, layer, rope, ops, hook)
+    return x + mlp(ops.rms_norm(x, lw.ffn_norm, cfg.norm_eps), lw, cfg, ops)  # (B, T, C)
 
 
 # --------------------------------------------------------------------------- model
@@ -233,9 +285,10 @@ def block(
 class Llama:
     """The whole model: embedding, blocks, final norm, output projection."""
 
-    def __init__(self, config: LlamaConfig, weights: LlamaWeights) -> None:
+    def __init__(self, config: LlamaConfig, weights: LlamaWeights, ops: Ops = FLOAT32) -> None:
         self.config = config
         self.weights = weights
+        self.ops = ops
 
     def new_cache(self, max_len: int, batch: int = 1) -> KVCache:
         return KVCache.allocate(self.config, max_len, batch)
@@ -257,7 +310,7 @@ class Llama:
         ``last_only`` (a prompt only needs the logits of its last position).
         ``attention_hook`` receives each layer's attention probabilities.
         """
-        cfg = self.config
+        cfg, ops = self.config, self.ops
         idx = np.asarray(tokens, dtype=np.int64)
         if idx.ndim == 1:
             idx = idx[None, :]
@@ -267,18 +320,18 @@ class Llama:
         if idx.size and (idx.min() < 0 or idx.max() >= cfg.vocab_size):
             raise ValueError(f"token id out of range for a vocabulary of {cfg.vocab_size}")
         positions = np.arange(cache.length, cache.length + T, dtype=np.int64)
-        cos, sin = rope_tables(cfg, positions, self.weights.rope_freq_factors)  # (T, rope_dim/2)
+        rope = ops.rope_tables(cfg.rope_dim, cfg.rope_base, cfg.rope_scale, positions, self.weights.rope_freq_factors)
 
         x = self.embed(idx)  # (B, T, C)
         for layer, lw in enumerate(self.weights.layers):
-            x = block(x, lw, cfg, cache, layer, cos, sin, attention_hook)
+            x = block(x, lw, cfg, cache, layer, rope, ops, attention_hook)
         cache.length += T
         cache.tokens.extend(int(t) for t in idx[0])
 
         if last_only:
             x = x[:, -1:, :]  # (B, 1, C)
-        x = rms_norm(x, self.weights.output_norm, cfg.norm_eps)
-        return x @ self.weights.output  # (B, T, V)
+        x = ops.rms_norm(x, self.weights.output_norm, cfg.norm_eps)
+        return linear(x, self.weights.output)  # (B, T, V)
 
 
 # --------------------------------------------------------------------------- sampler
