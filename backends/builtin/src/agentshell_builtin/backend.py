@@ -163,7 +163,9 @@ def load_model(path: Path) -> LoadedModel:
         loaded = _models.get(key)
         if loaded is None:
             t0 = time.perf_counter()
-            gguf = load_gguf(key)
+            # llama.cpp's exact arithmetic (llamacpp_numerics.py) costs 5-25x the time: chat runs float32 unless asked
+            exact = os.environ.get("AGENT_BUILTIN_NUMERICS", "float32") == "llama.cpp"
+            gguf = load_gguf(key, match_llama_cpp=exact)
             fmt = _formats.get(key) or PromptFormat.create(Tokenizer(gguf.vocab), gguf.chat_template)
             _formats[key] = fmt
             loaded = LoadedModel(gguf, gguf.build(), fmt.tokenizer, (time.perf_counter() - t0) * 1000, fmt)
