@@ -7,10 +7,14 @@ Three references:
   at full size, where only float32 summation order differs;
 * the SmolLM2 Q4_1 file as shipped. Here llama.cpp never multiplies float32 by
   float32: before each product with quantized weights it rounds the activations
-  to 8-bit blocks (q8_1 for Q4_1 weights, q8_0 for the Q8_0 embedding/output).
-  We multiply by the exactly dequantized weights in float32, so the logits
-  differ by that rounding, compounded over 30 layers. The figures are printed
-  (``pytest -s``) and bounded; near-ties can flip the top token.
+  to 8-bit blocks (q8_1 for Q4_1 weights, q8_0 for the Q8_0 embedding/output),
+  and a last-bit difference anywhere decides how some activation rounds, which
+  then spreads to every later layer and position. By default the engine
+  reproduces llama.cpp's arithmetic bit for bit (llamacpp_numerics.py); only
+  the output projection's float32 summation order differs, so the logits agree
+  to ~1e-4 and the top token and greedy text are the same. With plain float32
+  numerics (``match_llama_cpp=False``) they differ by the rounding, compounded
+  over 30 layers: that test bounds the gap. Figures print with ``pytest -s``.
 """
 
 from __future__ import annotations
@@ -129,17 +133,35 @@ def smollm2_f32(smollm2_file: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return load_gguf(path), llama_cpp_reference(path)
 
 
-def test_smollm2_q4_1_logits_close_to_llama_cpp(smollm2: tuple[GGUFModel, Any, Tokenizer]) -> None:
+def test_smollm2_q4_1_logits_match_llama_cpp(smollm2: tuple[GGUFModel, Any, Tokenizer]) -> None:
     model, ref, tok = smollm2
+    assert model.numerics == "llama.cpp"
     ids = tok.encode(VARIED_PROMPT, parse_special=True)
     assert len(ids) >= 256
     ours, theirs = our_logits(model, ids), reference_logits(ref, ids)
     diff = np.abs(ours - theirs)
     agree = float((ours.argmax(-1) == theirs.argmax(-1)).mean())
-    print(f"\nSmolLM2 Q4_1: {len(ids)} positions, max |Δlogit| = {diff.max():.3f}, mean {diff.mean():.4f}, "
-          f"logit range ±{np.abs(theirs).max():.1f}, top-1 agreement {agree:.1%}")
+    print(f"\nSmolLM2 Q4_1, llama.cpp numerics: {len(ids)} positions, max |Δlogit| = {diff.max():.2e}, "
+          f"mean {diff.mean():.2e}, logit range ±{np.abs(theirs).max():.1f}, top-1 agreement {agree:.1%}")
+    assert agree == 1.0
+    assert diff.max() < 1e-3  # the output projection's summation order: ~1e-5 relative on logits of ±30
+
+
+def test_smollm2_q4_1_float32_numerics_differ_by_the_rounding(
+    smollm2_file: Path, smollm2: tuple[GGUFModel, Any, Tokenizer]
+) -> None:
+    """Without llama.cpp's activation rounding the gap is that rounding, compounded: bounded, not zero."""
+    _, ref, tok = smollm2
+    model = load_gguf(smollm2_file, match_llama_cpp=False)
+    assert model.numerics == "float32"
+    ids = tok.encode(VARIED_PROMPT, parse_special=True)
+    ours, theirs = our_logits(model, ids), reference_logits(ref, ids)
+    diff = np.abs(ours - theirs)
+    agree = float((ours.argmax(-1) == theirs.argmax(-1)).mean())
+    print(f"\nSmolLM2 Q4_1, float32 numerics: {len(ids)} positions, max |Δlogit| = {diff.max():.3f}, "
+          f"mean {diff.mean():.4f}, top-1 agreement {agree:.1%}")
     assert agree >= 0.9
-    assert diff.mean() < 0.5
+    assert 0.01 < diff.mean() < 0.5
     # where the top tokens differ it is a near-tie: llama.cpp's pick is among our top 5
     ranks = (ours > ours[np.arange(len(ids)), theirs.argmax(-1)][:, None]).sum(-1)
     assert ranks.max() < 5
@@ -169,14 +191,8 @@ def test_smollm2_f32_greedy_64_tokens_same_as_llama_cpp(
     assert greedy_ours(model, ids, 64) == greedy_reference(ref, ids, 64)
 
 
-def test_smollm2_q4_1_greedy_64_tokens(smollm2: tuple[GGUFModel, Any, Tokenizer]) -> None:
-    """Free-running greedy text can part ways at a near-tie; teacher-forced, we follow llama.cpp's path."""
+def test_smollm2_q4_1_greedy_64_tokens_same_as_llama_cpp(smollm2: tuple[GGUFModel, Any, Tokenizer]) -> None:
+    """Prefill, then 64 single-token steps: decode takes other kernels than prefill in llama.cpp too."""
     model, ref, tok = smollm2
     ids = tok.encode(CHAT_PROMPT, parse_special=True)
-    theirs = greedy_reference(ref, ids, 64)
-    ours_free = greedy_ours(model, ids, 64)
-    same = next((i for i, (a, b) in enumerate(zip(ours_free, theirs, strict=True)) if a != b), 64)
-    forced = our_logits(model, ids + theirs)[len(ids) - 1 : -1].argmax(-1)
-    agree = float((forced == np.array(theirs)).mean())
-    print(f"\nSmolLM2 Q4_1 greedy: identical for {same}/64 tokens; teacher-forced top-1 agreement {agree:.1%}")
-    assert agree >= 0.9
+    assert greedy_ours(model, ids, 64) == greedy_reference(ref, ids, 64)
