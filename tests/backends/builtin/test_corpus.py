@@ -12,7 +12,6 @@ from agentshell_builtin.corpus import (
     _DIRS,
     _STEMS,
     KINDS,
-    PHRASES,
     SYSTEM_PROMPT,
     TOOL_KINDS,
     Conversation,
@@ -20,11 +19,11 @@ from agentshell_builtin.corpus import (
     conversation,
     encode_segments,
     generate,
-    phrasings,
     render,
     render_segments,
     write_corpus,
 )
+from agentshell_builtin.phrasings import PHRASES, phrasings
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,13 @@ import random
 import re
 import shutil
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-Split = Literal["train", "heldout"]
+from agentshell_builtin.phrasings import PHRASES, Split, phrasings
+
 T = TypeVar("T")
 
 # The compact system prompt the model is trained with. The shipped chat template
@@ -215,118 +215,6 @@ class Conversation:
     kind: str  # which task family produced it
     turns: tuple[Turn, ...]
 
-
-_P = dict[str, tuple[str, ...]]
-
-
-def _expand(*parts: Sequence[str]) -> list[str]:
-    """Every concatenation of one choice from each part: "list" × " the files in {path}" × "?"."""
-    out = [""]
-    for part in parts:
-        out = [head + tail for head in out for tail in part]
-    return out
-
-
-# Requests are built from parts (opener × verb × object × closer), a few thousand phrasings per tool. A
-# hand-written list of ten per tool taught the model those ten sentences; combinations teach it which
-# words choose the tool and where the arguments are, which is what carries over to a phrasing it has never
-# seen. The held-out split takes whole phrasings out (see :func:`phrasings`), so a held-out request is a
-# sentence the model never saw, made of words it did.
-_ASK = ("", "please ", "can you ", "could you ", "would you ", "I need you to ", "go ahead and ", "now ",
-        "I want you to ", "hey, ", "kindly ", "quickly ")
-_END = ("", ".", "!", " please", " for me", " thanks", " now", ", please")
-_QEND = ("?", "", " please?", "?")
-_QASK = ("", "hey, ", "so ", "tell me: ", "quick question: ")
-_CEND = ("", "!")  # after free text a closing "now" or "please" could be part of it
-
-_GRAMMAR: dict[str, list[str]] = {
-    "list_dir": [
-        *_expand(_ASK, ("list", "show", "show me", "display", "print", "give me", "tell me", "enumerate"),
-                 (" the files in {path}", " the contents of {path}", " {path}", " the folder {path}",
-                  " the directory {path}", " everything in {path}", " the entries of {path}",
-                  " what is in {path}", " a listing of {path}", " the files inside the {path} folder"), _END),
-        *_expand(_QASK, ("what's in {path}", "what is inside {path}", "which files are in {path}",
-                         "which files are in the {path} folder", "what does {path} contain",
-                         "what files are there in {path}", "what is in the {path} directory",
-                         "what do we have in {path}", "what's inside the folder {path}"), _QEND),
-        *_expand(_ASK, ("ls {path}", "look inside {path}", "look in the folder {path}", "peek into {path}"), _END),
-    ],
-    "read_file": [
-        *_expand(_ASK, ("read", "show", "show me", "open", "cat", "print", "display", "dump", "view", "give me",
-                        "output"),
-                 (" {path}", " the file {path}", " the contents of {path}", " the text of {path}",
-                  " what {path} says", " the content of the file {path}"), _END),
-        *_expand(_QASK, ("what's in {path}", "what does {path} say", "what is written in {path}",
-                         "what's inside the file {path}", "what does the file {path} contain",
-                         "what are the contents of {path}"), _QEND),
-        *_expand(_ASK, ("let me see {path}", "I want to see {path}", "have a look at {path}"), _END),
-    ],
-    "grep": [
-        *_expand(_ASK, ("search for", "grep", "grep for", "find", "look for", "locate", "hunt for",
-                        "find occurrences of", "search for the word", "find the text", "find lines with"),
-                 (" {pattern} in {path}", " {pattern} inside {path}", " {pattern} under {path}",
-                  " {pattern} within {path}", " {pattern} anywhere in {path}"), _END),
-        *_expand(_ASK, ("search", "grep", "scan", "check"), (" {path} for {pattern}",), _END),
-        *_expand(_QASK, ("where does {pattern} appear in {path}", "which lines in {path} mention {pattern}",
-                         "is {pattern} used anywhere in {path}", "does {path} contain {pattern}",
-                         "where is {pattern} mentioned in {path}", "which lines of {path} contain {pattern}"),
-                 _QEND),
-    ],
-    "glob": [
-        *_expand(_ASK, ("find", "list", "show", "show me", "glob", "search for", "look for", "locate", "give me"),
-                 (" files matching {pattern}", " all files matching {pattern}", " the files that match {pattern}",
-                  " files named {pattern}", " every file matching {pattern}", " files like {pattern}",
-                  " the paths matching {pattern}"), _END),
-        *_expand(_ASK, ("glob {pattern}", "find {pattern}", "list {pattern}"), _END),
-        *_expand(_QASK, ("which files match {pattern}", "what files match the pattern {pattern}",
-                         "are there files matching {pattern}", "what matches {pattern}",
-                         "which paths match {pattern}"), _QEND),
-    ],
-    "write_file": [
-        *_expand(_ASK, ("create", "make", "add", "write", "generate"),
-                 (" a file {path}", " the file {path}", " {path}", " a new file {path}", " a file called {path}",
-                  " a file named {path}"),
-                 (" with {content}", " containing {content}", " with the text {content}", " that says {content}",
-                  " with content {content}", ": {content}"), _CEND),
-        *_expand(_ASK, ("write", "save", "put", "store"), (" {content}",),
-                 (" to {path}", " in {path}", " into {path}", " into a new file {path}", " in the file {path}",
-                  " in a file called {path}"), _END),
-        *_expand(_ASK, ("create {path} and write {content} in it", "make a new file {path} with the text {content}",
-                        "new file {path}: {content}"), _CEND),
-    ],
-    "edit_file": [
-        *_expand(_ASK, ("replace", "change", "swap", "switch", "rename", "turn"), (" {old}",),
-                 (" with {new}", " to {new}", " into {new}", " by {new}"),
-                 (" in {path}", " inside {path}", " in the file {path}"), _END),
-        *_expand(_ASK, ("in {path}, ", "in the file {path} "), ("replace", "change", "swap", "rename"),
-                 (" {old} with {new}", " {old} to {new}", " {old} into {new}"), _END),
-        *_expand(_ASK, ("substitute {new} for {old}", "put {new} in place of {old}", "use {new} instead of {old}",
-                        "write {new} instead of {old}"), (" in {path}", " inside {path}", " in the file {path}"),
-                 _END),
-        *_expand(_ASK, ("edit", "update", "modify", "fix"), (" {path}",),
-                 (": replace {old} with {new}", " so that {old} becomes {new}", " and change {old} to {new}",
-                  ", changing {old} to {new}", " by replacing {old} with {new}"), _END),
-    ],
-    "bash": [
-        *_expand(_ASK, ("run", "execute", "try running", "try", "launch", "invoke"),
-                 (" {command}", " the command {command}", " this: {command}", " the shell command {command}"),
-                 ("", " in the shell", " in a terminal"), _END),
-        *_expand(_QASK, ("what does {command} print", "what is the output of {command}",
-                         "what happens if you run {command}", "what do you get from {command}"), _QEND),
-    ],
-}
-
-
-def _held_out(phrasing: str) -> bool:
-    """One phrasing in five is held out, chosen by a hash of its text, so the split never depends on a seed."""
-    return zlib.crc32(phrasing.encode()) % 5 == 4
-
-
-def phrasings(kind: str, split: Split) -> list[str]:
-    return [p for p in PHRASES[kind] if _held_out(p) == (split == "heldout")]
-
-
-PHRASES: _P = {kind: tuple(dict.fromkeys(forms)) for kind, forms in _GRAMMAR.items()}
 
 SMALL_TALK: tuple[tuple[str, str], ...] = (
     ("hi", "Hello! I can list folders, read, search, create and edit files, and run commands here."),
