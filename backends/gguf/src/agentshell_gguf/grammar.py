@@ -3,10 +3,11 @@
 Once the model has written ``<tool_call>``, decoding continues under this
 grammar: a JSON object whose ``name`` is one of the tool names and whose
 ``arguments`` match that tool's parameter schema, then the closing tag; then
-either the end of the turn or another ``<tool_call>`` block (several calls
-may also share one block as a JSON list). A small
-model can still choose badly, but it can no longer write something that does
-not parse or validate.
+either the end of the turn or, when the model opened the call itself, another
+``<tool_call>`` block (several calls may also share one block as a JSON list).
+A small model can still choose badly, but it can no longer write something
+that does not parse or validate; :mod:`agentshell_gguf.closing` makes sure it
+also ends.
 
 The schema-to-GBNF conversion is llama.cpp's own (shipped in llama-cpp-python);
 a parameter schema it cannot convert falls back to "any JSON object" for that
