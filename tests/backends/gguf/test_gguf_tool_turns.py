@@ -253,3 +253,15 @@ def test_the_default_depends_on_the_template_and_the_size(smollm2: Path) -> None
     assert GGUFBackend.default_tool_choice(meta, plain) == "first"  # SmolLM2-135M: never calls on its own
     assert GGUFBackend.default_tool_choice(meta, with_tools) == "auto"
     assert GGUFBackend.default_tool_choice(replace(meta, parameter_count=7_000_000_000), plain) == "auto"
+
+
+def test_a_template_that_thinks_declares_the_capability(smollm2: Path) -> None:
+    from dataclasses import replace
+
+    from agentshell_gguf.metadata import read_metadata
+
+    backend = GGUFBackend({})
+    meta = read_metadata(smollm2)
+    assert "thinking" not in backend.describe(str(smollm2)).capabilities
+    thinking = replace(meta, chat_template="{{ messages[0]['content'] }}<|im_start|>assistant\n<think>\n")
+    assert "thinking" in backend._info(thinking).capabilities

@@ -137,11 +137,13 @@ class GGUFBackend:
         details["size"] = human_size(meta.size_bytes)
         details["template"] = "own chat template" if meta.chat_template else "no chat template (ChatML)"
         details["path"] = str(meta.path)
+        template_text = meta.chat_template or ""
         return ModelInfo(
             name=meta.name,
             backend=self.name,
             context_length=meta.context_length,
-            capabilities=frozenset({"completion", "tools"}),
+            # A template that writes <think> belongs to a reasoning model (Qwen3, DeepSeek-R1 distills).
+            capabilities=frozenset({"completion", "tools"} | ({"thinking"} if "<think>" in template_text else set())),
             details=details,
         )
 
