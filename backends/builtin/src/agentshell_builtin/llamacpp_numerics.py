@@ -123,7 +123,7 @@ def v_expf(x: Array) -> Array:
         fma(_c("0x1.ffffecp-1"), b, f32(1.0)),
     )
     with np.errstate(over="ignore", invalid="ignore"):
-        res = np.ldexp(j, np.nan_to_num(np.clip(n, -300, 300)).astype(np.int32)).astype(f32)
+        res = np.ldexp(j, np.clip(n, -300, 300).astype(np.int32)).astype(f32)
         out: Array = np.where(np.abs(n) > f32(192), np.where(n <= 0, f32(0), f32(np.inf)), res).astype(f32)
     return out
 
@@ -244,15 +244,15 @@ class Q4_1Matrix:
         N = x.shape[0]
         nb, n_out = self.d.shape
         qa, da, sa = round_q8_32(x)  # (N, nb, 32), (N, nb), (N, nb)
-        lanes = qa.reshape(N, nb * 8, 4).transpose(1, 0, 2)  # (nb*8, N, 4): lane k of block b holds inputs 4k..4k+3
-        xy = (lanes @ self.q.reshape(nb * 8, 4, n_out)).reshape(nb, 8, N, n_out)  # integer lane sums, exact
+        lanes = np.ascontiguousarray(qa.reshape(N, nb * 8, 4).transpose(1, 0, 2))  # (nb*8, N, 4): lane k of block
+        xy = (lanes @ self.q.reshape(nb * 8, 4, n_out)).reshape(nb, 8, N, n_out)  # b sums inputs 4k..4k+3: exact
         d0d1 = da.T[:, :, None].astype(f64) * self.d[:, None, :]  # (nb, N, out): fp16 x fp16, exact
-        p = xy.astype(f64)
-        p *= d0d1[:, None]  # (nb, 8, N, out): each block's term d_w d_a Σq_w q_a, exact in float64
-        acc = p[0].astype(f32)
-        tmp = np.empty(acc.shape, f64)
+        tmp = np.empty((8, N, n_out), f64)
+        np.multiply(xy[0], d0d1[0], out=tmp)  # d_w d_a Σq_w q_a: exact in float64
+        acc = tmp.astype(f32)
         for b in range(1, nb):  # acc = fma(d0d1, xy, acc), block after block, rounded to float32 each time
-            np.add(p[b], acc, out=tmp)
+            np.multiply(xy[b], d0d1[b], out=tmp)
+            tmp += acc
             acc[...] = tmp
         summs = (sa.T[:, :, None] * self.m[:, None, :]).sum(axis=0)  # Σ m s: exact products, summed in block order
         out: Array = hsum8(acc.transpose(1, 2, 0)) + summs
@@ -365,8 +365,8 @@ class LlamaCppOps:
     def softmax(self, att: Array, scale: float) -> Array:
         """``ggml_soft_max``: scaled, ``ggml_v_expf``, float64 sum of 16-lane block sums, one reciprocal."""
         S = att.shape[-1]
-        pad = -S % 16
-        w = np.pad(att * f32(scale), [(0, 0)] * (att.ndim - 1) + [(0, pad)], constant_values=-np.inf)
+        w = np.full((*att.shape[:-1], S + -S % 16), -np.inf, f32)  # masked tail up to whole 16-lane blocks
+        np.multiply(att, f32(scale), out=w[..., :S])
         e = v_expf(w - w.max(axis=-1, keepdims=True))
         blocks = reduce16(e.reshape(*e.shape[:-1], -1, 16)).astype(f64)
         total = np.zeros(blocks.shape[:-1], f64)
@@ -378,13 +378,15 @@ class LlamaCppOps:
     def weighted_values(self, att: Array, values: Array) -> Array:
         """att @ values: tinyBLAS (16 lanes over positions) for a prompt, ``ggml_vec_dot_f32`` for one token."""
         S = att.shape[-1]
-        pad = -S % 64
-        a = np.pad(att, [(0, 0)] * (att.ndim - 1) + [(0, pad)])[..., None, :]  # (..., T, 1, S')
-        v = np.pad(values.swapaxes(-1, -2), [(0, 0)] * (values.ndim - 1) + [(0, pad)])[..., None, :, :]
+        S64 = S + -S % 64  # zero weights up to whole 64-wide steps: they add nothing, lanes stay aligned
+        a = np.zeros((*att.shape[:-1], 1, S64), f32)  # (..., T, 1, S')
+        a[..., 0, :S] = att
+        v = np.zeros((*values.shape[:-2], 1, values.shape[-1], S64), f32)  # (..., 1, hs, S')
+        v[..., 0, :, :S] = values.swapaxes(-1, -2)
         if att.shape[-2] == 1:
             return _vec_dot_f32(a, v)  # (..., 1, hs)
         acc = np.zeros((*np.broadcast_shapes(a.shape[:-1], v.shape[:-1]), 16), f32)
-        for k in range(0, S + pad, 16):
+        for k in range(0, S64, 16):
             acc = fma(a[..., k : k + 16], v[..., k : k + 16], acc)
         return reduce16(acc)
 
