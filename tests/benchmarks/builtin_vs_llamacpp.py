@@ -4,8 +4,12 @@
 
 For each file (SmolLM2-135M-Instruct Q4_1, and a tiny random F32 llama written
 to a temporary directory), both engines get the same prompt ids and the same
-thread count; prefill is one batched pass over the prompt, decode is greedy,
-one token at a time against the KV cache (F32 in both). Each figure is the best
+thread count. The quantized file runs twice on the numpy engine: with
+llama.cpp's arithmetic reproduced bit for bit (the engine's default for
+quantized files, llamacpp_numerics.py) and with plain float32 numerics (what
+the chat backend runs unless AGENT_BUILTIN_NUMERICS=llama.cpp). Prefill is one
+batched pass over the prompt, decode is greedy, one token at a time against the
+KV cache (F32 in both). Each figure is the best
 of ``--repeat`` runs, and printed as a ratio to llama.cpp measured in this
 process, never as an absolute claim. Peak memory of the numpy engine (load +
 prefill + decode) is measured with tracemalloc, which sees numpy's buffers,
@@ -44,12 +48,13 @@ def best_of(repeat: int, fn: Callable[[], float]) -> float:
     return min(fn() for _ in range(repeat))
 
 
-def bench_ours(path: Path, prompt: list[int], n_decode: int, threads: int, repeat: int) -> dict[str, float]:
+def bench_ours(
+    path: Path, prompt: list[int], n_decode: int, threads: int, repeat: int, match_llama_cpp: bool
+) -> dict[str, float]:
     gc.collect()
     tracemalloc.start()
-    model = load_gguf(path)
+    model = load_gguf(path, match_llama_cpp=match_llama_cpp)
     llama = model.build()
-    weights_f32 = model.weights.nbytes()
 
     def prefill() -> float:
         cache = llama.new_cache(len(prompt) + n_decode + 1)
@@ -77,8 +82,12 @@ def bench_ours(path: Path, prompt: list[int], n_decode: int, threads: int, repea
         "prefill_tps": len(prompt) / prefill_s,
         "decode_tps": n_decode / decode_s,
         "peak_bytes": float(peak),
-        "weights_f32_bytes": float(weights_f32),
     }
+
+
+def weights_f32_bytes(path: Path) -> int:
+    """What the file's weights take as float32: the yardstick for memory (a tied output counts once)."""
+    return sum(int(t.n_elements) * 4 for t in _open(path).tensors)
 
 
 def bench_llama_cpp(path: Path, prompt: list[int], n_decode: int, threads: int, repeat: int) -> dict[str, float]:
@@ -127,15 +136,18 @@ def main() -> None:
               f"best of {args.repeat}")
         for label, path in files:
             prompt = Tokenizer(read_vocab(_open(path))).encode(TEXT)[: args.prompt_tokens]
-            ours = bench_ours(path, prompt, args.decode_tokens, args.threads, args.repeat)
             ref = bench_llama_cpp(path, prompt, args.decode_tokens, args.threads, args.repeat)
             print(f"\n{label}: {path.name}")
-            for key, name in (("prefill_tps", "prefill"), ("decode_tps", "decode")):
-                print(f"  {name:8s} numpy {ours[key]:8.1f} tok/s   llama.cpp {ref[key]:8.1f} tok/s   "
-                      f"ratio {ours[key] / ref[key]:.3f}x")
-            print(f"  peak memory (numpy engine, tracemalloc) {ours['peak_bytes'] / 1e6:.1f} MB = "
-                  f"{ours['peak_bytes'] / ours['weights_f32_bytes']:.2f}x the F32 weights "
-                  f"({ours['weights_f32_bytes'] / 1e6:.1f} MB)")
+            modes = (("llama.cpp numerics", True), ("float32 numerics", False)) if "Q4_1" in label else (("", False),)
+            for mode, exact in modes:
+                ours = bench_ours(path, prompt, args.decode_tokens, args.threads, args.repeat, exact)
+                print(f"  numpy engine{', ' + mode if mode else ''}:")
+                for key, name in (("prefill_tps", "prefill"), ("decode_tps", "decode")):
+                    print(f"    {name:8s} numpy {ours[key]:8.1f} tok/s   llama.cpp {ref[key]:8.1f} tok/s   "
+                          f"ratio {ours[key] / ref[key]:.3f}x")
+                print(f"    peak memory (tracemalloc) {ours['peak_bytes'] / 1e6:.1f} MB = "
+                      f"{ours['peak_bytes'] / weights_f32_bytes(path):.2f}x the F32 weights "
+                      f"({weights_f32_bytes(path) / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":
