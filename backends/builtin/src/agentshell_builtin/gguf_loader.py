@@ -29,7 +29,7 @@ from agentshell_builtin.llamacpp_numerics import (
     Matrix,
     QuantizedMatrix,
     fuse,
-    q4_1_matrix,
+    scale_min_matrix,
 )
 from agentshell_builtin.model import FLOAT32, Array, LayerWeights, Llama, LlamaConfig, LlamaWeights
 
@@ -256,11 +256,11 @@ def load_gguf(
     def matrix(*names: str) -> Matrix:
         """The named (out_i, in) tensors side by side as one (in, sum out_i) matrix for ``x @ w``."""
         types = [by_name[n].tensor_type.name if n in by_name else "?" for n in names]
-        if match_llama_cpp and all(t == "Q4_1" for t in types):
+        if match_llama_cpp and all(t in ("Q4_1", "Q5_1") for t in types):  # reproduced bit for bit
             ts = [tensor(n) for n in names]
             if any(len(t.shape) != 2 or int(t.shape[0]) != int(ts[0].shape[0]) for t in ts):
                 raise UnsupportedModel(f"the weights {', '.join(names)} do not have the shapes the metadata announces")
-            return q4_1_matrix([np.asarray(t.data) for t in ts])
+            return scale_min_matrix([(np.asarray(t.data), t.tensor_type.name) for t in ts])
         ws = [take(n) for n in names]
         if ws[0].ndim != 2 or any(w.shape[1] != ws[0].shape[1] for w in ws):
             raise UnsupportedModel(f"the weights {', '.join(names)} do not have the shapes the metadata announces")

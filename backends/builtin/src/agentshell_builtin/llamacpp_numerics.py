@@ -19,10 +19,10 @@ of every operation before it, and a single step of 1/254 of the block's largest
 value then spreads through every later layer and, through the KV cache, every
 later position. Emulating only the rounding (x_q @ W in float32) makes each
 product agree with llama.cpp to 1e-6, yet SmolLM2 Q4_1's logits still differed
-by up to 1.5 with 97% top-1 agreement, exactly as without it. So for Q4_1 this
-module reproduces *every* operation bit for bit, in ggml's order:
+by up to 1.5 with 97% top-1 agreement, exactly as without it. So for Q4_1 and
+Q5_1 this module reproduces *every* operation bit for bit, in ggml's order:
 
-* ``ggml_vec_dot_q4_1_q8_1``: 8 lanes of 4 integer products per block, each
+* ``ggml_vec_dot_q4_1_q8_1`` / ``_q5_1_q8_1``: 8 lanes of 4 integer products per block, each
   lane accumulated over blocks with fused multiply-adds, then ``hsum_float_8``,
   plus the minimums' sum ``Σ m_w s``;
 * RMSNorm with a float64 sum of squares; rope with libm's ``sinf``/``cosf`` and
@@ -210,16 +210,16 @@ class QuantizedMatrix:
 
 
 @dataclass
-class Q4_1Matrix:
-    """Q4_1 weights kept as their integer quants, multiplied exactly like ``ggml_vec_dot_q4_1_q8_1``.
+class ScaleMinMatrix:
+    """Q4_1/Q5_1 weights kept as integer quants, multiplied exactly like ``ggml_vec_dot_q4_1_q8_1``.
 
-    ``q`` is (in, out) with the 4-bit quants as float32 (exact), so that the
+    ``q`` is (in, out) with the 4- or 5-bit quants as float32 (exact), so that the
     integer products of one lane (4 consecutive inputs of a block) are a small
     batched matrix product; ``d`` and ``m`` are the fp16 scale and minimum of
     each (block, output).
     """
 
-    q: Array  # (in, out) quants 0..15
+    q: Array  # (in, out) quants 0..15 (Q4_1) or 0..31 (Q5_1)
     d: Array  # (in/32, out)
     m: Array  # (in/32, out)
 
@@ -259,7 +259,7 @@ class Q4_1Matrix:
         return out
 
 
-Matrix = Array | QuantizedMatrix | Q4_1Matrix
+Matrix = Array | QuantizedMatrix | ScaleMinMatrix
 
 
 def fuse(matrices: list[tuple[Array, str, Array | None]]) -> QuantizedMatrix:
@@ -283,17 +283,25 @@ def fuse(matrices: list[tuple[Array, str, Array | None]]) -> QuantizedMatrix:
     return QuantizedMatrix(w, tuple(parts), mins)
 
 
-def q4_1_matrix(raw: list[npt.NDArray[np.uint8]]) -> Q4_1Matrix:
-    """Q4_1 tensors (out_i rows of 20-byte blocks: fp16 d, fp16 m, 16 bytes of nibbles) side by side."""
+def scale_min_matrix(tensors: list[tuple[npt.NDArray[np.uint8], str]]) -> ScaleMinMatrix:
+    """Q4_1/Q5_1 tensors (raw rows of blocks, type name) side by side.
+
+    A block is fp16 d, fp16 m, for Q5_1 32 high bits, then 16 bytes of nibbles:
+    input j < 16 is the low nibble of byte j, input j + 16 its high nibble.
+    """
     qs, ds, ms = [], [], []
-    for r in raw:
-        blocks = np.ascontiguousarray(r).reshape(r.shape[0], -1, 20)  # (out, nb, 20)
+    for raw, wtype in tensors:
+        size = 24 if wtype == "Q5_1" else 20
+        blocks = np.ascontiguousarray(raw).reshape(raw.shape[0], -1, size)  # (out, nb, bytes)
         ds.append(blocks[..., 0:2].copy().view(np.float16)[..., 0].astype(f32).T)
         ms.append(blocks[..., 2:4].copy().view(np.float16)[..., 0].astype(f32).T)
-        nib = blocks[..., 4:]
-        q = np.concatenate([nib & 15, nib >> 4], axis=-1)  # (out, nb, 32): low nibbles are inputs 0-15
-        qs.append(q.reshape(r.shape[0], -1).T.astype(f32))
-    return Q4_1Matrix(
+        nib = blocks[..., size - 16 :]
+        q = np.concatenate([nib & 15, nib >> 4], axis=-1)  # (out, nb, 32)
+        if wtype == "Q5_1":
+            high = blocks[..., 4:8].copy().view("<u4")  # (out, nb, 1): bit j is input j's fifth bit
+            q = q | (((high >> np.arange(32, dtype=np.uint32)) & 1) << 4).astype(np.uint8)
+        qs.append(q.reshape(raw.shape[0], -1).T.astype(f32))
+    return ScaleMinMatrix(
         np.ascontiguousarray(np.concatenate(qs, axis=1)),
         np.ascontiguousarray(np.concatenate(ds, axis=1)),
         np.ascontiguousarray(np.concatenate(ms, axis=1)),
