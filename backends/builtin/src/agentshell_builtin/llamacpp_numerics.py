@@ -19,10 +19,11 @@ of every operation before it, and a single step of 1/254 of the block's largest
 value then spreads through every later layer and, through the KV cache, every
 later position. Emulating only the rounding (x_q @ W in float32) makes each
 product agree with llama.cpp to 1e-6, yet SmolLM2 Q4_1's logits still differed
-by up to 1.5 with 97% top-1 agreement, exactly as without it. So for Q4_1 and
-Q5_1 this module reproduces *every* operation bit for bit, in ggml's order:
+by up to 1.5 with 97% top-1 agreement, exactly as without it. So for Q4_1,
+Q5_1 and Q8_0 this module reproduces *every* operation bit for bit, in ggml's order:
 
-* ``ggml_vec_dot_q4_1_q8_1`` / ``_q5_1_q8_1``: 8 lanes of 4 integer products per block, each
+* ``ggml_vec_dot_q4_1_q8_1`` (``_q5_1_q8_1``, ``_q8_0_q8_0`` and llamafile's
+  tinyBLAS_Q0 for prompts: the same order): 8 lanes of 4 integer products per block, each
   lane accumulated over blocks with fused multiply-adds, then ``hsum_float_8``,
   plus the minimums' sum ``Σ m_w s``;
 * RMSNorm with a float64 sum of squares; rope with libm's ``sinf``/``cosf`` and
@@ -37,11 +38,12 @@ product of two float32 is exact in float64, so the only difference from the
 hardware instruction would be a double rounding, which needs an inexact float64
 sum that also lands on a float32 tie.
 
-Other quantized types (Q4_0, Q8_0, K-quants...) take other kernels (repacked
+Other quantized types (Q4_0, Q5_0, K-quants...) take other kernels (repacked
 8x8 GEMMs, llamafile's quantized tinyBLAS): for them only the activation
 rounding is reproduced (``QuantizedMatrix``), which makes single products agree
 to float32 summation order but cannot stop the spread described above. The
-output projection of every file also uses this path: logits feed nothing back.
+output projection of every file also uses this cheaper path: logits feed
+nothing back, and computing all of a prompt's logits exactly would take minutes.
 """
 
 from __future__ import annotations
@@ -211,17 +213,17 @@ class QuantizedMatrix:
 
 @dataclass
 class ScaleMinMatrix:
-    """Q4_1/Q5_1 weights kept as integer quants, multiplied exactly like ``ggml_vec_dot_q4_1_q8_1``.
+    """Q4_1/Q5_1/Q8_0 weights kept as integer quants, multiplied exactly like ``ggml_vec_dot_q4_1_q8_1``.
 
-    ``q`` is (in, out) with the 4- or 5-bit quants as float32 (exact), so that the
+    ``q`` is (in, out) with the quants as float32 (exact), so that the
     integer products of one lane (4 consecutive inputs of a block) are a small
     batched matrix product; ``d`` and ``m`` are the fp16 scale and minimum of
     each (block, output).
     """
 
-    q: Array  # (in, out) quants 0..15 (Q4_1) or 0..31 (Q5_1)
+    q: Array  # (in, out) quants: 0..15 (Q4_1), 0..31 (Q5_1), -128..127 (Q8_0)
     d: Array  # (in/32, out)
-    m: Array  # (in/32, out)
+    m: Array  # (in/32, out), 0 for Q8_0: adding m*s = 0 leaves ggml's sum as it is
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -284,13 +286,20 @@ def fuse(matrices: list[tuple[Array, str, Array | None]]) -> QuantizedMatrix:
 
 
 def scale_min_matrix(tensors: list[tuple[npt.NDArray[np.uint8], str]]) -> ScaleMinMatrix:
-    """Q4_1/Q5_1 tensors (raw rows of blocks, type name) side by side.
+    """Q4_1/Q5_1/Q8_0 tensors (raw rows of blocks, type name) side by side.
 
-    A block is fp16 d, fp16 m, for Q5_1 32 high bits, then 16 bytes of nibbles:
-    input j < 16 is the low nibble of byte j, input j + 16 its high nibble.
+    A Q4_1/Q5_1 block is fp16 d, fp16 m, for Q5_1 32 high bits, then 16 bytes of
+    nibbles: input j < 16 is the low nibble of byte j, input j + 16 its high
+    nibble. A Q8_0 block is fp16 d and 32 signed bytes.
     """
     qs, ds, ms = [], [], []
     for raw, wtype in tensors:
+        if wtype == "Q8_0":
+            blocks = np.ascontiguousarray(raw).reshape(raw.shape[0], -1, 34)
+            ds.append(blocks[..., 0:2].copy().view(np.float16)[..., 0].astype(f32).T)
+            ms.append(np.zeros_like(ds[-1]))
+            qs.append(blocks[..., 2:].copy().view(np.int8).reshape(raw.shape[0], -1).T.astype(f32))
+            continue
         size = 24 if wtype == "Q5_1" else 20
         blocks = np.ascontiguousarray(raw).reshape(raw.shape[0], -1, size)  # (out, nb, bytes)
         ds.append(blocks[..., 0:2].copy().view(np.float16)[..., 0].astype(f32).T)
