@@ -256,7 +256,7 @@ def load_gguf(
     def matrix(*names: str) -> Matrix:
         """The named (out_i, in) tensors side by side as one (in, sum out_i) matrix for ``x @ w``."""
         types = [by_name[n].tensor_type.name if n in by_name else "?" for n in names]
-        if match_llama_cpp and all(t in ("Q4_1", "Q5_1", "Q8_0") for t in types):  # reproduced bit for bit
+        if match_llama_cpp and all(t in ("Q4_1", "Q5_1", "Q5_0", "Q8_0") for t in types):  # reproduced bit for bit
             ts = [tensor(n) for n in names]
             if any(len(t.shape) != 2 or int(t.shape[0]) != int(ts[0].shape[0]) for t in ts):
                 raise UnsupportedModel(f"the weights {', '.join(names)} do not have the shapes the metadata announces")

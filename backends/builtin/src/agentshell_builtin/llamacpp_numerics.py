@@ -20,9 +20,9 @@ value then spreads through every later layer and, through the KV cache, every
 later position. Emulating only the rounding (x_q @ W in float32) makes each
 product agree with llama.cpp to 1e-6, yet SmolLM2 Q4_1's logits still differed
 by up to 1.5 with 97% top-1 agreement, exactly as without it. So for Q4_1,
-Q5_1 and Q8_0 this module reproduces *every* operation bit for bit, in ggml's order:
+Q5_1, Q5_0 and Q8_0 this module reproduces *every* operation bit for bit, in ggml's order:
 
-* ``ggml_vec_dot_q4_1_q8_1`` (``_q5_1_q8_1``, ``_q8_0_q8_0`` and llamafile's
+* ``ggml_vec_dot_q4_1_q8_1`` (``_q5_1_q8_1``, ``_q5_0_q8_0``, ``_q8_0_q8_0`` and llamafile's
   tinyBLAS_Q0 for prompts: the same order): 8 lanes of 4 integer products per block, each
   lane accumulated over blocks with fused multiply-adds, then ``hsum_float_8``,
   plus the minimums' sum ``Σ m_w s``;
@@ -38,7 +38,7 @@ product of two float32 is exact in float64, so the only difference from the
 hardware instruction would be a double rounding, which needs an inexact float64
 sum that also lands on a float32 tie.
 
-Other quantized types (Q4_0, Q5_0, K-quants...) take other kernels (repacked
+Other quantized types (Q4_0, K-quants...) take other kernels (repacked
 8x8 GEMMs, llamafile's quantized tinyBLAS): for them only the activation
 rounding is reproduced (``QuantizedMatrix``), which makes single products agree
 to float32 summation order but cannot stop the spread described above. The
@@ -213,7 +213,7 @@ class QuantizedMatrix:
 
 @dataclass
 class ScaleMinMatrix:
-    """Q4_1/Q5_1/Q8_0 weights kept as integer quants, multiplied exactly like ``ggml_vec_dot_q4_1_q8_1``.
+    """Q4_1/Q5_1/Q5_0/Q8_0 weights as integer quants, multiplied exactly like ``ggml_vec_dot_q4_1_q8_1``.
 
     ``q`` is (in, out) with the quants as float32 (exact), so that the
     integer products of one lane (4 consecutive inputs of a block) are a small
@@ -221,9 +221,9 @@ class ScaleMinMatrix:
     each (block, output).
     """
 
-    q: Array  # (in, out) quants: 0..15 (Q4_1), 0..31 (Q5_1), -128..127 (Q8_0)
+    q: Array  # (in, out) quants: 0..15 (Q4_1), 0..31 (Q5_1), -16..15 (Q5_0), -128..127 (Q8_0)
     d: Array  # (in/32, out)
-    m: Array  # (in/32, out), 0 for Q8_0: adding m*s = 0 leaves ggml's sum as it is
+    m: Array  # (in/32, out), 0 for Q5_0/Q8_0: adding m*s = 0 leaves ggml's sum as it is
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -286,11 +286,12 @@ def fuse(matrices: list[tuple[Array, str, Array | None]]) -> QuantizedMatrix:
 
 
 def scale_min_matrix(tensors: list[tuple[npt.NDArray[np.uint8], str]]) -> ScaleMinMatrix:
-    """Q4_1/Q5_1/Q8_0 tensors (raw rows of blocks, type name) side by side.
+    """Q4_1/Q5_1/Q5_0/Q8_0 tensors (raw rows of blocks, type name) side by side.
 
     A Q4_1/Q5_1 block is fp16 d, fp16 m, for Q5_1 32 high bits, then 16 bytes of
     nibbles: input j < 16 is the low nibble of byte j, input j + 16 its high
-    nibble. A Q8_0 block is fp16 d and 32 signed bytes.
+    nibble. Q5_0 is Q5_1 without m, its quants offset by -16. A Q8_0 block is
+    fp16 d and 32 signed bytes.
     """
     qs, ds, ms = [], [], []
     for raw, wtype in tensors:
@@ -300,15 +301,20 @@ def scale_min_matrix(tensors: list[tuple[npt.NDArray[np.uint8], str]]) -> ScaleM
             ms.append(np.zeros_like(ds[-1]))
             qs.append(blocks[..., 2:].copy().view(np.int8).reshape(raw.shape[0], -1).T.astype(f32))
             continue
-        size = 24 if wtype == "Q5_1" else 20
+        size, high_at = {"Q4_1": (20, None), "Q5_1": (24, 4), "Q5_0": (22, 2)}[wtype]
         blocks = np.ascontiguousarray(raw).reshape(raw.shape[0], -1, size)  # (out, nb, bytes)
         ds.append(blocks[..., 0:2].copy().view(np.float16)[..., 0].astype(f32).T)
-        ms.append(blocks[..., 2:4].copy().view(np.float16)[..., 0].astype(f32).T)
+        if wtype == "Q5_0":
+            ms.append(np.zeros_like(ds[-1]))
+        else:
+            ms.append(blocks[..., 2:4].copy().view(np.float16)[..., 0].astype(f32).T)
         nib = blocks[..., size - 16 :]
-        q = np.concatenate([nib & 15, nib >> 4], axis=-1)  # (out, nb, 32)
-        if wtype == "Q5_1":
-            high = blocks[..., 4:8].copy().view("<u4")  # (out, nb, 1): bit j is input j's fifth bit
-            q = q | (((high >> np.arange(32, dtype=np.uint32)) & 1) << 4).astype(np.uint8)
+        q = np.concatenate([nib & 15, nib >> 4], axis=-1).astype(np.int16)  # (out, nb, 32)
+        if high_at is not None:
+            high = blocks[..., high_at : high_at + 4].copy().view("<u4")  # (out, nb, 1): bit j = input j's fifth bit
+            q |= (((high >> np.arange(32, dtype=np.uint32)) & 1) << 4).astype(np.int16)
+        if wtype == "Q5_0":
+            q -= 16
         qs.append(q.reshape(raw.shape[0], -1).T.astype(f32))
     return ScaleMinMatrix(
         np.ascontiguousarray(np.concatenate(qs, axis=1)),
