@@ -38,12 +38,18 @@ product of two float32 is exact in float64, so the only difference from the
 hardware instruction would be a double rounding, which needs an inexact float64
 sum that also lands on a float32 tie.
 
-Other quantized types (Q4_0, K-quants...) take other kernels (repacked
-8x8 GEMMs, llamafile's quantized tinyBLAS): for them only the activation
-rounding is reproduced (``QuantizedMatrix``), which makes single products agree
-to float32 summation order but cannot stop the spread described above. The
-output projection of every file also uses this cheaper path: logits feed
-nothing back, and computing all of a prompt's logits exactly would take minutes.
+Other quantized types take other kernels (repacked 8x8 GEMMs for Q4_0 and
+Q4_K, ``ggml_vec_dot_q6_K_q8_K``...): for them only the activation rounding is
+reproduced (``QuantizedMatrix``), which makes single products agree to float32
+summation order but cannot stop the spread described above. The output
+projection of every file also uses this cheaper path: logits feed nothing
+back, and computing all of a prompt's logits exactly would take minutes.
+
+What is reproduced is the x86 build with AVX2 and AVX-512 (16-lane float
+vectors) of the llama.cpp that llama-cpp-python 0.3.36 vendors, read from its
+source and checked tensor by tensor (tests/backends/builtin/test_builtin_parity_layers.py).
+llama.cpp built for another CPU sums in other orders; there the agreement is
+that of the rounding alone.
 """
 
 from __future__ import annotations

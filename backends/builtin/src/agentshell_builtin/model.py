@@ -11,7 +11,8 @@ vocabulary entry. The sampler turns logits into the next token.
 
 Everything is float32 and batched: the whole prompt goes through in one pass
 (prefill), then one token at a time against the KV cache (decode). There is no
-Python loop over heads or positions, only over layers.
+Python loop over heads or positions, only over layers (llama.cpp's numerics add
+loops over 32-input blocks and over memory-bounded chunks of rows).
 
 Shapes: B batch, T new tokens, S tokens in the cache (past + new), C model width,
 nh query heads, nkv key/value heads, g = nh // nkv heads per group, hs head size,
