@@ -3,11 +3,13 @@
 The reference F32 model is written here; ``llama_model_quantize`` turns it into
 F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K_M (Q4_K with Q6_K for some tensors) and Q6_K files,
 exactly as a user's downloaded files are made. The numpy engine dequantizes the
-weights exactly and rounds activations the way llama.cpp does for its quantized
-dot products (llamacpp_numerics.py). For Q4_1, Q5_1, Q5_0 and Q8_0 it also reproduces llama.cpp's
-summation order, so only the output projection's float32 order differs;
-the other types' products take kernels we do not reproduce (repacked GEMMs,
-quantized tinyBLAS), so their logits agree closely, not bit for bit.
+weights exactly and, for block-quantized files, rounds activations the way
+llama.cpp does for its quantized dot products (llamacpp_numerics.py); F16 runs
+in float32, while llama.cpp rounds activations to fp16 first. For Q4_1, Q5_1,
+Q5_0 and Q8_0 it also reproduces llama.cpp's summation order, so only the output
+projection's float32 order differs; the other types' products take kernels we
+do not reproduce (repacked GEMMs, K-quant dot products), so their logits agree
+closely, not bit for bit.
 """
 
 from __future__ import annotations

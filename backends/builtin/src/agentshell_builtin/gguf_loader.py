@@ -1,11 +1,12 @@
 """Read a llama-architecture GGUF file into float32 numpy weights and tokenizer data.
 
 Quantized tensors are dequantized once at load with ``gguf.quants``, exactly.
-By default each matrix also remembers its tensor type, so that the engine rounds
-activations before multiplying the way llama.cpp does (llamacpp_numerics.py);
-``match_llama_cpp=False`` keeps plain float32 products. Anything the engine
-cannot run (another architecture, a tensor type or tensor it does not know) is
-refused with one line that says so, before any large allocation.
+By default a file with block-quantized weights runs with llama.cpp's own
+arithmetic (llamacpp_numerics.py: activations rounded before each product,
+llama.cpp's summation order); ``match_llama_cpp=False`` keeps plain float32.
+Anything the engine cannot run (another architecture, a tensor type or tensor
+it does not know) is refused with one line that says so, before any large
+allocation.
 
 GGUF stores a matrix with ggml's dimension order (ne0 = input width first), so
 ``reader.tensors[i].data`` comes back in numpy order (out, in); the loader
@@ -221,10 +222,11 @@ def load_gguf(
 ) -> GGUFModel:
     """Read, check and dequantize a whole file. ``on_progress(done, total)`` follows the tensors.
 
-    ``match_llama_cpp``: multiply quantized and F16 weights the way llama.cpp's
-    CPU backend does (activations rounded first, llamacpp_numerics.py), so the
-    logits agree with llama.cpp's; False multiplies in plain float32. F32 files
-    are the same either way.
+    ``match_llama_cpp``: for a file with block-quantized weights (Q*), compute
+    the way llama.cpp's CPU backend does (llamacpp_numerics.py), so the logits
+    agree with llama.cpp's; False computes in plain float32. F32, F16 and BF16
+    files always use float32: nothing there is rounded to 8 bits, so float32
+    agrees closely with llama.cpp already, and with the training code exactly.
     """
     p = Path(path).expanduser()
     reader = _open(p)
@@ -237,6 +239,9 @@ def load_gguf(
             hint="run it with --model gguf:PATH instead",
         )
     _check_tensors(reader, cfg)
+    exact = match_llama_cpp and any(
+        t.tensor_type.name not in ("F32", "F16", "BF16") for t in reader.tensors if len(t.shape) > 1
+    )
     total = len(by_name)
     done = 0
 
@@ -256,7 +261,7 @@ def load_gguf(
     def matrix(*names: str) -> Matrix:
         """The named (out_i, in) tensors side by side as one (in, sum out_i) matrix for ``x @ w``."""
         types = [by_name[n].tensor_type.name if n in by_name else "?" for n in names]
-        if match_llama_cpp and all(t in ("Q4_1", "Q5_1", "Q5_0", "Q8_0") for t in types):  # reproduced bit for bit
+        if exact and all(t in ("Q4_1", "Q5_1", "Q5_0", "Q8_0") for t in types):  # reproduced bit for bit
             ts = [tensor(n) for n in names]
             if any(len(t.shape) != 2 or int(t.shape[0]) != int(ts[0].shape[0]) for t in ts):
                 raise UnsupportedModel(f"the weights {', '.join(names)} do not have the shapes the metadata announces")
@@ -264,7 +269,7 @@ def load_gguf(
         ws = [take(n) for n in names]
         if ws[0].ndim != 2 or any(w.shape[1] != ws[0].shape[1] for w in ws):
             raise UnsupportedModel(f"the weights {', '.join(names)} do not have the shapes the metadata announces")
-        if not match_llama_cpp or all(t == "F32" for t in types):
+        if not exact or all(t == "F32" for t in types):
             return np.ascontiguousarray(np.concatenate(ws).T)
         parts = [(w.T, t, _transposed(_block_minimums(by_name[n]))) for w, t, n in zip(ws, types, names, strict=True)]
         return fuse(parts)
@@ -288,7 +293,7 @@ def load_gguf(
         expected = (cfg.n_embd, (cfg.n_head + 2 * cfg.n_kv_head) * cfg.head_dim)
         if layers[-1].wqkv.shape != expected or layers[-1].w_gate_up.shape != (cfg.n_embd, 2 * cfg.ffn_dim):
             raise UnsupportedModel(f"the weights of block {i} do not have the shapes the metadata announces")
-    output = _output_matrix(by_name, token_embd, cfg, match_llama_cpp, take)  # (C, V)
+    output = _output_matrix(by_name, token_embd, cfg, exact, take)  # (C, V)
     freqs = take("rope_freqs.weight") if "rope_freqs.weight" in by_name else None
     weights = LlamaWeights(token_embd, layers, take("output_norm.weight"), output, freqs)
 
@@ -299,10 +304,10 @@ def load_gguf(
         "family": "llama",
         "parameters": f"{n_params / 1e6:.1f}M",
         "quantization": "+".join(quant),
-        "engine": "numpy float32" + (", llama.cpp's rounding" if match_llama_cpp and quant != ["F32"] else ""),
+        "engine": "numpy, llama.cpp's arithmetic" if exact else "numpy float32",
     }
     template = _field(reader, "tokenizer.chat_template")
-    numerics = "llama.cpp" if match_llama_cpp and quant != ["F32"] else "float32"
+    numerics = "llama.cpp" if exact else "float32"
     return GGUFModel(p, cfg, weights, vocab, None if template is None else str(template), details, numerics)
 
 
@@ -311,12 +316,12 @@ def _transposed(a: Array | None) -> Array | None:
 
 
 def _output_matrix(
-    by_name: dict[str, Any], token_embd: Array, cfg: LlamaConfig, match_llama_cpp: bool, take: Callable[[str], Array]
+    by_name: dict[str, Any], token_embd: Array, cfg: LlamaConfig, exact: bool, take: Callable[[str], Array]
 ) -> Matrix:
     """The (C, V) output projection: a view of the embedding table when tied, else the file's own matrix."""
     name = "token_embd.weight" if cfg.tied_output else "output.weight"
     w = token_embd.T if cfg.tied_output else np.ascontiguousarray(take(name).T)
     wtype = by_name[name].tensor_type.name
-    if not match_llama_cpp or wtype == "F32":
+    if not exact or wtype == "F32":
         return w
     return QuantizedMatrix(w, ((w.shape[1], ACTIVATION_FORMAT[wtype]),), _transposed(_block_minimums(by_name[name])))
