@@ -246,3 +246,18 @@ def test_agent_launch_runs_smollm2_on_the_numpy_engine(smollm2_file: Path, tmp_p
     )
     assert proc.returncode == 0, proc.stderr
     assert "Paris" in proc.stdout
+
+
+def test_numerics_option_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentshell_builtin.backend import exact_numerics
+
+    from agentshell.protocol import BackendError
+
+    monkeypatch.delenv("AGENT_BUILTIN_NUMERICS", raising=False)
+    assert exact_numerics() is False
+    assert exact_numerics("llama.cpp") is True
+    monkeypatch.setenv("AGENT_BUILTIN_NUMERICS", "llama.cpp")
+    assert exact_numerics() is True
+    assert exact_numerics("float32") is False  # the backend option wins over the environment
+    with pytest.raises(BackendError, match=r"unknown numerics 'fast'.*float32, llama\.cpp"):
+        exact_numerics("fast")

@@ -147,29 +147,39 @@ class LoadedModel:
         return logits[0, -1]
 
 
-_models: dict[Path, LoadedModel] = {}
+_models: dict[tuple[Path, bool], LoadedModel] = {}
 _formats: dict[Path, PromptFormat] = {}
 _described: dict[tuple[Path, float], ModelInfo] = {}
 _models_lock = threading.Lock()
 
 
-def load_model(path: Path) -> LoadedModel:
-    """Load (once per process) and return the model in ``path``."""
+NUMERICS = ("float32", "llama.cpp")
+
+
+def exact_numerics(setting: object = None) -> bool:
+    """Whether to reproduce llama.cpp's arithmetic on quantized files (``numerics`` option, else the
+    ``AGENT_BUILTIN_NUMERICS`` environment variable). It costs 5-25x the time, so float32 is the default."""
+    value = str(setting or os.environ.get("AGENT_BUILTIN_NUMERICS") or "float32")
+    if value not in NUMERICS:
+        raise BackendError(f"unknown numerics {value!r} for the built-in engine; use one of: {', '.join(NUMERICS)}")
+    return value == "llama.cpp"
+
+
+def load_model(path: Path, numerics: object = None) -> LoadedModel:
+    """Load (once per process and numerics) and return the model in ``path``."""
     from agentshell_builtin.gguf_loader import load_gguf
     from agentshell_builtin.tokenizer import Tokenizer
 
-    key = path.resolve()
+    key, exact = path.resolve(), exact_numerics(numerics)
     with _models_lock:
-        loaded = _models.get(key)
+        loaded = _models.get((key, exact))
         if loaded is None:
             t0 = time.perf_counter()
-            # llama.cpp's exact arithmetic (llamacpp_numerics.py) costs 5-25x the time: chat runs float32 unless asked
-            exact = os.environ.get("AGENT_BUILTIN_NUMERICS", "float32") == "llama.cpp"
             gguf = load_gguf(key, match_llama_cpp=exact)
             fmt = _formats.get(key) or PromptFormat.create(Tokenizer(gguf.vocab), gguf.chat_template)
             _formats[key] = fmt
             loaded = LoadedModel(gguf, gguf.build(), fmt.tokenizer, (time.perf_counter() - t0) * 1000, fmt)
-            _models[key] = loaded
+            _models[(key, exact)] = loaded
         return loaded
 
 
@@ -190,7 +200,7 @@ def prompt_format(path: Path) -> PromptFormat:
 
 
 def is_loaded(path: Path) -> bool:
-    return path.resolve() in _models
+    return any(key == path.resolve() for key, _ in _models)
 
 
 def _sampler_settings(options: ChatOptions, defaults: Mapping[str, Any]) -> SamplerSettings:
@@ -282,7 +292,7 @@ class BuiltinBackend:
         fresh = not is_loaded(path)
         if fresh and path.stat().st_size > _LOADING_NOTICE_BYTES:
             yield Notice(level="loading", text=f"loading {path.name} into the numpy engine")
-        loaded = load_model(path)
+        loaded = load_model(path, self._options.get("numerics"))
         with loaded.lock:
             yield from self._generate(loaded, messages, tools, options, loaded.load_ms if fresh else None)
 

@@ -184,6 +184,8 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
         params, opt, state, cfg, tc, _ = T.load_checkpoint(ckpt)
         if steps is not None:
             tc = replace(tc, steps=steps)
+        if lr is not None:  # a new peak for the rest of the (stretched) cosine schedule
+            tc = replace(tc, lr=lr)
         tok, train_rows, held_rows, mode, _ = _load_prepared(cache)
         console.print(f"resuming at step {state.step} of {tc.steps}")
     else:
