@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentshell_builtin.corpus import TOOL_KINDS, Conversation, generate, render
+from agentshell_builtin.corpus import FAILURE_INTROS, TOOL_KINDS, Conversation, generate, render
 
 SHIPPED = Path(__file__).resolve().parents[2] / "backends/builtin/src/agentshell_builtin/models/agentshell-tiny.gguf"
 EVAL_SEED = 1000  # the shipped model was trained on seed 0; the held-out split at another seed is doubly unseen
@@ -88,7 +88,7 @@ def quotes_correctly(answer: str, reference: str, call: dict[str, Any]) -> bool:
     if len(ref_lines) > 1:
         return all(line in got for line in ref_lines[1:])
     values = [v for v in call["arguments"].values() if isinstance(v, str)]
-    if ": " in reference:  # failures quote the tool's reason after the colon
+    if reference.startswith(FAILURE_INTROS):  # failures quote the tool's reason after the colon
         return reference.split(": ", 1)[1] in answer
     return all(v in answer for v in values)
 

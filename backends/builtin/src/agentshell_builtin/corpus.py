@@ -195,9 +195,12 @@ def _strip_line_numbers(read_output: str) -> str:
     return "\n".join(line.split("\t", 1)[1] if "\t" in line else line for line in read_output.splitlines())
 
 
+FAILURE_INTROS = ("That did not work: ", "I could not do that: ")
+
+
 def _failure(rng: random.Random, output: str) -> str:
     reason = output.splitlines()[0].removeprefix("error: ") if output else "unknown error"
-    return rng.choice([f"That did not work: {reason}", f"I could not do that: {reason}"])
+    return rng.choice(FAILURE_INTROS) + reason
 
 
 # ----------------------------------------------------------------------------- tasks
