@@ -223,7 +223,7 @@ def test_a_template_without_tools_defaults_to_first(loaded_backend: GGUFBackend,
     assert [e.name for e in first if isinstance(e, ToolCall)] == ["read_file"]
     auto = greedy.model_copy(update={"extra": {"tool_choice": "auto"}})
     auto_events = list(loaded_backend.chat(str(smollm2), messages, tools=[READ_FILE], options=auto))
-    assert not any(isinstance(e, ToolCall) for e in auto_events)  # SmolLM2 never opens a call itself
+    assert not any(isinstance(e, ToolCall) for e in auto_events)  # SmolLM2 does not open a call itself
     after_result = [*messages, Message(role="tool", content="buy milk", name="read_file", tool_call_id="c1")]
     answer = list(loaded_backend.chat(str(smollm2), after_result, tools=[READ_FILE], options=greedy))
     assert not any(isinstance(e, ToolCall) for e in answer)  # "first": only the reply to the user is forced
@@ -250,7 +250,7 @@ def test_the_default_depends_on_the_template_and_the_size(smollm2: Path) -> None
         "{% for m in messages %}{{ m['content'] }}{% endfor %}"
         "{% if tools %}Call tools as <tool_call>{{ tools | tojson }}</tool_call>{% endif %}"
     )
-    assert GGUFBackend.default_tool_choice(meta, plain) == "first"  # SmolLM2-135M: never calls on its own
+    assert GGUFBackend.default_tool_choice(meta, plain) == "first"  # SmolLM2-135M: rarely calls on its own
     assert GGUFBackend.default_tool_choice(meta, with_tools) == "auto"
     assert GGUFBackend.default_tool_choice(replace(meta, parameter_count=7_000_000_000), plain) == "auto"
 

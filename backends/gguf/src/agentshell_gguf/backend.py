@@ -207,7 +207,7 @@ class GGUFBackend:
         """``first`` for a small model whose template does not teach tool calls, else ``auto``.
 
         Such a model learned tool calls (if at all) from fine-tuning data that a system
-        prompt cannot recall reliably: SmolLM2-135M opens no call on its own in any of
+        prompt cannot recall reliably: SmolLM2-135M opens a call on its own in 1 of
         100 BFCL requests. It is only useful as an agent if the reply to a request
         starts with a call. Larger models follow the format from the system prompt,
         and forcing a call on every message ("hi") would hurt them.
