@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -68,6 +69,12 @@ def process_gone(pid: int) -> bool:
         return (Path(f"/proc/{pid}") / "stat").read_text().split(") ")[1].startswith("Z")
     except (OSError, IndexError):
         return True
+
+
+def sigint_default() -> None:
+    """preexec_fn for children the tests send Ctrl-C to: a shell starts background jobs with SIGINT
+    ignored, Python then never raises KeyboardInterrupt, and CI started with ``&`` would fail these tests."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(condition: Callable[[], object], timeout: float) -> bool:

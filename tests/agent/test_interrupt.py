@@ -9,7 +9,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from launch_support import MARKER, agent_command, call, process_gone, sleeping_pids, text, wait_for, write_script
+from launch_support import (
+    MARKER,
+    agent_command,
+    call,
+    process_gone,
+    sigint_default,
+    sleeping_pids,
+    text,
+    wait_for,
+    write_script,
+)
 
 from agentshell.session import SessionStore
 
@@ -30,6 +40,7 @@ def test_sigint_during_bash_kills_the_command_and_exits_130(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_default,
     )
     try:
         assert wait_for(lambda: sleeping_pids(), 30), "the bash tool never started sleep"

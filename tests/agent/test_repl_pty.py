@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from launch_support import MARKER, call, process_gone, sleeping_pids, text, wait_for, write_script
+from launch_support import MARKER, call, process_gone, sigint_default, sleeping_pids, text, wait_for, write_script
 
 PROMPT = "›"
 
@@ -23,6 +23,7 @@ def spawn(tmp_path: Path, *args: str) -> pexpect.spawn:
         encoding="utf-8",
         timeout=30,
         dimensions=(40, 100),
+        preexec_fn=sigint_default,
     )
     if os.environ.get("PTY_LOG"):  # PTY_LOG=file shows what the terminal received, to debug a failing expect
         child.logfile_read = open(os.environ["PTY_LOG"], "a")  # noqa: SIM115
