@@ -39,10 +39,12 @@ def test_train_on_plain_text_then_resume(tmp_path: Path, monkeypatch: pytest.Mon
         meta = json.loads((tmp_path / "m.ckpt.json").read_text())
         assert meta["state"]["step"] == 4
 
-        code, output = _invoke("--out", str(out), "--resume", "--steps", "6")
+        code, output = _invoke("--out", str(out), "--resume", "--steps", "6", "--lr", "5e-4")
         assert code == 0, output
         assert "resuming at step 4" in output
-    assert json.loads((tmp_path / "m.ckpt.json").read_text())["state"]["step"] == 6
+    meta = json.loads((tmp_path / "m.ckpt.json").read_text())
+    assert meta["state"]["step"] == 6 and meta["train"]["steps"] == 6
+    assert meta["train"]["lr"] == 5e-4  # --lr on resume sets a new peak for the stretched schedule
 
     from agentshell_builtin.gguf_loader import load_gguf
 
