@@ -32,7 +32,6 @@ EVAL_SEED = 1000  # the shipped model was trained on seed 0; the held-out split 
 
 
 def numpy_generator(path: Path) -> Callable[[str, int], str]:
-    import numpy as np
     from agentshell_builtin.gguf_loader import load_gguf
     from agentshell_builtin.tokenizer import Tokenizer
 
@@ -42,16 +41,7 @@ def numpy_generator(path: Path) -> Callable[[str, int], str]:
 
     def generate_text(prompt: str, max_new: int) -> str:
         ids = tok.encode(prompt, add_special=False, parse_special=True)
-        cache = model.new_cache(len(ids) + max_new + 1)
-        logits = model.forward(np.array(ids), cache, last_only=True)[0, -1]
-        out: list[int] = []
-        for _ in range(max_new):
-            nxt = int(np.argmax(logits))
-            if nxt in tok.stop_ids:
-                break
-            out.append(nxt)
-            logits = model.forward(np.array([nxt]), cache)[0, -1]
-        return tok.decode(out)
+        return tok.decode(model.greedy(ids, max_new, tok.stop_ids))
 
     return generate_text
 

@@ -57,14 +57,7 @@ def our_logits(model: GGUFModel, ids: list[int]) -> np.ndarray[Any, Any]:
 
 def greedy_ours(model: GGUFModel, ids: list[int], n: int) -> list[int]:
     """Prefill, then one token at a time against the KV cache."""
-    llama = model.build()
-    cache = llama.new_cache(len(ids) + n)
-    logits = llama.forward(ids, cache, last_only=True)[0, -1]
-    out: list[int] = []
-    for _ in range(n):
-        out.append(int(np.argmax(logits)))
-        logits = llama.forward(out[-1:], cache)[0, -1]
-    return out
+    return model.build().greedy(ids, n)
 
 
 def greedy_reference(ref: Any, ids: list[int], n: int) -> list[int]:

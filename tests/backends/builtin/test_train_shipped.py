@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from agentshell_builtin.export import CHAT_TEMPLATE
 
@@ -49,16 +48,7 @@ def greedy() -> Callable[[str], str]:
 
     def run(request: str) -> str:
         ids = tok.encode(PROMPT.format(request=request), add_special=False, parse_special=True)
-        cache = model.new_cache(len(ids) + 80)
-        logits = model.forward(np.array(ids), cache, last_only=True)[0, -1]
-        out: list[int] = []
-        for _ in range(79):
-            nxt = int(np.argmax(logits))
-            if nxt in tok.stop_ids:
-                break
-            out.append(nxt)
-            logits = model.forward(np.array([nxt]), cache)[0, -1]
-        return tok.decode(out)
+        return tok.decode(model.greedy(ids, 79, tok.stop_ids))
 
     return run
 

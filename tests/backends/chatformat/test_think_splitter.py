@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentshell_chatformat import ThinkSplitter, prompt_opens_thinking
+from chunked_streams import chunked_streams
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,16 +66,8 @@ _PIECES = st.sampled_from(
 )
 
 
-@st.composite
-def stream_and_split(draw: st.DrawFn) -> tuple[str, list[str]]:
-    source = "".join(draw(st.lists(_PIECES, max_size=14)))
-    cuts = sorted(draw(st.lists(st.integers(min_value=0, max_value=len(source)), max_size=12)))
-    chunks = [source[a:b] for a, b in zip([0, *cuts], [*cuts, len(source)], strict=True)]
-    return source, chunks
-
-
 @settings(max_examples=400, deadline=None)
-@given(stream_and_split(), st.booleans())
+@given(chunked_streams(_PIECES), st.booleans())
 def test_any_chunking_gives_the_same_result(case: tuple[str, list[str]], opened: bool) -> None:
     source, chunks = case
     whole = split([source], opened=opened)

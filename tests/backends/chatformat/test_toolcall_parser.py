@@ -6,6 +6,7 @@ import itertools
 
 from agentshell_chatformat import ToolCallParser, coalesce
 from agentshell_chatformat.parser import ParserEvent
+from chunked_streams import chunked_streams
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -159,16 +160,8 @@ _PIECES = st.sampled_from(
 )
 
 
-@st.composite
-def stream_and_split(draw: st.DrawFn) -> tuple[str, list[str]]:
-    source = "".join(draw(st.lists(_PIECES, max_size=14)))
-    cuts = sorted(draw(st.lists(st.integers(min_value=0, max_value=len(source)), max_size=12)))
-    chunks = [source[a:b] for a, b in zip([0, *cuts], [*cuts, len(source)], strict=True)]
-    return source, chunks
-
-
 @settings(max_examples=400, deadline=None)
-@given(stream_and_split())
+@given(chunked_streams(_PIECES))
 def test_any_chunking_gives_the_same_result(case: tuple[str, list[str]]) -> None:
     source, chunks = case
     assert parse(chunks) == parse([source])

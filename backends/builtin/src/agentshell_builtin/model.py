@@ -29,7 +29,7 @@ because there the last bit decides how llama.cpp rounds the next activation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -333,6 +333,19 @@ class Llama:
             x = x[:, -1:, :]  # (B, 1, C)
         x = ops.rms_norm(x, self.weights.output_norm, cfg.norm_eps)
         return linear(x, self.weights.output)  # (B, T, V)
+
+    def greedy(self, prompt: Sequence[int], max_new: int, stop_ids: Collection[int] = ()) -> list[int]:
+        """The most likely continuation, token by token: what tests and evals compare against llama.cpp."""
+        cache = self.new_cache(len(prompt) + max_new)
+        logits = self.forward(prompt, cache, last_only=True)[0, -1]
+        out: list[int] = []
+        while len(out) < max_new:
+            out.append(int(np.argmax(logits)))
+            if out[-1] in stop_ids:
+                return out[:-1]
+            if len(out) < max_new:
+                logits = self.forward(out[-1:], cache)[0, -1]
+        return out
 
 
 # --------------------------------------------------------------------------- sampler

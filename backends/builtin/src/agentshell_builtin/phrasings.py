@@ -28,7 +28,7 @@ def _expand(*parts: Sequence[str]) -> list[str]:
 _ASK = ("", "please ", "can you ", "could you ", "would you ", "I need you to ", "go ahead and ", "now ",
         "I want you to ", "hey, ", "kindly ", "quickly ")
 _END = ("", ".", "!", " please", " for me", " thanks", " now", ", please")
-_QEND = ("?", "", " please?", "?")
+_QEND = ("?", "", " please?")
 _QASK = ("", "hey, ", "so ", "tell me: ", "quick question: ")
 _CEND = ("", "!")  # after free text a closing "now" or "please" could be part of it
 
