@@ -98,3 +98,22 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, chat_rows: tupl
     assert state2.step == 4
     for k in straight:
         np.testing.assert_array_equal(params[k], straight[k], err_msg=k)
+
+
+def test_threads_share_a_batch_and_agree_with_one_thread(chat_rows: tuple[Rows, Rows]) -> None:
+    """Shards on threads sum to the whole batch's gradient, and a threaded run repeats exactly."""
+    rows, held = chat_rows
+    t = TrainConfig(seq_len=128, batch_size=3, accum=2, steps=3, warmup=1, lr=3e-3, eval_every=3, eval_rows=6,
+                    seed=5)
+    cfg = replace(CFG, n_layers=1)
+    runs = []
+    for threads in (1, 2, 2):
+        params = init_params(cfg, 1)
+        state = train(params, AdamW.for_params(params), TrainState(), cfg, t, rows, held, threads=threads)
+        runs.append((params, state))
+    (one, s1), (two, s2), (again, _) = runs
+    assert s2.history[-1]["eval"] == pytest.approx(s1.history[-1]["eval"], rel=1e-4)
+    for k in one:
+        np.testing.assert_allclose(two[k], one[k], rtol=0, atol=1e-5, err_msg=k)
+        np.testing.assert_array_equal(again[k], two[k], err_msg=k)
+    assert not np.array_equal(one["blk.0.attn_q.weight"], init_params(cfg, 1)["blk.0.attn_q.weight"])

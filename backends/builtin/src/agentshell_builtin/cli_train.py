@@ -39,6 +39,16 @@ def _paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(out.stem + ".ckpt"), out.with_name(out.stem + ".data.npz")
 
 
+def _cores() -> int:
+    """CPU cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _read_data(data: Path | None, corpus_size: int, seed: int) -> tuple[str, list[Any], list[Any]]:
     """("chat", train segments, held-out segments) or ("text", [text], [])."""
     from agentshell_builtin import corpus
@@ -155,18 +165,20 @@ def train(
     f16: Annotated[bool, typer.Option(help="store matrices as F16 (half the file size)")] = False,
     copy_weight: Annotated[float, typer.Option(help="chat data: loss weight of answer tokens copied from the "
                                                "request or a tool result (1 = no emphasis)")] = 4.0,
+    threads: Annotated[int | None, typer.Option(help="threads that share each batch (default: one per CPU core); "
+                                                "a run is reproducible for a given number")] = None,
 ) -> None:
     """Train a small Llama on text or on agent conversations, in numpy, and write a GGUF both engines load."""
     try:
         _run(data, config, out, resume, steps, vocab, seq_len, batch_size, lr, corpus_size, seed, max_minutes, f16,
-             copy_weight)
+             copy_weight, threads)
     except TrainInputError as exc:
         _fail(str(exc))
 
 
 def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | None, vocab: int, seq_len: int,
          batch_size: int | None, lr: float | None, corpus_size: int, seed: int, max_minutes: float | None,
-         f16: bool, copy_weight: float) -> None:
+         f16: bool, copy_weight: float, threads: int | None) -> None:
     from rich.console import Console
 
     from agentshell_builtin import train as T
@@ -177,6 +189,8 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
         raise TrainInputError(f"unknown config {config!r}; choose one of: {', '.join(T.CONFIGS)}")
     if vocab < 300 or seq_len < 8:
         raise TrainInputError("--vocab must be at least 300 and --seq-len at least 8")
+    if threads is not None and threads < 1:
+        raise TrainInputError("--threads must be at least 1")
     ckpt, cache = _paths(out)
     if resume:
         if not ckpt.with_name(ckpt.name + ".json").is_file() or not cache.is_file():
@@ -199,12 +213,14 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
         params = T.init_params(cfg, seed)
         opt = T.AdamW.for_params(params)
         state = T.TrainState()
+    n_threads = min(threads or _cores(), tc.batch_size)
     trained_tokens = int((train_rows.weight > 0).sum())
     if mode == "chat" and copy_weight != 1.0:
         train_rows = T.emphasize_copies(train_rows, factor=copy_weight, common=80)
     console.print(
         f"{mode} data: {len(train_rows)} rows × {tc.seq_len} tokens ({trained_tokens} trained), "
-        f"held-out {len(held_rows)} rows; vocab {cfg.vocab_size}; {T.count_params(params) / 1e6:.2f}M parameters"
+        f"held-out {len(held_rows)} rows; vocab {cfg.vocab_size}; {T.count_params(params) / 1e6:.2f}M parameters; "
+        f"{n_threads} thread{'s' if n_threads > 1 else ''}"
     )
 
     def save() -> None:
@@ -237,7 +253,7 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
         try:
             T.train(params, opt, state, cfg, tc, train_rows, held_rows, on_step=on_step, on_checkpoint=save,
                     checkpoint_every=100,
-                    should_stop=(lambda: time.monotonic() > deadline) if deadline else None)
+                    should_stop=(lambda: time.monotonic() > deadline) if deadline else None, threads=n_threads)
         except KeyboardInterrupt:
             save()
             console.print(f"interrupted at step {state.step}; continue with: agent train --out {out} --resume")

@@ -54,7 +54,10 @@ _DIRS = [
     "src", "lib", "app", "tests", "docs", "notes", "scripts", "config", "data", "assets", "tools", "bin", "build",
     "examples", "pkg", "core", "web", "api", "utils", "models", "views", "static", "templates", "public", "private",
     "reports", "logs", "backup", "drafts", "music", "photos", "recipes", "stories", "work", "home", "misc", "archive",
-    "old", "new", "temp", "cache", "vendor", "plugins", "modules", "cmd", "internal"
+    "old", "new", "temp", "cache", "vendor", "plugins", "modules", "cmd", "internal",
+    # words of the system prompt and the chat template: a folder called agentshell or user must be copied
+    # like any other name, not mistaken for the prompt the model reads it next to
+    "agent", "agentshell", "coding", "commands", "files", "user", "system", "assistant"
 ]
 _WORDS = [
     "apple", "banana", "cherry", "delta", "echo", "falcon", "garden", "harbor", "island", "jungle", "kettle", "lemon",
@@ -160,7 +163,10 @@ def make_workspace(rng: random.Random, root: Path, split: Split) -> Workspace:
         if rng.random() < 0.3:
             ws.dirs.append(f"{d}/{_pick(rng, _DIRS, split)}")
     for d in ["", *ws.dirs]:
-        for _ in range(rng.randint(1 if d else 0, 4)):
+        nested = any(x.startswith(f"{d}/") for x in ws.dirs) if d else False
+        # a folder holding only a subfolder (src/ with just src/agentshell/) lists as one directory entry
+        count = 0 if nested and rng.random() < 0.4 else rng.randint(1 if d else 0, 4)
+        for _ in range(count):
             name = f"{_pick(rng, _STEMS, split)}.{rng.choice(_EXTS)}"
             path = f"{d}/{name}" if d else name
             if path not in ws.files:

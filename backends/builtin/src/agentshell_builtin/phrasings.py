@@ -8,6 +8,7 @@ held-out request is a sentence the model never saw, made of words it did.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Sequence
 from typing import Literal
@@ -115,8 +116,10 @@ def _held_out(phrasing: str) -> bool:
     return zlib.crc32(phrasing.encode()) % 5 == 4
 
 
-def phrasings(kind: str, split: Split) -> list[str]:
-    return [p for p in PHRASES[kind] if _held_out(p) == (split == "heldout")]
+@functools.cache
+def phrasings(kind: str, split: Split) -> tuple[str, ...]:
+    """The phrasings of ``kind`` in ``split``; computed once, since every corpus conversation asks."""
+    return tuple(p for p in PHRASES[kind] if _held_out(p) == (split == "heldout"))
 
 
 PHRASES: _P = {kind: tuple(dict.fromkeys(forms)) for kind, forms in _GRAMMAR.items()}

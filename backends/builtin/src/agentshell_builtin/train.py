@@ -18,6 +18,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,15 +161,16 @@ def block_forward(p: Params, i: int, cfg: ModelConfig, x: Array, B: int, T: int,
     q = (h @ p[b + "attn_q.weight"].T).reshape(B, T, H, hd).transpose(0, 2, 1, 3)  # (B, H, T, hd)
     k = (h @ p[b + "attn_k.weight"].T).reshape(B, T, KV, hd).transpose(0, 2, 1, 3)  # (B, KV, T, hd)
     v = (h @ p[b + "attn_v.weight"].T).reshape(B, T, KV, hd).transpose(0, 2, 1, 3)
-    q, k = rope(q, cos, sin), rope(k, cos, sin)
-    if g > 1:  # query head j reads key/value head j // g, as llama.cpp does
-        k, v = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)
-    scale = 1.0 / math.sqrt(hd)
-    s = (q @ k.transpose(0, 1, 3, 2)) * scale + mask  # (B, H, T, T)
+    # query head j reads key/value head j // g (as llama.cpp does): fold each group's g heads into one
+    # longer query axis, so no copy of k and v is made and the batched products are g times larger
+    q = rope(q, cos, sin) * (1.0 / math.sqrt(hd))
+    k = rope(k, cos, sin)
+    s = (q.reshape(B, KV, g * T, hd) @ k.transpose(0, 1, 3, 2)).reshape(B, KV, g, T, T)
+    s += mask[:, :, None]  # mask (B, 1, T, T) → (B, 1, 1, T, T)
     s -= s.max(axis=-1, keepdims=True)
-    P = np.exp(s)
-    P /= P.sum(axis=-1, keepdims=True)
-    y = (P @ v).transpose(0, 2, 1, 3).reshape(B * T, H * hd)
+    P = np.exp(s, out=s)
+    P *= 1.0 / P.sum(axis=-1, keepdims=True)
+    y = (P.reshape(B, KV, g * T, T) @ v).reshape(B, H, T, hd).transpose(0, 2, 1, 3).reshape(B * T, H * hd)
     x2 = x + y @ p[b + "attn_output.weight"].T
     h2, r2 = rmsnorm(x2, p[b + "ffn_norm.weight"], cfg.norm_eps)
     a = h2 @ p[b + "ffn_gate.weight"].T  # (B*T, F)
@@ -199,15 +201,14 @@ def block_backward(p: Params, i: int, cfg: ModelConfig, dout: Array, c: dict[str
     # attention: x2 = x + y @ Wo.T
     grads[b + "attn_output.weight"] = dx2.T @ c["y"]
     dy = (dx2 @ p[b + "attn_output.weight"]).reshape(B, T, H, hd).transpose(0, 2, 1, 3)  # (B, H, T, hd)
-    P = c["P"]
-    dP = dy @ c["v"].transpose(0, 1, 3, 2)
-    dv = P.transpose(0, 1, 3, 2) @ dy
-    ds = P * (dP - np.sum(dP * P, axis=-1, keepdims=True)) * (1.0 / math.sqrt(hd))
-    dq = ds @ c["k"]
-    dk = ds.transpose(0, 1, 3, 2) @ c["q"]
-    if g > 1:
-        dk = dk.reshape(B, KV, g, T, hd).sum(axis=2)
-        dv = dv.reshape(B, KV, g, T, hd).sum(axis=2)
+    P = c["P"].reshape(B, KV, g * T, T)
+    dyg = dy.reshape(B, KV, g * T, hd)
+    ds = dyg @ c["v"].transpose(0, 1, 3, 2)  # dP (B, KV, g*T, T)
+    dv = P.transpose(0, 1, 3, 2) @ dyg  # (B, KV, T, hd): the g heads of a group sum here
+    ds *= P
+    ds -= P * ds.sum(axis=-1, keepdims=True)  # softmax backward: P * (dP - sum(dP * P))
+    dq = (ds @ c["k"]).reshape(B, H, T, hd) * (1.0 / math.sqrt(hd))
+    dk = ds.transpose(0, 1, 3, 2) @ c["q"].reshape(B, KV, g * T, hd)  # q was stored scaled
     dq, dk = rope(dq, cos, sin, inverse=True), rope(dk, cos, sin, inverse=True)
     dq = dq.transpose(0, 2, 1, 3).reshape(B * T, H * hd)
     dk = dk.transpose(0, 2, 1, 3).reshape(B * T, KV * hd)
@@ -430,29 +431,77 @@ class StepReport:
     eval_loss: float | None
 
 
-def eval_loss(params: Params, cfg: ModelConfig, rows: Rows, n_rows: int, batch: int) -> float:
-    total, weight = 0.0, 0.0
-    for s in range(0, min(n_rows, len(rows)), batch):
-        idx = np.arange(s, min(s + batch, n_rows, len(rows)))
-        x, y, w, d = rows.batch(idx)
-        hn, _ = hidden_states(params, cfg, x, d)
-        out = params.get("output.weight", params["token_embd.weight"])
-        flat = w.reshape(-1)
-        sel = np.flatnonzero(flat)
-        z = hn[sel] @ out.T
-        z -= z.max(axis=-1, keepdims=True)
-        nll = np.log(np.exp(z).sum(-1)) - z[np.arange(sel.size), y.reshape(-1)[sel]]
-        total += float(np.sum(flat[sel] * nll))
-        weight += float(flat[sel].sum())
-    return total / max(weight, 1e-9)
+def _batch_nll(params: Params, cfg: ModelConfig, rows: Rows, idx: Array) -> tuple[float, float]:
+    """(sum of weight × nll, sum of weight) over the rows ``idx``: forward only."""
+    x, y, w, d = rows.batch(idx)
+    hn, _ = hidden_states(params, cfg, x, d)
+    out = params.get("output.weight", params["token_embd.weight"])
+    flat = w.reshape(-1)
+    sel = np.flatnonzero(flat)
+    z = hn[sel] @ out.T
+    z -= z.max(axis=-1, keepdims=True)
+    nll = np.log(np.exp(z).sum(-1)) - z[np.arange(sel.size), y.reshape(-1)[sel]]
+    return float(np.sum(flat[sel] * nll)), float(flat[sel].sum())
+
+
+def eval_loss(params: Params, cfg: ModelConfig, rows: Rows, n_rows: int, batch: int,
+              pool: ThreadPoolExecutor | None = None) -> float:
+    """Mean held-out nll per weighted token over the first ``n_rows`` rows, batches spread over ``pool``."""
+    n = min(n_rows, len(rows))
+    chunks = [np.arange(s, min(s + batch, n)) for s in range(0, n, batch)]
+    parts = list(pool.map(lambda i: _batch_nll(params, cfg, rows, i), chunks) if pool else
+                 (_batch_nll(params, cfg, rows, i) for i in chunks))
+    return sum(t for t, _ in parts) / max(sum(w for _, w in parts), 1e-9)
+
+
+def _grads(params: Params, cfg: ModelConfig, rows: Rows, shards: list[Array], total_w: float,
+           pool: ThreadPoolExecutor | None) -> tuple[float, Params]:
+    """Loss and gradient of the rows of all ``shards`` together, one shard per thread of ``pool``.
+
+    numpy releases the GIL inside its kernels, so threads with one BLAS thread each run the shards in
+    parallel; the loss is a sum over tokens, so the shards' gradients add up to the whole batch's. They
+    are summed in shard order, so a run is deterministic for a given number of threads.
+    """
+    def shard(part: Array) -> tuple[float, Params]:
+        x, y, w, d = rows.batch(part)
+        return loss_and_grads(params, cfg, x, y, w / total_w, d)
+
+    results = list(pool.map(shard, shards)) if pool is not None and len(shards) > 1 else [shard(s) for s in shards]
+    loss, grads = results[0]
+    for part, g in results[1:]:
+        loss += part
+        for k, v in g.items():
+            grads[k] += v
+    return loss, grads
 
 
 def train(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: TrainConfig, train_rows: Rows,
           heldout: Rows | None, *, on_step: Callable[[StepReport], None] | None = None,
           on_checkpoint: Callable[[], None] | None = None, checkpoint_every: int = 200,
-          should_stop: Callable[[], bool] | None = None) -> TrainState:
-    """Run optimizer steps from ``state.step`` up to ``t.steps``; deterministic for (seed, step), so a resumed run
-    draws exactly the batches the uninterrupted one would have."""
+          should_stop: Callable[[], bool] | None = None, threads: int = 1) -> TrainState:
+    """Run optimizer steps from ``state.step`` up to ``t.steps``; deterministic for (seed, step, threads), so a
+    resumed run draws exactly the batches the uninterrupted one would have.
+
+    With ``threads`` > 1 each batch is split across that many threads and BLAS is held to one thread
+    each: on small matrices a second BLAS thread gains nothing, and both together would oversubscribe.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    try:
+        with threadpool_limits(1 if pool is not None else None, user_api="blas"):
+            _loop(params, opt, state, cfg, t, train_rows, heldout, pool, threads, on_step, on_checkpoint,
+                  checkpoint_every, should_stop)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return state
+
+
+def _loop(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: TrainConfig, train_rows: Rows,
+          heldout: Rows | None, pool: ThreadPoolExecutor | None, threads: int,
+          on_step: Callable[[StepReport], None] | None, on_checkpoint: Callable[[], None] | None,
+          checkpoint_every: int, should_stop: Callable[[], bool] | None) -> None:
     while state.step < t.steps:
         if should_stop is not None and should_stop():
             break
@@ -463,8 +512,8 @@ def train(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: Tr
         grads: Params = {}
         loss = 0.0
         for micro in idx:
-            x, y, w, d = train_rows.batch(micro)
-            part, g = loss_and_grads(params, cfg, x, y, w / total_w, d)
+            shards = [s for s in np.array_split(micro, threads) if s.size]
+            part, g = _grads(params, cfg, train_rows, shards, total_w, pool)
             loss += part
             for k, v in g.items():
                 if k in grads:
@@ -479,7 +528,7 @@ def train(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: Tr
         state.seconds += dt
         ev = None
         if heldout is not None and (state.step % t.eval_every == 0 or state.step == t.steps):
-            ev = eval_loss(params, cfg, heldout, t.eval_rows, t.batch_size)
+            ev = eval_loss(params, cfg, heldout, t.eval_rows, t.batch_size, pool)
         rec: dict[str, float] = {"step": state.step, "loss": loss}
         if ev is not None:
             rec["eval"] = ev
@@ -488,7 +537,6 @@ def train(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: Tr
             on_step(StepReport(state.step, loss, lr, norm, t.accum * t.batch_size * t.seq_len / dt, ev))
         if on_checkpoint is not None and (state.step % checkpoint_every == 0 or state.step == t.steps):
             on_checkpoint()
-    return state
 
 
 # ----------------------------------------------------------------------------- checkpoints
