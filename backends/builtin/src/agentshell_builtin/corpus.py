@@ -12,6 +12,7 @@ Sections: vocabulary pools → workspace → tool operations → tasks → rende
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -54,11 +55,12 @@ _DIRS = [
     "src", "lib", "app", "tests", "docs", "notes", "scripts", "config", "data", "assets", "tools", "bin", "build",
     "examples", "pkg", "core", "web", "api", "utils", "models", "views", "static", "templates", "public", "private",
     "reports", "logs", "backup", "drafts", "music", "photos", "recipes", "stories", "work", "home", "misc", "archive",
-    "old", "new", "temp", "cache", "vendor", "plugins", "modules", "cmd", "internal",
-    # words of the system prompt and the chat template: a folder called agentshell or user must be copied
-    # like any other name, not mistaken for the prompt the model reads it next to
-    "agent", "agentshell", "coding", "commands", "files", "user", "system", "assistant"
+    "old", "new", "temp", "cache", "vendor", "plugins", "modules", "cmd", "internal"
 ]
+# Words of the system prompt and the chat template, as training folder names only: a folder called
+# agentshell or user must be copied like any other name, not mistaken for the prompt the model reads it
+# next to. They are not split: the held-out set measures names the model never saw, and these it must see.
+_PROMPT_WORDS = ("agent", "agentshell", "coding", "commands", "files", "user", "system", "assistant")
 _WORDS = [
     "apple", "banana", "cherry", "delta", "echo", "falcon", "garden", "harbor", "island", "jungle", "kettle", "lemon",
     "meadow", "nectar", "ocean", "pepper", "quartz", "river", "silver", "tiger", "umbrella", "velvet", "window",
@@ -87,6 +89,8 @@ def invented_word(rng: random.Random) -> str:
     and mangles "docs" or "assets": the names must cover the letter patterns real names have.
     """
     shape = rng.random()
+    if shape < 0.15:
+        return _fragment(rng)
     if shape < 0.75:
         return _plain_word(rng, shape < 0.4)
     if shape < 0.9:  # two parts: "rolu_data", "kest-v2"
@@ -104,6 +108,45 @@ def _plain_word(rng: random.Random, syllables: bool) -> str:
     return "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 8)))  # random letters: "qefh"
 
 
+# Answer wording of the tasks below: with the system prompt and the phrasings, the text the model reads
+# around every name, whose words the fragments are cut from.
+_ANSWER_WORDS = (
+    "contains here are the files in found no match for appears matches these files match matching wrote with "
+    "the text done now contains replaced is now the command printed output of current folder content that did "
+    "not work could not unknown error"
+)
+
+
+@functools.cache
+def _lexicon() -> tuple[tuple[str, ...], frozenset[str]]:
+    """(words to cut fragments from, held-out names a fragment must never equal)."""
+    text = " ".join([SYSTEM_PROMPT, _ANSWER_WORDS, *(a for _, a in SMALL_TALK), *UNABLE_ANSWERS,
+                     *(p for kind in PHRASES for p in phrasings(kind, "train"))])
+    pools = (_DIRS, _STEMS, _WORDS)
+    words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}
+    words.update(w for pool in pools for w in _split_pool(pool, "train"))
+    held = frozenset(w for pool in pools for w in _split_pool(pool, "heldout"))
+    return tuple(sorted(words - held)), held
+
+
+def _fragment(rng: random.Random) -> str:
+    """A piece of a word the model reads every day ("temp" of "templates", "ound" of "found", "commands").
+
+    Such pieces are tokens of their own that otherwise only ever occur inside their word or phrase, so
+    their embeddings never learn to be copied: a held-out name made of them ("temp", "sound") came out
+    as whatever token sat nearby. Fragments equal to a held-out name are drawn again.
+    """
+    words, held = _lexicon()
+    for _ in range(20):
+        w = rng.choice(words)
+        n = rng.randint(3, len(w))
+        start = rng.randint(0, len(w) - n)
+        piece = w[start : start + n]
+        if piece not in held:
+            return piece
+    return _plain_word(rng, True)
+
+
 # Share of training names and words that are invented rather than taken from the pools. With only a
 # hundred real stems a small model lowers its loss by guessing a likely name; invented ones leave it
 # nothing to do but copy the name from the request or the tool result, which is what generalizes.
@@ -113,6 +156,12 @@ INVENTED_SHARE = 0.65
 def _pick(rng: random.Random, pool: Sequence[str], split: Split) -> str:
     invent = rng.random() < INVENTED_SHARE
     return invented_word(rng) if invent and split == "train" else rng.choice(_split_pool(pool, split))
+
+
+def _folder(rng: random.Random, split: Split) -> str:
+    if split == "train" and rng.random() < 0.05:
+        return rng.choice(_PROMPT_WORDS)
+    return _pick(rng, _DIRS, split)
 
 
 def _split_pool(items: Sequence[T], split: Split, every: int = 5) -> list[T]:
@@ -157,11 +206,11 @@ def _file_content(rng: random.Random, path: str, split: Split) -> str:
 def make_workspace(rng: random.Random, root: Path, split: Split) -> Workspace:
     """A few folders with a few short files each, named from the split's pools."""
     ws = Workspace(root)
-    top = sorted({_pick(rng, _DIRS, split) for _ in range(rng.randint(1, 3))})
+    top = sorted({_folder(rng, split) for _ in range(rng.randint(1, 3))})
     for d in top:
         ws.dirs.append(d)
         if rng.random() < 0.3:
-            ws.dirs.append(f"{d}/{_pick(rng, _DIRS, split)}")
+            ws.dirs.append(f"{d}/{_folder(rng, split)}")
     for d in ["", *ws.dirs]:
         nested = any(x.startswith(f"{d}/") for x in ws.dirs) if d else False
         # a folder holding only a subfolder (src/ with just src/agentshell/) lists as one directory entry

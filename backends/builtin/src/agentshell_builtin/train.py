@@ -454,7 +454,7 @@ def eval_loss(params: Params, cfg: ModelConfig, rows: Rows, n_rows: int, batch: 
     return sum(t for t, _ in parts) / max(sum(w for _, w in parts), 1e-9)
 
 
-def _grads(params: Params, cfg: ModelConfig, rows: Rows, shards: list[Array], total_w: float,
+def sharded_grads(params: Params, cfg: ModelConfig, rows: Rows, shards: list[Array], total_w: float,
            pool: ThreadPoolExecutor | None) -> tuple[float, Params]:
     """Loss and gradient of the rows of all ``shards`` together, one shard per thread of ``pool``.
 
@@ -513,7 +513,7 @@ def _loop(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: Tr
         loss = 0.0
         for micro in idx:
             shards = [s for s in np.array_split(micro, threads) if s.size]
-            part, g = _grads(params, cfg, train_rows, shards, total_w, pool)
+            part, g = sharded_grads(params, cfg, train_rows, shards, total_w, pool)
             loss += part
             for k, v in g.items():
                 if k in grads:
