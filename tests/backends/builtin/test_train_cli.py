@@ -32,9 +32,9 @@ def test_train_on_plain_text_then_resume(tmp_path: Path, monkeypatch: pytest.Mon
     out = tmp_path / "m.gguf"
     common = ["--data", str(data), "--out", str(out), "--vocab", "320", "--seq-len", "32", "--batch-size", "4"]
     with threadpool_limits(1):
-        code, output = _invoke(*common, "--steps", "4")
+        code, output = _invoke(*common, "--steps", "4", "--threads", "2")
         assert code == 0, output
-        assert "held-out loss" in output and "wrote" in output
+        assert "held-out loss" in output and "wrote" in output and "2 threads" in output
         assert out.is_file()
         meta = json.loads((tmp_path / "m.ckpt.json").read_text())
         assert meta["state"]["step"] == 4
@@ -58,6 +58,7 @@ def test_train_on_plain_text_then_resume(tmp_path: Path, monkeypatch: pytest.Mon
         (["--data", "/nonexistent/file.txt"], "no such file"),
         (["--config", "huge"], "unknown config"),
         (["--resume"], "nothing to resume"),
+        (["--threads", "0"], "--threads must be at least 1"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:

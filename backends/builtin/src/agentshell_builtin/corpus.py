@@ -130,7 +130,7 @@ def _lexicon() -> tuple[tuple[str, ...], frozenset[str]]:
 
 
 def _fragment(rng: random.Random) -> str:
-    """A piece of a word the model reads every day ("temp" of "templates", "ound" of "found", "commands").
+    """A piece of a word the model reads every day ("templ" of "templates", "ound" of "found", "commands").
 
     Such pieces are tokens of their own that otherwise only ever occur inside their word or phrase, so
     their embeddings never learn to be copied: a held-out name made of them ("temp", "sound") came out

@@ -455,7 +455,7 @@ def eval_loss(params: Params, cfg: ModelConfig, rows: Rows, n_rows: int, batch: 
 
 
 def sharded_grads(params: Params, cfg: ModelConfig, rows: Rows, shards: list[Array], total_w: float,
-           pool: ThreadPoolExecutor | None) -> tuple[float, Params]:
+                  pool: ThreadPoolExecutor | None) -> tuple[float, Params]:
     """Loss and gradient of the rows of all ``shards`` together, one shard per thread of ``pool``.
 
     numpy releases the GIL inside its kernels, so threads with one BLAS thread each run the shards in
