@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 from agentshell_builtin.corpus import (
-    _DIRS,
-    _STEMS,
     KINDS,
-    SYSTEM_PROMPT,
     TOOL_KINDS,
     Conversation,
-    _split_pool,
     conversation,
     encode_segments,
     generate,
@@ -23,7 +19,8 @@ from agentshell_builtin.corpus import (
     render_segments,
     write_corpus,
 )
-from agentshell_builtin.phrasings import PHRASES, phrasings
+from agentshell_builtin.names import DIRS, STEMS
+from agentshell_builtin.phrasings import PHRASES, SYSTEM_PROMPT, phrasings, split_pool
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +35,18 @@ def test_same_seed_same_corpus_any_worker_count(train_convs: list[Conversation])
 
 
 def test_training_names_are_partly_invented_heldout_names_never() -> None:
-    from agentshell_builtin.corpus import _pick
+    from agentshell_builtin.names import pick
 
     rng = random.Random(0)
-    train = [_pick(rng, _STEMS, "train") for _ in range(400)]
-    held = [_pick(rng, _STEMS, "heldout") for _ in range(400)]
-    assert 200 < sum(n not in _STEMS for n in train) < 340
-    assert set(held) <= set(_split_pool(_STEMS, "heldout"))
+    train = [pick(rng, STEMS, "train") for _ in range(400)]
+    held = [pick(rng, STEMS, "heldout") for _ in range(400)]
+    assert 200 < sum(n not in STEMS for n in train) < 340
+    assert set(held) <= set(split_pool(STEMS, "heldout"))
 
 
 def test_pools_split_without_overlap() -> None:
-    for pool in (_STEMS, _DIRS):
-        train, held = set(_split_pool(pool, "train")), set(_split_pool(pool, "heldout"))
+    for pool in (STEMS, DIRS):
+        train, held = set(split_pool(pool, "train")), set(split_pool(pool, "heldout"))
         assert train and held and not train & held
     for kind in PHRASES:
         train, held = set(phrasings(kind, "train")), set(phrasings(kind, "heldout"))

@@ -79,10 +79,10 @@ def _workspaces() -> list[list[str]]:
     """The original two-file workspace and four more drawn once from a fixed seed (not picked by result)."""
     import random
 
-    from agentshell_builtin.corpus import _EXTS, _STEMS
+    from agentshell_builtin.names import EXTS, STEMS
 
     rng = random.Random(0)
-    drawn = [sorted({f"{rng.choice(_STEMS)}.{rng.choice(_EXTS)}" for _ in range(rng.randint(2, 4))}) for _ in range(4)]
+    drawn = [sorted({f"{rng.choice(STEMS)}.{rng.choice(EXTS)}" for _ in range(rng.randint(2, 4))}) for _ in range(4)]
     return [["alpha.py", "beta.txt"], *drawn]
 
 

@@ -21,7 +21,7 @@ import typer
 
 if TYPE_CHECKING:
     from agentshell_builtin.bpe import BPETokenizer
-    from agentshell_builtin.train import Rows
+    from agentshell_builtin.rows import Rows
 
 app = typer.Typer(add_completion=False)
 
@@ -108,7 +108,7 @@ def _prepare(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len
 
     from agentshell_builtin.bpe import train_bpe
     from agentshell_builtin.corpus import encode_segments
-    from agentshell_builtin.train import chunk_stream, pack_documents
+    from agentshell_builtin.rows import chunk_stream, pack_documents
 
     mode, train_docs, held_docs = _read_data(data, corpus_size, seed)
     if mode == "chat":
@@ -137,7 +137,7 @@ def _load_prepared(cache: Path) -> tuple[BPETokenizer, Rows, Rows, str, Any]:
     import numpy as np
 
     from agentshell_builtin.bpe import BPETokenizer
-    from agentshell_builtin.train import Rows
+    from agentshell_builtin.rows import Rows
 
     with np.load(cache) as z:
         meta = json.loads(str(z["tokenizer"]))
@@ -183,6 +183,7 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
 
     from agentshell_builtin import train as T
     from agentshell_builtin.export import export_gguf
+    from agentshell_builtin.rows import emphasize_copies
 
     console = Console(stderr=True)
     if config not in T.CONFIGS:
@@ -216,7 +217,7 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
     n_threads = min(threads or _cores(), tc.batch_size)
     trained_tokens = int((train_rows.weight > 0).sum())
     if mode == "chat" and copy_weight != 1.0:
-        train_rows = T.emphasize_copies(train_rows, factor=copy_weight, common=80)
+        train_rows = emphasize_copies(train_rows, factor=copy_weight, common=80)
     console.print(
         f"{mode} data: {len(train_rows)} rows × {tc.seq_len} tokens ({trained_tokens} trained), "
         f"held-out {len(held_rows)} rows; vocab {cfg.vocab_size}; {T.count_params(params) / 1e6:.2f}M parameters; "

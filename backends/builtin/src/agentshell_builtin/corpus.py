@@ -7,167 +7,39 @@ built from that output. Phrasings and file names are split into a training and
 a held-out pool, so the held-out set measures whether the model copies
 arguments and results rather than remembering them.
 
-Sections: vocabulary pools → workspace → tool operations → tasks → rendering.
+Sections: workspace → tool operations → tasks → rendering. The names come from ``names.py``, the
+requests and fixed replies from ``phrasings.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from agentshell_builtin.phrasings import PHRASES, Split, phrasings
-
-T = TypeVar("T")
-
-# The compact system prompt the model is trained with. The shipped chat template
-# renders it in place of whatever system message the caller sends: a 2M-parameter
-# model with a 512-token window cannot follow the agent's full instructions.
-SYSTEM_PROMPT = "You are agentshell, a coding agent. Use the tools to work with files and commands."
-
-IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
-
-# ----------------------------------------------------------------------------- pools
-
-_STEMS = [
-    "main", "app", "utils", "parser", "lexer", "config", "server", "client", "model", "views", "routes", "cache",
-    "store", "index", "api", "auth", "helpers", "loader", "reader", "writer", "report", "notes", "todo", "ideas",
-    "plan", "budget", "invoice", "recipe", "story", "poem", "letter", "draft", "summary", "changelog", "license",
-    "readme", "setup", "build", "deploy", "docker", "compose", "schema", "query", "migrate", "backup", "logger",
-    "metrics", "stats", "graph", "chart", "table", "matrix", "vector", "point", "shape", "circle", "square", "engine",
-    "player", "game", "level", "board", "score", "timer", "clock", "alarm", "calendar", "event", "task", "queue",
-    "worker", "job", "runner", "shell", "prompt", "input", "output", "stream", "buffer", "packet", "socket", "router",
-    "proxy", "gateway", "mailer", "inbox", "outbox", "cart", "order", "payment", "price", "product", "catalog",
-    "search", "filter", "sorter", "merge", "split", "fetch", "upload", "download", "image", "photo", "video", "audio",
-    "music", "song", "album", "artist", "movie", "book", "author", "chapter", "page", "word", "letters", "hello",
-    "world", "demo", "sample", "example", "test", "spec", "check", "lint", "format", "color", "theme", "style",
-    "layout", "widget", "button", "menu", "dialog", "window", "panel", "screen", "canvas", "sprite", "sound",
-    "physics", "robot", "sensor", "motor", "pump"
-]
-_DIRS = [
-    "src", "lib", "app", "tests", "docs", "notes", "scripts", "config", "data", "assets", "tools", "bin", "build",
-    "examples", "pkg", "core", "web", "api", "utils", "models", "views", "static", "templates", "public", "private",
-    "reports", "logs", "backup", "drafts", "music", "photos", "recipes", "stories", "work", "home", "misc", "archive",
-    "old", "new", "temp", "cache", "vendor", "plugins", "modules", "cmd", "internal"
-]
-# Words of the system prompt and the chat template, as training folder names only: a folder called
-# agentshell or user must be copied like any other name, not mistaken for the prompt the model reads it
-# next to. They are not split: the held-out set measures names the model never saw, and these it must see.
-_PROMPT_WORDS = ("agent", "agentshell", "coding", "commands", "files", "user", "system", "assistant")
-_WORDS = [
-    "apple", "banana", "cherry", "delta", "echo", "falcon", "garden", "harbor", "island", "jungle", "kettle", "lemon",
-    "meadow", "nectar", "ocean", "pepper", "quartz", "river", "silver", "tiger", "umbrella", "velvet", "window",
-    "yellow", "zebra", "anchor", "bridge", "candle", "dragon", "ember", "forest", "glacier", "hammer", "ivory",
-    "jacket", "kernel", "ladder", "marble", "needle", "orbit", "pillow", "quiver", "rocket", "saddle", "thunder",
-    "unicorn", "valley", "walnut", "xylophone", "yogurt", "zephyr", "amber", "breeze", "copper", "desert", "feather",
-    "granite", "horizon", "jasmine", "lantern", "mirror", "nickel", "olive", "prism", "raven", "shadow", "timber",
-    "violet", "willow", "blue", "green", "red", "orange", "purple", "black", "white", "small", "large", "quick",
-    "slow", "happy", "calm", "bright", "dark", "warm", "cold", "alpha", "beta", "gamma", "sigma", "omega", "north",
-    "south", "east", "west", "spring", "summer", "autumn", "winter", "morning", "evening"
-]
-_EXTS = ("py", "txt", "md", "json", "toml", "sh", "js", "csv", "yaml", "cfg")
-
-
-_CONSONANTS, _VOWELS = "bcdfghjklmnprstvwxz", "aeiouy"
-_ONSETS = ("st", "pr", "tr", "ch", "sh", "th", "bl", "cr", "dr", "fl", "gr", "pl", "sp", "sc", "wh", "qu")
-_CODAS = ("ck", "ss", "ll", "nd", "ng", "nt", "rs", "st", "ts", "x", "rk", "mp", "s", "r", "n", "t", "c")
-# letters roughly as often as in English file names, for the random-letter names
-_LETTERS = "eeeeeettttaaaaoooiiinnnsssrrrhhlllddcccuummfpgwybvkjxqz"
-
-
-def invented_word(rng: random.Random) -> str:
-    """A made-up name ("tovak", "scrint", "qefh", "rolu_7") the model cannot have memorized.
-
-    Several shapes, because a model that only ever copied consonant-vowel syllables learns to copy those
-    and mangles "docs" or "assets": the names must cover the letter patterns real names have.
-    """
-    shape = rng.random()
-    if shape < 0.15:
-        return _fragment(rng)
-    if shape < 0.75:
-        return _plain_word(rng, shape < 0.4)
-    if shape < 0.9:  # two parts: "rolu_data", "kest-v2"
-        second = str(rng.randint(1, 20)) if rng.random() < 0.3 else _plain_word(rng, rng.random() < 0.5)
-        return _plain_word(rng, rng.random() < 0.5) + rng.choice("_-") + second
-    return _plain_word(rng, rng.random() < 0.5) + str(rng.randint(0, 99))  # with digits: "tovak3"
-
-
-def _plain_word(rng: random.Random, syllables: bool) -> str:
-    if syllables:  # syllables with clusters: "scrint", "blomeck"
-        word = "".join((rng.choice(_ONSETS) if rng.random() < 0.3 else rng.choice(_CONSONANTS)) + rng.choice(_VOWELS)
-                       for _ in range(rng.randint(1, 3)))
-        word = (rng.choice(_VOWELS) if rng.random() < 0.2 else "") + word
-        return word + (rng.choice(_CODAS) if rng.random() < 0.6 else "")
-    return "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 8)))  # random letters: "qefh"
-
-
-# Answer wording of the tasks below: with the system prompt and the phrasings, the text the model reads
-# around every name, whose words the fragments are cut from.
-_ANSWER_WORDS = (
-    "contains here are the files in found no match for appears matches these files match matching wrote with "
-    "the text done now contains replaced is now the command printed output of current folder content that did "
-    "not work could not unknown error"
+from agentshell_builtin.names import DIRS, EXTS, STEMS, WORDS, folder, pick
+from agentshell_builtin.phrasings import (
+    PHRASES,
+    SMALL_TALK,
+    SYSTEM_PROMPT,
+    UNABLE,
+    UNABLE_ANSWERS,
+    Split,
+    phrasings,
+    split_pool,
 )
 
-
-@functools.cache
-def _lexicon() -> tuple[tuple[str, ...], frozenset[str]]:
-    """(words to cut fragments from, held-out names a fragment must never equal)."""
-    text = " ".join([SYSTEM_PROMPT, _ANSWER_WORDS, *(a for _, a in SMALL_TALK), *UNABLE_ANSWERS,
-                     *(p for kind in PHRASES for p in phrasings(kind, "train"))])
-    pools = (_DIRS, _STEMS, _WORDS)
-    words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}
-    words.update(w for pool in pools for w in _split_pool(pool, "train"))
-    held = frozenset(w for pool in pools for w in _split_pool(pool, "heldout"))
-    return tuple(sorted(words - held)), held
+__all__ = ["SYSTEM_PROMPT", "Conversation", "encode_segments", "generate", "render", "render_segments"]
 
 
-def _fragment(rng: random.Random) -> str:
-    """A piece of a word the model reads every day ("templ" of "templates", "ound" of "found", "commands").
 
-    Such pieces are tokens of their own that otherwise only ever occur inside their word or phrase, so
-    their embeddings never learn to be copied: a held-out name made of them ("temp", "sound") came out
-    as whatever token sat nearby. Fragments equal to a held-out name are drawn again.
-    """
-    words, held = _lexicon()
-    for _ in range(20):
-        w = rng.choice(words)
-        n = rng.randint(3, len(w))
-        start = rng.randint(0, len(w) - n)
-        piece = w[start : start + n]
-        if piece not in held:
-            return piece
-    return _plain_word(rng, True)
-
-
-# Share of training names and words that are invented rather than taken from the pools. With only a
-# hundred real stems a small model lowers its loss by guessing a likely name; invented ones leave it
-# nothing to do but copy the name from the request or the tool result, which is what generalizes.
-INVENTED_SHARE = 0.65
-
-
-def _pick(rng: random.Random, pool: Sequence[str], split: Split) -> str:
-    invent = rng.random() < INVENTED_SHARE
-    return invented_word(rng) if invent and split == "train" else rng.choice(_split_pool(pool, split))
-
-
-def _folder(rng: random.Random, split: Split) -> str:
-    if split == "train" and rng.random() < 0.05:
-        return rng.choice(_PROMPT_WORDS)
-    return _pick(rng, _DIRS, split)
-
-
-def _split_pool(items: Sequence[T], split: Split, every: int = 5) -> list[T]:
-    """Every ``every``-th item is held out; the split is fixed by position, so it never depends on the seed."""
-    return [x for i, x in enumerate(items) if (i % every == every - 1) == (split == "heldout")]
-
+IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 
 # ----------------------------------------------------------------------------- workspace
 
@@ -183,7 +55,7 @@ class Workspace:
 
 def _file_content(rng: random.Random, path: str, split: Split) -> str:
     ext = path.rsplit(".", 1)[-1]
-    w = [_pick(rng, _WORDS, split) if rng.random() < 0.6 else rng.choice(_WORDS) for _ in range(4)]
+    w = [pick(rng, WORDS, split) if rng.random() < 0.6 else rng.choice(WORDS) for _ in range(4)]
     n = rng.randint(1, 99)
     if ext == "py":
         return rng.choice([f"def {w[0]}():\n    return {n}\n", f"{w[0].upper()} = {n}\nprint('{w[1]} {w[2]}')\n"])
@@ -206,17 +78,17 @@ def _file_content(rng: random.Random, path: str, split: Split) -> str:
 def make_workspace(rng: random.Random, root: Path, split: Split) -> Workspace:
     """A few folders with a few short files each, named from the split's pools."""
     ws = Workspace(root)
-    top = sorted({_folder(rng, split) for _ in range(rng.randint(1, 3))})
+    top = sorted({folder(rng, split) for _ in range(rng.randint(1, 3))})
     for d in top:
         ws.dirs.append(d)
         if rng.random() < 0.3:
-            ws.dirs.append(f"{d}/{_folder(rng, split)}")
+            ws.dirs.append(f"{d}/{folder(rng, split)}")
     for d in ["", *ws.dirs]:
         nested = any(x.startswith(f"{d}/") for x in ws.dirs) if d else False
         # a folder holding only a subfolder (src/ with just src/agentshell/) lists as one directory entry
         count = 0 if nested and rng.random() < 0.4 else rng.randint(1 if d else 0, 4)
         for _ in range(count):
-            name = f"{_pick(rng, _STEMS, split)}.{rng.choice(_EXTS)}"
+            name = f"{pick(rng, STEMS, split)}.{rng.choice(EXTS)}"
             path = f"{d}/{name}" if d else name
             if path not in ws.files:
                 ws.files.append(path)
@@ -274,39 +146,9 @@ class Conversation:
     turns: tuple[Turn, ...]
 
 
-SMALL_TALK: tuple[tuple[str, str], ...] = (
-    ("hi", "Hello! I can list folders, read, search, create and edit files, and run commands here."),
-    ("hello", "Hello! What should I do in this workspace?"),
-    ("hey there", "Hi! Ask me to read, search or edit files, or to run a command."),
-    ("thanks", "You're welcome!"),
-    ("thank you!", "You're welcome! Anything else?"),
-    ("who are you?", "I am agentshell, a small coding agent. I work with the files and commands of this workspace."),
-    ("what can you do?", "I can list folders, read files, search text, create and edit files, and run commands."),
-    ("how are you?", "I'm fine, thanks! What should I do?"),
-    ("good morning", "Good morning! How can I help with this workspace?"),
-    ("bye", "Goodbye!"),
-    ("what is your name?", "My name is agentshell."),
-    ("are you there?", "Yes, I'm here. What should I do?"),
-    ("help", "Ask me to list a folder, read or search files, create or edit a file, or run a command."),
-    ("ok", "OK. Tell me what to do next."),
-    ("nice work", "Thank you!"),
-)
-
-UNABLE: tuple[str, ...] = (
-    "book a flight to Paris", "what's the weather tomorrow?", "send an email to my boss", "order a pizza",
-    "call my mom", "what is the price of bitcoin today?", "buy me a new laptop", "play some music",
-    "turn off the lights", "post this on twitter", "translate this video", "drive me home",
-    "set an alarm for 7am", "text Alice that I'm late", "show me today's news", "pay my bills",
-    "open my bank account", "take a photo", "find a restaurant near me", "download the internet",
-)
-UNABLE_ANSWERS = (
-    "Sorry, I can't do that. I can only work with the files and commands in this workspace.",
-    "I can't do that: my tools only read, search and edit files and run commands here.",
-)
-
 _COMMANDS: tuple[Callable[[random.Random, Workspace], str], ...] = (
-    lambda r, ws: f"echo {r.choice(_WORDS)}",
-    lambda r, ws: f"echo {r.choice(_WORDS)} {r.choice(_WORDS)}",
+    lambda r, ws: f"echo {r.choice(WORDS)}",
+    lambda r, ws: f"echo {r.choice(WORDS)} {r.choice(WORDS)}",
     lambda r, ws: f"ls {r.choice(ws.dirs)}" if ws.dirs else "ls",
     lambda r, ws: f"cat {r.choice(ws.files)}",
     lambda r, ws: f"wc -l < {r.choice(ws.files)}",
@@ -333,21 +175,21 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
     if kind == "list_dir":
         path = rng.choice([*ws.dirs, *ws.dirs, "."]) if ws.dirs else "."
         if rng.random() < 0.06:
-            path = _pick(rng, _DIRS, split)
+            path = pick(rng, DIRS, split)
         where = "the current folder" if path == "." else path
         intro = rng.choice([f"{where} contains:", f"Here are the files in {where}:", f"In {where}:"])
         return exchange(phrase.format(path=path), "list_dir", lambda out: f"{intro}\n{out}", path=path)
     if kind == "read_file":
         path = rng.choice(ws.files)
         if rng.random() < 0.06:
-            path = f"{_pick(rng, _STEMS, split)}.{rng.choice(_EXTS)}"
+            path = f"{pick(rng, STEMS, split)}.{rng.choice(EXTS)}"
         intro = rng.choice([f"{path} contains:", f"Here is {path}:", f"The content of {path} is:"])
         return exchange(phrase.format(path=path), "read_file", lambda out: f"{intro}\n{_strip_line_numbers(out)}",
                         path=path)
     if kind == "grep":
         f = rng.choice(ws.files)
         words = re.findall(r"[a-z]{4,}", (root / f).read_text(encoding="utf-8"))
-        pattern = rng.choice(words) if words and rng.random() < 0.85 else _pick(rng, _WORDS, split)
+        pattern = rng.choice(words) if words and rng.random() < 0.85 else pick(rng, WORDS, split)
         path = rng.choice([f, f.rsplit("/", 1)[0] if "/" in f else ".", "."])
 
         def grep_answer(out: str) -> str:
@@ -358,7 +200,7 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
 
         return exchange(phrase.format(pattern=pattern, path=path), "grep", grep_answer, pattern=pattern, path=path)
     if kind == "glob":
-        ext = rng.choice(_EXTS)
+        ext = rng.choice(EXTS)
         pattern = rng.choice([f"*.{ext}", f"**/*.{ext}", *(f"{d}/*.{ext}" for d in ws.dirs[:2])])
 
         def glob_answer(out: str) -> str:
@@ -369,9 +211,9 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         return exchange(phrase.format(pattern=pattern), "glob", glob_answer, pattern=pattern)
     if kind == "write_file":
         d = rng.choice(["", *ws.dirs])
-        name = f"{_pick(rng, _STEMS, split)}.{rng.choice(('txt', 'md', 'py', 'sh'))}"
+        name = f"{pick(rng, STEMS, split)}.{rng.choice(('txt', 'md', 'py', 'sh'))}"
         path = f"{d}/{name}" if d else name
-        content = " ".join(_pick(rng, _WORDS, split) for _ in range(rng.randint(1, 4)))
+        content = " ".join(pick(rng, WORDS, split) for _ in range(rng.randint(1, 4)))
         answer = rng.choice([f"I wrote {path} with the text: {content}", f"Done: {path} now contains {content}"])
         return exchange(phrase.format(path=path, content=content), "write_file", lambda out: answer,
                         path=path, content=content)
@@ -379,8 +221,8 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         f = rng.choice(ws.files)
         text = (root / f).read_text(encoding="utf-8")
         words = [w for w in set(re.findall(r"[A-Za-z]{4,}", text)) if text.count(w) == 1]
-        old = rng.choice(sorted(words)) if words and rng.random() < 0.95 else _pick(rng, _WORDS, split)
-        new = _pick(rng, _WORDS, split)
+        old = rng.choice(sorted(words)) if words and rng.random() < 0.95 else pick(rng, WORDS, split)
+        new = pick(rng, WORDS, split)
         answer = rng.choice([f"I replaced {old} with {new} in {f}.", f"Done: {old} is now {new} in {f}."])
         return exchange(phrase.format(path=f, old=old, new=new), "edit_file", lambda out: answer,
                         path=f, old_string=old, new_string=new)
@@ -397,7 +239,7 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         pool = list(SMALL_TALK)
         q, a = rng.choice(pool)
         return [Turn("user", q), Turn("assistant", a)]
-    q = rng.choice(_split_pool(UNABLE, split))
+    q = rng.choice(split_pool(UNABLE, split))
     return [Turn("user", q), Turn("assistant", rng.choice(UNABLE_ANSWERS))]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from agentshell_builtin.bpe import BPETokenizer
-from agentshell_builtin.corpus import SYSTEM_PROMPT
+from agentshell_builtin.phrasings import SYSTEM_PROMPT
 from agentshell_builtin.train import ModelConfig, Params
 
 # ChatML that always opens with the compact system prompt the model was trained on: the caller's

@@ -11,11 +11,17 @@ from __future__ import annotations
 import functools
 import zlib
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 Split = Literal["train", "heldout"]
 
 _P = dict[str, tuple[str, ...]]
+T = TypeVar("T")
+
+# The compact system prompt the model is trained with. The shipped chat template
+# renders it in place of whatever system message the caller sends: a 2M-parameter
+# model with a 512-token window cannot follow the agent's full instructions.
+SYSTEM_PROMPT = "You are agentshell, a coding agent. Use the tools to work with files and commands."
 
 
 def _expand(*parts: Sequence[str]) -> list[str]:
@@ -116,6 +122,11 @@ def _held_out(phrasing: str) -> bool:
     return zlib.crc32(phrasing.encode()) % 5 == 4
 
 
+def split_pool(items: Sequence[T], split: Split, every: int = 5) -> list[T]:
+    """Every ``every``-th item is held out; the split is fixed by position, so it never depends on the seed."""
+    return [x for i, x in enumerate(items) if (i % every == every - 1) == (split == "heldout")]
+
+
 @functools.cache
 def phrasings(kind: str, split: Split) -> tuple[str, ...]:
     """The phrasings of ``kind`` in ``split``; computed once, since every corpus conversation asks."""
@@ -123,3 +134,42 @@ def phrasings(kind: str, split: Split) -> tuple[str, ...]:
 
 
 PHRASES: _P = {kind: tuple(dict.fromkeys(forms)) for kind, forms in _GRAMMAR.items()}
+
+
+SMALL_TALK: tuple[tuple[str, str], ...] = (
+    ("hi", "Hello! I can list folders, read, search, create and edit files, and run commands here."),
+    ("hello", "Hello! What should I do in this workspace?"),
+    ("hey there", "Hi! Ask me to read, search or edit files, or to run a command."),
+    ("thanks", "You're welcome!"),
+    ("thank you!", "You're welcome! Anything else?"),
+    ("who are you?", "I am agentshell, a small coding agent. I work with the files and commands of this workspace."),
+    ("what can you do?", "I can list folders, read files, search text, create and edit files, and run commands."),
+    ("how are you?", "I'm fine, thanks! What should I do?"),
+    ("good morning", "Good morning! How can I help with this workspace?"),
+    ("bye", "Goodbye!"),
+    ("what is your name?", "My name is agentshell."),
+    ("are you there?", "Yes, I'm here. What should I do?"),
+    ("help", "Ask me to list a folder, read or search files, create or edit a file, or run a command."),
+    ("ok", "OK. Tell me what to do next."),
+    ("nice work", "Thank you!"),
+)
+
+UNABLE: tuple[str, ...] = (
+    "book a flight to Paris", "what's the weather tomorrow?", "send an email to my boss", "order a pizza",
+    "call my mom", "what is the price of bitcoin today?", "buy me a new laptop", "play some music",
+    "turn off the lights", "post this on twitter", "translate this video", "drive me home",
+    "set an alarm for 7am", "text Alice that I'm late", "show me today's news", "pay my bills",
+    "open my bank account", "take a photo", "find a restaurant near me", "download the internet",
+)
+UNABLE_ANSWERS = (
+    "Sorry, I can't do that. I can only work with the files and commands in this workspace.",
+    "I can't do that: my tools only read, search and edit files and run commands here.",
+)
+
+# Wording of the answers in corpus.py: with the system prompt and the phrasings, the text the model reads
+# around every name, whose words the fragments are cut from.
+ANSWER_WORDS = (
+    "contains here are the files in found no match for appears matches these files match matching wrote with "
+    "the text done now contains replaced is now the command printed output of current folder content that did "
+    "not work could not unknown error"
+)
