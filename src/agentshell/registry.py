@@ -116,7 +116,7 @@ class BackendPool:
         names = backend_names()
         if backend is not None:
             prefix = f"{backend}:"
-            return self.get(backend), model[len(prefix):] if model.startswith(prefix) else model
+            return self.get(backend), model[len(prefix) :] if model.startswith(prefix) else model
         head, sep, rest = model.partition(":")
         if sep and head in names and rest:
             return self.get(head), rest

@@ -93,7 +93,7 @@ class Assembly:
 
 
 def make_context(info: ModelInfo, config: Config) -> Any:
-    from agentshell.context import ContextKeeper
+    from agentshell.loop.context import ContextKeeper
 
     return ContextKeeper(info.context_length, threshold=config.settings.context_threshold)
 
@@ -104,8 +104,8 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
     ``ask`` is the approval callback (None when nothing may be asked); ``notice``
     prints a one-line diagnostic on stderr.
     """
-    from agentshell.instructions import system_prompt
-    from agentshell.permissions import PermissionGate
+    from agentshell.loop.instructions import system_prompt
+    from agentshell.permissions.gate import PermissionGate
     from agentshell.registry import BackendPool
     from agentshell.session import SessionStore
     from agentshell.tools import ToolContext, ToolRunner, default_tools
@@ -126,11 +126,15 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
 
     allow, deny = [*settings.allow, *opts.allow], [*settings.deny, *opts.deny]
     gate = PermissionGate(settings.permission_mode, workspace, allow=allow, deny=deny, ask=ask)
-    runner = ToolRunner(default_tools(), ToolContext(
+    runner = ToolRunner(
+        default_tools(),
+        ToolContext(
             workspace=workspace,
             bash_timeout=settings.bash_timeout,
             hidden_env=tuple(e.api_key_env for e in settings.endpoints.values() if e.api_key_env),
-        ), gate)
+        ),
+        gate,
+    )
 
     store = SessionStore()
     if opts.resume:

@@ -90,15 +90,22 @@ def install(shell: str) -> str:
 def _powershell_profile(shell: str) -> Path:
     for exe in (shell, "pwsh", "powershell"):
         try:
-            done = subprocess.run([exe, "-NoProfile", "-Command", "echo $PROFILE"], capture_output=True,
-                                  text=True, timeout=20, check=False)
+            done = subprocess.run(
+                [exe, "-NoProfile", "-Command", "echo $PROFILE"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         path = done.stdout.strip()
         if done.returncode == 0 and path:
             return Path(path)
-    raise typer.BadParameter("cannot find PowerShell to ask for $PROFILE; add this line to your profile yourself: "
-                             "agent completion powershell | Out-String | Invoke-Expression")
+    raise typer.BadParameter(
+        "cannot find PowerShell to ask for $PROFILE; add this line to your profile yourself: "
+        "agent completion powershell | Out-String | Invoke-Expression"
+    )
 
 
 @app.command()

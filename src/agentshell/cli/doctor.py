@@ -148,20 +148,36 @@ def check_endpoint(name: str, endpoint: Any, timeout: float) -> Check:
     if endpoint.api_key_env:
         key = os.environ.get(endpoint.api_key_env)
         if not key:
-            return Check(label, "warn", f"{base}: the API key variable {endpoint.api_key_env} is not set",
-                         f"export {endpoint.api_key_env}=...")
+            return Check(
+                label,
+                "warn",
+                f"{base}: the API key variable {endpoint.api_key_env} is not set",
+                f"export {endpoint.api_key_env}=...",
+            )
         headers["Authorization"] = f"Bearer {key}"
     try:
         response = httpx.get(f"{base}/models", headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
-        return Check(label, "fail", f"{base} is unreachable ({type(exc).__name__})",
-                     f"start the server, or fix [endpoints.{name}] base_url")
+        return Check(
+            label,
+            "fail",
+            f"{base} is unreachable ({type(exc).__name__})",
+            f"start the server, or fix [endpoints.{name}] base_url",
+        )
     if response.status_code in (401, 403):
-        return Check(label, "fail", f"{base} rejected the API key (HTTP {response.status_code})",
-                     f"check the key in {endpoint.api_key_env or 'api_key_env'}")
+        return Check(
+            label,
+            "fail",
+            f"{base} rejected the API key (HTTP {response.status_code})",
+            f"check the key in {endpoint.api_key_env or 'api_key_env'}",
+        )
     if response.status_code >= 400:
-        return Check(label, "warn", f"{base}/models answered HTTP {response.status_code}",
-                     "check the base URL; it usually ends in /v1")
+        return Check(
+            label,
+            "warn",
+            f"{base}/models answered HTTP {response.status_code}",
+            "check the base URL; it usually ends in /v1",
+        )
     try:
         count = len(response.json().get("data") or [])
     except (ValueError, AttributeError):
@@ -204,8 +220,9 @@ def smoke(backend: Any, model: str, timeout: float) -> list[Check]:
 
     checks: list[Check] = []
     try:
-        text, _, seconds = bounded(lambda: turn([Message(role="user", content="Reply with one word: ready")], ()),
-                                   timeout)
+        text, _, seconds = bounded(
+            lambda: turn([Message(role="user", content="Reply with one word: ready")], ()), timeout
+        )
         preview = " ".join(text.split())[:40]
         checks.append(Check(f"chat {target}", "ok", f"answered in {seconds:.1f} s: {preview!r}"))
     except Exception as exc:
@@ -213,8 +230,10 @@ def smoke(backend: Any, model: str, timeout: float) -> list[Check]:
         checks.append(Check(f"chat {target}", "fail", detail, fix))
         return checks
     tool = ToolSpec.model_validate(SMOKE_TOOL)
-    ask = [Message(role="system", content="You are a helpful assistant that uses tools."),
-           Message(role="user", content="What time is it in UTC? Use the get_time tool.")]
+    ask = [
+        Message(role="system", content="You are a helpful assistant that uses tools."),
+        Message(role="user", content="What time is it in UTC? Use the get_time tool."),
+    ]
     try:
         _, calls, seconds = bounded(lambda: turn(ask, [tool]), timeout)
     except Exception as exc:
@@ -224,8 +243,14 @@ def smoke(backend: Any, model: str, timeout: float) -> list[Check]:
     if calls:
         checks.append(Check(f"tool call {target}", "ok", f"called {', '.join(calls)} in {seconds:.1f} s"))
     else:
-        checks.append(Check(f"tool call {target}", "warn", "the model answered without calling the tool",
-                            "small models often do; pick a larger or tool-trained model for agent work"))
+        checks.append(
+            Check(
+                f"tool call {target}",
+                "warn",
+                "the model answered without calling the tool",
+                "small models often do; pick a larger or tool-trained model for agent work",
+            )
+        )
     return checks
 
 
@@ -269,8 +294,14 @@ def diagnose(only: Sequence[str], run_smoke: bool, timeout: float) -> tuple[list
     elif default is not None:
         backend, model = default
         if backend.name in installed and backend.name not in usable:
-            checks.append(Check("default model", "fail", f"{settings.model}: its backend {backend.name!r} cannot run",
-                                "see the backend row above"))
+            checks.append(
+                Check(
+                    "default model",
+                    "fail",
+                    f"{settings.model}: its backend {backend.name!r} cannot run",
+                    "see the backend row above",
+                )
+            )
             default_ok = False
         else:
             checks.append(Check("default model", "ok", f"{settings.model} (backend {backend.name}, model {model})"))

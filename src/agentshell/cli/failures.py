@@ -42,7 +42,7 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
         return EXIT_USAGE, str(exc)
     if isinstance(exc, BackendFailure):
         return EXIT_FAILURE, str(exc)
-    from agentshell.loop_limits import LoopExit
+    from agentshell.loop.limits import LoopExit
 
     if isinstance(exc, LoopExit):
         return exc.exit_code, str(exc)
@@ -50,7 +50,7 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     if module == "agentshell.session":
         not_found = type(exc).__name__ == "SessionNotFound"
         return (EXIT_USAGE if not_found else EXIT_FAILURE), str(exc)
-    if module == "agentshell.permissions" and isinstance(exc, ValueError):  # RuleError: a bad --allow/--deny
+    if module == "agentshell.permissions.gate" and isinstance(exc, ValueError):  # RuleError: a bad --allow/--deny
         return EXIT_USAGE, str(exc)
     if isinstance(exc, OSError):
         return EXIT_FAILURE, f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}"

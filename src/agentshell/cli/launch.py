@@ -76,9 +76,7 @@ def launch(
     resume: Annotated[
         str | None, typer.Option("--resume", "-r", help="Resume the session with this id (a unique prefix is enough).")
     ] = None,
-    host: Annotated[
-        str | None, typer.Option("--host", help="Ollama server URL.")
-    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Ollama server URL.")] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1.")
     ] = None,
@@ -124,7 +122,7 @@ def launch(
                 raise UsageError(
                     f"--output-format {output_format.value} is for scripts: give a prompt with -p or on stdin"
                 )
-            from agentshell.repl import run_interactive
+            from agentshell.cli.repl import run_interactive
 
             code = run_interactive(opts)
         else:

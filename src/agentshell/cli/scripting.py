@@ -11,12 +11,12 @@ import sys
 import time
 from typing import Any, Literal, TextIO
 
-from agentshell.agent import Agent
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
 from agentshell.cli.failures import EXIT_INTERRUPTED, UsageError, classify
-from agentshell.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result, dump_redacted
-from agentshell.loop_limits import Limits, LoopExit
-from agentshell.observer import RunOutcome, ToolOutcome, TurnStatus
+from agentshell.cli.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result, dump_redacted
+from agentshell.loop.agent import Agent
+from agentshell.loop.limits import Limits, LoopExit
+from agentshell.loop.observer import RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import BackendFailure, Event, Notice, ToolCallRequest
 
 OutputFormat = Literal["text", "json", "stream-json"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agentshell.permissions import ApprovalRequest, PermissionGate
+from agentshell.permissions.gate import ApprovalRequest, PermissionGate
 from agentshell.protocol import ToolSpec
 from agentshell.tools.base import (
     Access,

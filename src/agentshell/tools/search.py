@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
-from agentshell.permissions import path_matches, path_regex
+from agentshell.pathglob import path_matches, path_regex
 from agentshell.tools import treewalk
 from agentshell.tools.base import (
     MAX_PATH_CHARS,

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builtin_gguf_fixtures import small_bpe_vocab, smollm2_path, write_llama_gguf
+
+from tests.backends.builtin.builtin_gguf_fixtures import small_bpe_vocab, smollm2_path, write_llama_gguf
 
 
 @pytest.fixture(autouse=True, scope="module")

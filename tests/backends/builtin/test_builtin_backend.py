@@ -12,7 +12,6 @@ from agentshell_builtin import BuiltinBackend
 from agentshell_builtin import backend as backend_module
 from agentshell_builtin.gguf_loader import UnsupportedModel, load_gguf
 from agentshell_builtin.model import Sampler, SamplerSettings
-from builtin_gguf_fixtures import write_llama_gguf
 
 from agentshell.protocol import (
     BackendError,
@@ -27,6 +26,7 @@ from agentshell.protocol import (
     ToolCall,
     ToolSpec,
 )
+from tests.backends.builtin.builtin_gguf_fixtures import write_llama_gguf
 
 USER = [Message(role="user", content="Say hello.")]
 READ_FILE = ToolSpec(
@@ -117,8 +117,17 @@ def test_unknown_tensor_type_is_refused(tiny_file: Path, tmp_path: Path) -> None
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(gguf.GGUFWriter, "add_tensor", add_tensor)
-        write_llama_gguf(path, n_layer=1, n_embd=256, n_head=4, n_kv_head=4, ffn_dim=128, tokens=v.tokens,
-                         token_types=v.token_types, merges=v.merges)
+        write_llama_gguf(
+            path,
+            n_layer=1,
+            n_embd=256,
+            n_head=4,
+            n_kv_head=4,
+            ffn_dim=128,
+            tokens=v.tokens,
+            token_types=v.token_types,
+            merges=v.merges,
+        )
     with pytest.raises(UnsupportedModel, match="IQ2_XXS, which the built-in engine cannot dequantize"):
         load_gguf(path)
 
@@ -240,9 +249,23 @@ def test_agent_launch_runs_smollm2_on_the_numpy_engine(smollm2_file: Path, tmp_p
 
     agent = Path(sys.executable).parent / "agent"
     proc = subprocess.run(
-        [str(agent), "launch", "--model", f"builtin:{smollm2_file}", "--permission-mode", "read-only",
-         "--max-turns", "2", "-p", "What is the capital of France? Answer in one short sentence."],
-        capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
+        [
+            str(agent),
+            "launch",
+            "--model",
+            f"builtin:{smollm2_file}",
+            "--permission-mode",
+            "read-only",
+            "--max-turns",
+            "2",
+            "-p",
+            "What is the capital of France? Answer in one short sentence.",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Paris" in proc.stdout

@@ -62,8 +62,16 @@ def test_steps_extend_the_cache_one_token_at_a_time(tiny_file: Path) -> None:
 def test_terminal_rendering(tiny_file: Path) -> None:
     result = runner.invoke(app, ["--model", f"builtin:{tiny_file}", "--layer", "0", "The cat"])
     assert result.exit_code == 0, result.output
-    for part in ("1. Text becomes tokens", "2. Tokens become vectors", "(600 × 64)", "3. Attention", "L0  H3",
-                 "layer 0 head 1 looks most at", "4. Next-token probabilities", "5. Chosen"):
+    for part in (
+        "1. Text becomes tokens",
+        "2. Tokens become vectors",
+        "(600 × 64)",
+        "3. Attention",
+        "L0  H3",
+        "layer 0 head 1 looks most at",
+        "4. Next-token probabilities",
+        "5. Chosen",
+    ):
         assert part in result.stdout
 
 
@@ -83,13 +91,19 @@ def test_agent_explain_command(tiny_file: Path) -> None:
     agent = Path(sys.executable).parent / "agent"
     proc = subprocess.run(
         [str(agent), "explain", "--model", f"builtin:{tiny_file}", "--json", "--steps", "2", "A"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["steps"]) == 2
     proc = subprocess.run(
         [str(agent), "explain", "--model", "builtin:/no/such/model.gguf", "x"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "no GGUF file at" in proc.stderr
@@ -100,7 +114,15 @@ def test_explain_on_smollm2_golden(smollm2_file: Path) -> None:
     """llama2.c-style golden check on a real model: the tokens, and the continuation SmolLM2 picks."""
     data = explain_json(smollm2_file, "--steps", "2", "The animal didn't cross the street because it")
     assert [t["text"] for t in data["tokens"]] == [
-        "The", " animal", " didn", "'t", " cross", " the", " street", " because", " it",
+        "The",
+        " animal",
+        " didn",
+        "'t",
+        " cross",
+        " the",
+        " street",
+        " because",
+        " it",
     ]
     assert [t["id"] for t in data["tokens"]] == [504, 3161, 3683, 982, 3050, 260, 7280, 975, 357]
     assert data["embedding"]["table_shape"] == [49152, 576]

@@ -24,8 +24,9 @@ import pytest
 from agentshell_builtin.gguf_loader import load_gguf
 from agentshell_builtin.model import block
 from agentshell_builtin.tokenizer import Tokenizer
-from builtin_gguf_fixtures import llama_cpp_reference
-from test_builtin_vs_llamacpp import VARIED_PROMPT
+
+from tests.backends.builtin.builtin_gguf_fixtures import llama_cpp_reference
+from tests.backends.builtin.test_builtin_vs_llamacpp import VARIED_PROMPT
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from agentshell_builtin.gguf_loader import load_gguf
-from builtin_gguf_fixtures import llama_cpp_reference, small_bpe_vocab, write_llama_gguf
+
+from tests.backends.builtin.builtin_gguf_fixtures import llama_cpp_reference, small_bpe_vocab, write_llama_gguf
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +41,17 @@ FILE_TYPES = {  # llama.cpp file type -> tensor types expected in the file
 def f32_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokens, types, merges = small_bpe_vocab(600)
     return write_llama_gguf(
-        tmp_path_factory.mktemp("quant") / "f32.gguf", n_layer=2, n_embd=256, n_head=4, n_kv_head=2, ffn_dim=512,
-        tokens=tokens, token_types=types, merges=merges, seed=5, output_scale=8.0,  # peaked, like a real model
+        tmp_path_factory.mktemp("quant") / "f32.gguf",
+        n_layer=2,
+        n_embd=256,
+        n_head=4,
+        n_kv_head=2,
+        ffn_dim=512,
+        tokens=tokens,
+        token_types=types,
+        merges=merges,
+        seed=5,
+        output_scale=8.0,  # peaked, like a real model
     )
 
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from agentshell_builtin.gguf_loader import UnsupportedModel, VocabData, _open, read_vocab
 from agentshell_builtin.tokenizer import BYTE_TO_CHAR, StreamDecoder, Tokenizer, split_gpt2
-from builtin_gguf_fixtures import llama_cpp_reference, write_llama_gguf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.backends.builtin.builtin_gguf_fixtures import llama_cpp_reference, write_llama_gguf
 
 CORPUS = [
     "Hello world! It's a test, isn't it? They'll've gone; we'd say I'm sure you're right.",
@@ -24,7 +25,7 @@ CORPUS = [
     "<|im_start|>user\nhi there<|im_end|>\n<|im_start|>assistant\n",
     "'''quoted''' \"double\" `back` 's 'S 'LL ''",
     "\u00a0nbsp\u2003em space\u3000ideographic\u2028line sep",
-    "{\"name\": \"read_file\", \"arguments\": {\"path\": \"src/main.py\"}}",
+    '{"name": "read_file", "arguments": {"path": "src/main.py"}}',
     "x" * 80 + " " + "ab" * 40,
     "",
     " ",
@@ -44,8 +45,17 @@ def gpt2_pair(smollm2_file: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     """SmolLM2's vocabulary and merges in a file that names the plain ``gpt-2`` pre-tokenizer."""
     v = read_vocab(_open(smollm2_file))
     path = write_llama_gguf(
-        tmp_path_factory.mktemp("gpt2") / "gpt2-pre.gguf", n_layer=1, n_embd=32, n_head=2, n_kv_head=2, ffn_dim=32,
-        tokens=v.tokens, token_types=v.token_types, merges=v.merges, pre="gpt-2", tied=True,
+        tmp_path_factory.mktemp("gpt2") / "gpt2-pre.gguf",
+        n_layer=1,
+        n_embd=32,
+        n_head=2,
+        n_kv_head=2,
+        ffn_dim=32,
+        tokens=v.tokens,
+        token_types=v.token_types,
+        merges=v.merges,
+        pre="gpt-2",
+        tied=True,
     )
     ours = Tokenizer(read_vocab(_open(path)))
     assert ours.vocab.pre == "gpt-2"

@@ -26,7 +26,8 @@ import numpy as np
 import pytest
 from agentshell_builtin.gguf_loader import GGUFModel, _dequantize, _open, load_gguf, read_vocab
 from agentshell_builtin.tokenizer import Tokenizer
-from builtin_gguf_fixtures import llama_cpp_reference, write_llama_gguf
+
+from tests.backends.builtin.builtin_gguf_fixtures import llama_cpp_reference, write_llama_gguf
 
 pytestmark = pytest.mark.slow
 
@@ -118,9 +119,18 @@ def smollm2_f32(smollm2_file: Path, tmp_path_factory: pytest.TempPathFactory) ->
     vocab = read_vocab(reader)
     tensors = {t.name: _dequantize(t) for t in reader.tensors}
     path = write_llama_gguf(
-        tmp_path_factory.mktemp("smol") / "smollm2-f32.gguf", n_layer=30, n_embd=576, n_head=9, n_kv_head=3,
-        ffn_dim=1536, tokens=vocab.tokens, token_types=vocab.token_types, merges=vocab.merges, pre=vocab.pre,
-        rope_base=100000.0, tensors=tensors,
+        tmp_path_factory.mktemp("smol") / "smollm2-f32.gguf",
+        n_layer=30,
+        n_embd=576,
+        n_head=9,
+        n_kv_head=3,
+        ffn_dim=1536,
+        tokens=vocab.tokens,
+        token_types=vocab.token_types,
+        merges=vocab.merges,
+        pre=vocab.pre,
+        rope_base=100000.0,
+        tensors=tensors,
     )
     del tensors
     return load_gguf(path), llama_cpp_reference(path)
@@ -134,8 +144,10 @@ def test_smollm2_q4_1_logits_match_llama_cpp(smollm2: tuple[GGUFModel, Any, Toke
     ours, theirs = our_logits(model, ids), reference_logits(ref, ids)
     diff = np.abs(ours - theirs)
     agree = float((ours.argmax(-1) == theirs.argmax(-1)).mean())
-    print(f"\nSmolLM2 Q4_1, llama.cpp numerics: {len(ids)} positions, max |Δlogit| = {diff.max():.2e}, "
-          f"mean {diff.mean():.2e}, logit range ±{np.abs(theirs).max():.1f}, top-1 agreement {agree:.1%}")
+    print(
+        f"\nSmolLM2 Q4_1, llama.cpp numerics: {len(ids)} positions, max |Δlogit| = {diff.max():.2e}, "
+        f"mean {diff.mean():.2e}, logit range ±{np.abs(theirs).max():.1f}, top-1 agreement {agree:.1%}"
+    )
     assert agree == 1.0
     assert diff.max() < 1e-3  # the output projection's summation order: ~1e-5 relative on logits of ±30
 
@@ -151,8 +163,10 @@ def test_smollm2_q4_1_float32_numerics_differ_by_the_rounding(
     ours, theirs = our_logits(model, ids), reference_logits(ref, ids)
     diff = np.abs(ours - theirs)
     agree = float((ours.argmax(-1) == theirs.argmax(-1)).mean())
-    print(f"\nSmolLM2 Q4_1, float32 numerics: {len(ids)} positions, max |Δlogit| = {diff.max():.3f}, "
-          f"mean {diff.mean():.4f}, top-1 agreement {agree:.1%}")
+    print(
+        f"\nSmolLM2 Q4_1, float32 numerics: {len(ids)} positions, max |Δlogit| = {diff.max():.3f}, "
+        f"mean {diff.mean():.4f}, top-1 agreement {agree:.1%}"
+    )
     assert agree >= 0.9
     assert 0.01 < diff.mean() < 0.5
     # where the top tokens differ it is a near-tie: llama.cpp's pick is among our top 5

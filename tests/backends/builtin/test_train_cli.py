@@ -78,7 +78,8 @@ def test_too_short_text_is_refused(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_agent_train_is_a_registered_command() -> None:
     env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.run([sys.executable, "-m", "agentshell", "train", "--help"], capture_output=True, text=True,
-                          env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentshell", "train", "--help"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--resume" in proc.stdout and "--config" in proc.stdout

@@ -18,8 +18,15 @@ pytestmark = pytest.mark.slow
 def _llama_cpp(path: Path) -> Any:
     llama_cpp = pytest.importorskip("llama_cpp")
     return llama_cpp.Llama(
-        str(path), n_ctx=256, n_batch=256, n_ubatch=256, logits_all=True, type_k=llama_cpp.GGML_TYPE_F32,
-        type_v=llama_cpp.GGML_TYPE_F32, n_threads=1, verbose=False,
+        str(path),
+        n_ctx=256,
+        n_batch=256,
+        n_ubatch=256,
+        logits_all=True,
+        type_k=llama_cpp.GGML_TYPE_F32,
+        type_v=llama_cpp.GGML_TYPE_F32,
+        n_threads=1,
+        verbose=False,
     )
 
 

@@ -9,8 +9,9 @@ import pytest
 from agentshell_builtin.train import ModelConfig, init_params, loss_and_grads
 
 
-def _numeric_grad(p: dict[str, Any], cfg: ModelConfig, name: str, args: tuple[Any, ...], picks: Any,
-                  eps: float = 1e-6) -> Any:
+def _numeric_grad(
+    p: dict[str, Any], cfg: ModelConfig, name: str, args: tuple[Any, ...], picks: Any, eps: float = 1e-6
+) -> Any:
     """Central differences at the entries ``picks`` of the flattened tensor."""
     flat = p[name].reshape(-1)
     out = np.zeros(len(picks))

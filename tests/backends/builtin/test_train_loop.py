@@ -101,8 +101,7 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, chat_rows: tupl
 def test_threads_share_a_batch_and_agree_with_one_thread(chat_rows: tuple[Rows, Rows]) -> None:
     """Shards on threads sum to the whole batch's gradient, and a threaded run repeats exactly."""
     rows, held = chat_rows
-    t = TrainConfig(seq_len=128, batch_size=3, accum=2, steps=3, warmup=1, lr=3e-3, eval_every=3, eval_rows=6,
-                    seed=5)
+    t = TrainConfig(seq_len=128, batch_size=3, accum=2, steps=3, warmup=1, lr=3e-3, eval_every=3, eval_rows=6, seed=5)
     cfg = replace(CFG, n_layers=1)
     runs = []
     for threads in (1, 2, 2):

@@ -102,7 +102,11 @@ def test_agent_launch_lists_the_files_really_there(tmp_path: Path) -> None:
             (src / name).write_text("x\n", encoding="utf-8")
         proc = subprocess.run(
             [sys.executable, "-m", "agentshell", "launch", "--model", "builtin", "-p", "list the files in src"],
-            cwd=src.parent, capture_output=True, text=True, env=env, timeout=240,
+            cwd=src.parent,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=240,
         )
         assert proc.returncode == 0, proc.stderr
         answers.append(proc.stdout)

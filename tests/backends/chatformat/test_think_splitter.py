@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from agentshell_chatformat import ThinkSplitter, prompt_opens_thinking
-from chunked_streams import chunked_streams
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentshell.protocol import TextDelta, ThinkingDelta
+from tests.backends.chatformat.chunked_streams import chunked_streams
 
 
 def split(chunks: list[str], *, opened: bool = False) -> tuple[str, str]:

@@ -6,11 +6,11 @@ import itertools
 
 from agentshell_chatformat import ToolCallParser, coalesce
 from agentshell_chatformat.parser import ParserEvent
-from chunked_streams import chunked_streams
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentshell.protocol import MalformedToolCall, TextDelta, ToolCall
+from tests.backends.chatformat.chunked_streams import chunked_streams
 
 
 def _ids() -> ToolCallParser:
@@ -64,7 +64,7 @@ def test_text_is_streamed_before_the_stream_ends() -> None:
 
 def test_in_tool_call_flag() -> None:
     parser = _ids()
-    parser.feed("<tool_call>{\"name\"")
+    parser.feed('<tool_call>{"name"')
     assert parser.in_tool_call
     parser.feed(': "a"}</tool_call>')
     assert not parser.in_tool_call

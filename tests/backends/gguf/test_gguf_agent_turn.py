@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from agentshell_gguf import GGUFBackend
 
-from agentshell.agent import Agent, Limits
-from agentshell.observer import ToolOutcome, TurnStatus
-from agentshell.permissions import PermissionGate
+from agentshell.loop.agent import Agent, Limits
+from agentshell.loop.observer import ToolOutcome, TurnStatus
+from agentshell.permissions.gate import PermissionGate
 from agentshell.protocol import ChatOptions, Event, ToolCallRequest
 from agentshell.tools import ReadFile, ToolContext, ToolRunner
 

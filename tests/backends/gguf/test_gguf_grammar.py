@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from agentshell_gguf.grammar import MAX_NESTING, nesting_depth, tool_call_gbnf
 
-from agentshell.permissions import PermissionGate
+from agentshell.permissions.gate import PermissionGate
 from agentshell.protocol import ToolSpec
 from agentshell.tools import ToolContext, ToolRunner, default_tools
 

@@ -90,8 +90,9 @@ def llm(loaded_backend: GGUFBackend, smollm2: Path) -> Any:
     return loaded.llm
 
 
-def turn(llm: Any, tools: tuple[ToolSpec, ...] = (), *, force: bool = False, max_tokens: int = 80,
-         **extra: Any) -> list[Event]:
+def turn(
+    llm: Any, tools: tuple[ToolSpec, ...] = (), *, force: bool = False, max_tokens: int = 80, **extra: Any
+) -> list[Event]:
     """One real turn; a forced call gets the one-block grammar, as the backend gives it."""
     spec = Turn(
         llm=llm,
@@ -232,8 +233,9 @@ def test_a_template_without_tools_defaults_to_first(loaded_backend: GGUFBackend,
 def test_a_bad_tool_choice_is_one_clear_line(loaded_backend: GGUFBackend, smollm2: Path) -> None:
     options = ChatOptions(max_tokens=1, extra={"tool_choice": "sometimes"})
     with pytest.raises(BackendError, match=r"tool_choice option must be one of auto, first, required, got 'sometimes'"):
-        list(loaded_backend.chat(str(smollm2), [Message(role="user", content="hi")], tools=[READ_FILE],
-                                 options=options))
+        list(
+            loaded_backend.chat(str(smollm2), [Message(role="user", content="hi")], tools=[READ_FILE], options=options)
+        )
     with pytest.raises(BackendError, match="gguf option tool_choice must be one of"):
         GGUFBackend({"tool_choice": "always"})
 

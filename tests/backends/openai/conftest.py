@@ -42,10 +42,28 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "2048", "--n_threads", "1",
-             "--chat_format", "chatml-function-calling", "--api_key", API_KEY],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "2048",
+                "--n_threads",
+                "1",
+                "--chat_format",
+                "chatml-function-calling",
+                "--api_key",
+                API_KEY,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -54,8 +72,10 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             if proc.poll() is not None:
                 pytest.fail(f"llama_cpp.server exited early:\n{log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {API_KEY}"},
-                             timeout=1).status_code == 200:
+                if (
+                    httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=1).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass

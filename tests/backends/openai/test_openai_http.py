@@ -62,23 +62,47 @@ def mock() -> Iterator[respx.MockRouter]:
 
 
 def test_streamed_text_usage_and_request_shape(mock: respx.MockRouter) -> None:
-    route = mock.post(f"{BASE}/chat/completions").respond(200, headers=SSE, content=sse(
-        delta(role="assistant"), delta(content="Hel"), delta(content="lo"), delta("stop"),
-        {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 2}},
-    ))
-    tools = [ToolSpec(name="read_file", description="Read", parameters={
-        "type": "object", "properties": {"opts": {"type": "object", "properties": {"n": {"enum": [1, 2]}}}},
-        "required": ["opts"]})]
+    route = mock.post(f"{BASE}/chat/completions").respond(
+        200,
+        headers=SSE,
+        content=sse(
+            delta(role="assistant"),
+            delta(content="Hel"),
+            delta(content="lo"),
+            delta("stop"),
+            {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 2}},
+        ),
+    )
+    tools = [
+        ToolSpec(
+            name="read_file",
+            description="Read",
+            parameters={
+                "type": "object",
+                "properties": {"opts": {"type": "object", "properties": {"n": {"enum": [1, 2]}}}},
+                "required": ["opts"],
+            },
+        )
+    ]
     history = [
         Message(role="system", content="sys"),
         Message(role="user", content="hi"),
-        Message(role="assistant", content="", tool_calls=(ToolCallRequest(id="c1", name="read_file",
-                                                                           arguments={"opts": {"n": 1}}),)),
+        Message(
+            role="assistant",
+            content="",
+            tool_calls=(ToolCallRequest(id="c1", name="read_file", arguments={"opts": {"n": 1}}),),
+        ),
         Message(role="tool", content="data", tool_call_id="c1", name="read_file"),
     ]
     b = OpenAIBackend({"base_url": BASE, "api_key": "sk-test"})
-    events = list(b.chat("m", history, tools=tools, options=ChatOptions(temperature=0.0, seed=3, max_tokens=9,
-                                                                          think="high", extra={"tool_choice": "auto"})))
+    events = list(
+        b.chat(
+            "m",
+            history,
+            tools=tools,
+            options=ChatOptions(temperature=0.0, seed=3, max_tokens=9, think="high", extra={"tool_choice": "auto"}),
+        )
+    )
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["Hel", "lo"]
     done = events[-1]
     assert isinstance(done, Done) and done.stop_reason == "stop"
@@ -92,43 +116,63 @@ def test_streamed_text_usage_and_request_shape(mock: respx.MockRouter) -> None:
     assert sent["reasoning_effort"] == "high" and sent["tool_choice"] == "auto"
     assert sent["tools"][0]["function"]["parameters"] == tools[0].parameters  # schema passes unchanged
     assert sent["messages"][2]["tool_calls"][0] == {
-        "id": "c1", "type": "function", "function": {"name": "read_file", "arguments": '{"opts": {"n": 1}}'}}
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "read_file", "arguments": '{"opts": {"n": 1}}'},
+    }
     assert sent["messages"][3] == {"role": "tool", "tool_call_id": "c1", "content": "data"}
 
 
 def test_tool_calls_assembled_from_fragments_by_index(mock: respx.MockRouter) -> None:
-    mock.post(f"{BASE}/chat/completions").respond(200, headers=SSE, content=sse(
-        delta(tool_calls=[{"index": 0, "id": "a", "type": "function", "function": {"name": "read_file",
-                                                                                   "arguments": ""}}]),
-        delta(tool_calls=[{"index": 1, "id": "b", "function": {"name": "grep", "arguments": '{"pat'}}]),
-        delta(tool_calls=[{"index": 0, "function": {"arguments": '{"path": '}}]),
-        delta(tool_calls=[{"index": 1, "function": {"arguments": 'tern": "x"}'}}]),
-        delta(tool_calls=[{"index": 0, "function": {"arguments": '"README.md"}'}}]),
-        delta("stop"),  # some servers say "stop" after tool calls
-    ))
+    mock.post(f"{BASE}/chat/completions").respond(
+        200,
+        headers=SSE,
+        content=sse(
+            delta(
+                tool_calls=[
+                    {"index": 0, "id": "a", "type": "function", "function": {"name": "read_file", "arguments": ""}}
+                ]
+            ),
+            delta(tool_calls=[{"index": 1, "id": "b", "function": {"name": "grep", "arguments": '{"pat'}}]),
+            delta(tool_calls=[{"index": 0, "function": {"arguments": '{"path": '}}]),
+            delta(tool_calls=[{"index": 1, "function": {"arguments": 'tern": "x"}'}}]),
+            delta(tool_calls=[{"index": 0, "function": {"arguments": '"README.md"}'}}]),
+            delta("stop"),  # some servers say "stop" after tool calls
+        ),
+    )
     events = run(backend())
     calls = [e for e in events if isinstance(e, ToolCall)]
     assert [(c.id, c.name, c.arguments) for c in calls] == [
-        ("a", "read_file", {"path": "README.md"}), ("b", "grep", {"pattern": "x"})]
+        ("a", "read_file", {"path": "README.md"}),
+        ("b", "grep", {"pattern": "x"}),
+    ]
     assert isinstance(events[-1], Done) and events[-1].stop_reason == "tool_calls"
 
 
 def test_llama_cpp_style_repeated_names_and_missing_index(mock: respx.MockRouter) -> None:
-    mock.post(f"{BASE}/chat/completions").respond(200, headers=SSE, content=sse(
-        delta(tool_calls=[{"id": "x1", "function": {"name": "get", "arguments": "{"}}]),
-        delta(tool_calls=[{"id": "x1", "function": {"name": "get", "arguments": '"a": 1}'}}]),
-        delta(tool_calls=[{"id": "x2", "function": {"name": "put", "arguments": {"b": 2}}}]),
-        delta("tool_calls"),
-    ))
+    mock.post(f"{BASE}/chat/completions").respond(
+        200,
+        headers=SSE,
+        content=sse(
+            delta(tool_calls=[{"id": "x1", "function": {"name": "get", "arguments": "{"}}]),
+            delta(tool_calls=[{"id": "x1", "function": {"name": "get", "arguments": '"a": 1}'}}]),
+            delta(tool_calls=[{"id": "x2", "function": {"name": "put", "arguments": {"b": 2}}}]),
+            delta("tool_calls"),
+        ),
+    )
     calls = [e for e in run(backend()) if isinstance(e, ToolCall)]
     assert [(c.id, c.name, c.arguments) for c in calls] == [("x1", "get", {"a": 1}), ("x2", "put", {"b": 2})]
 
 
 def test_bad_arguments_become_malformed_tool_call(mock: respx.MockRouter) -> None:
-    mock.post(f"{BASE}/chat/completions").respond(200, headers=SSE, content=sse(
-        delta(tool_calls=[{"index": 0, "id": "q", "function": {"name": "bash", "arguments": '{"command": '}}]),
-        delta("tool_calls"),
-    ))
+    mock.post(f"{BASE}/chat/completions").respond(
+        200,
+        headers=SSE,
+        content=sse(
+            delta(tool_calls=[{"index": 0, "id": "q", "function": {"name": "bash", "arguments": '{"command": '}}]),
+            delta("tool_calls"),
+        ),
+    )
     events = run(backend())
     bad = [e for e in events if isinstance(e, MalformedToolCall)]
     assert len(bad) == 1 and bad[0].name == "bash" and bad[0].raw == '{"command": '
@@ -136,27 +180,36 @@ def test_bad_arguments_become_malformed_tool_call(mock: respx.MockRouter) -> Non
 
 
 def test_reasoning_content_becomes_thinking(mock: respx.MockRouter) -> None:
-    mock.post(f"{BASE}/chat/completions").respond(200, headers=SSE, content=sse(
-        delta(reasoning_content="let me "), delta(reasoning="think"), delta(content="42"), delta("stop")))
+    mock.post(f"{BASE}/chat/completions").respond(
+        200,
+        headers=SSE,
+        content=sse(delta(reasoning_content="let me "), delta(reasoning="think"), delta(content="42"), delta("stop")),
+    )
     events = run(backend())
     assert [e.text for e in events if isinstance(e, ThinkingDelta)] == ["let me ", "think"]
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["42"]
 
 
 def test_sse_comments_multiline_data_and_no_blank_lines(mock: respx.MockRouter) -> None:
-    body = (": ping\n\n"
-            'data: {"choices": [{"index": 0,\ndata:  "delta": {"content": "a"}}]}\n\n'
-            f"data: {json.dumps(delta(content='b'))}\n"
-            f"data: {json.dumps(delta('stop'))}\n\n"
-            "data: [DONE]\n\n").encode()
+    body = (
+        ": ping\n\n"
+        'data: {"choices": [{"index": 0,\ndata:  "delta": {"content": "a"}}]}\n\n'
+        f"data: {json.dumps(delta(content='b'))}\n"
+        f"data: {json.dumps(delta('stop'))}\n\n"
+        "data: [DONE]\n\n"
+    ).encode()
     mock.post(f"{BASE}/chat/completions").respond(200, headers=SSE, content=body)
     assert [e.text for e in run(backend()) if isinstance(e, TextDelta)] == ["a", "b"]
 
 
 def test_non_streaming_json_answer_is_accepted(mock: respx.MockRouter) -> None:
-    mock.post(f"{BASE}/chat/completions").respond(200, json={
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1}})
+    mock.post(f"{BASE}/chat/completions").respond(
+        200,
+        json={
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+        },
+    )
     events = run(backend())
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["whole"]
     assert isinstance(events[-1], Done) and events[-1].usage.prompt_tokens == 3
@@ -178,23 +231,33 @@ def test_malformed_chunk(mock: respx.MockRouter) -> None:
 
 
 def test_error_object_mid_stream(mock: respx.MockRouter) -> None:
-    mock.post(f"{BASE}/chat/completions").respond(200, headers=SSE, content=sse(
-        delta(content="x"), {"error": {"message": "CUDA out of memory"}}, done=False))
+    mock.post(f"{BASE}/chat/completions").respond(
+        200, headers=SSE, content=sse(delta(content="x"), {"error": {"message": "CUDA out of memory"}}, done=False)
+    )
     with pytest.raises(BackendError, match="mid-stream: CUDA out of memory"):
         run(backend())
 
 
-@pytest.mark.parametrize(("status", "body", "headers", "error", "words"), [
-    (401, {"error": {"message": "Incorrect API key"}}, {}, AuthRequired, "OPENAI_API_KEY"),
-    (404, {"error": {"message": "The model `m` does not exist."}}, {}, ModelNotFound, "agent models"),
-    (404, {"detail": "Not Found"}, {}, BackendError, "usually end in /v1"),
-    (429, {"error": {"message": "slow down"}}, {"Retry-After": "7"}, RateLimited, "retry in 7 s"),
-    (400, {"error": {"message": "This model's maximum context length is 2048 tokens"}}, {}, ContextOverflow,
-     "maximum context length"),
-    (400, {"error": "bad thing"}, {}, BackendError, "rejected the request for 'm': bad thing"),
-])
-def test_status_mapping(mock: respx.MockRouter, status: int, body: Any, headers: dict[str, str],
-                        error: type[Exception], words: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error", "words"),
+    [
+        (401, {"error": {"message": "Incorrect API key"}}, {}, AuthRequired, "OPENAI_API_KEY"),
+        (404, {"error": {"message": "The model `m` does not exist."}}, {}, ModelNotFound, "agent models"),
+        (404, {"detail": "Not Found"}, {}, BackendError, "usually end in /v1"),
+        (429, {"error": {"message": "slow down"}}, {"Retry-After": "7"}, RateLimited, "retry in 7 s"),
+        (
+            400,
+            {"error": {"message": "This model's maximum context length is 2048 tokens"}},
+            {},
+            ContextOverflow,
+            "maximum context length",
+        ),
+        (400, {"error": "bad thing"}, {}, BackendError, "rejected the request for 'm': bad thing"),
+    ],
+)
+def test_status_mapping(
+    mock: respx.MockRouter, status: int, body: Any, headers: dict[str, str], error: type[Exception], words: str
+) -> None:
     mock.post(f"{BASE}/chat/completions").respond(status, json=body, headers=headers)
     with pytest.raises(error) as info:
         run(backend())
@@ -206,8 +269,10 @@ def test_status_mapping(mock: respx.MockRouter, status: int, body: Any, headers:
 
 def test_5xx_is_retried_before_the_first_token(mock: respx.MockRouter) -> None:
     route = mock.post(f"{BASE}/chat/completions")
-    route.side_effect = [httpx.Response(503, json={"error": "loading"}),
-                         httpx.Response(200, headers=SSE, content=sse(delta(content="ok"), delta("stop")))]
+    route.side_effect = [
+        httpx.Response(503, json={"error": "loading"}),
+        httpx.Response(200, headers=SSE, content=sse(delta(content="ok"), delta("stop"))),
+    ]
     events = run(backend())
     assert route.call_count == 2 and TextDelta(text="ok") in events
 
@@ -232,11 +297,21 @@ def test_connection_refused_is_one_clear_line() -> None:
 
 def test_named_endpoints_route_and_claim(mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLUSTER_KEY", "k-cluster")
-    b = OpenAIBackend({"endpoints": {"cluster": {"base_url": "http://cluster.test:9000/v1",
-                                                  "api_key_env": "CLUSTER_KEY", "context_length": 8192}}})
+    b = OpenAIBackend(
+        {
+            "endpoints": {
+                "cluster": {
+                    "base_url": "http://cluster.test:9000/v1",
+                    "api_key_env": "CLUSTER_KEY",
+                    "context_length": 8192,
+                }
+            }
+        }
+    )
     assert b.claims("cluster:qwen3:32b") and not b.claims("qwen3:32b") and not b.claims("cluster:")
     route = mock.post("http://cluster.test:9000/v1/chat/completions").respond(
-        200, headers=SSE, content=sse(delta(content="hi"), delta("stop")))
+        200, headers=SSE, content=sse(delta(content="hi"), delta("stop"))
+    )
     run(b, "cluster:qwen3:32b")
     assert json.loads(route.calls.last.request.content)["model"] == "qwen3:32b"
     assert route.calls.last.request.headers["authorization"] == "Bearer k-cluster"
@@ -248,11 +323,17 @@ def test_named_endpoints_route_and_claim(mock: respx.MockRouter, monkeypatch: py
 
 
 def test_list_models_reads_context_length_from_the_server(mock: respx.MockRouter) -> None:
-    mock.get(f"{BASE}/models").respond(200, json={"object": "list", "data": [
-        {"id": "vllm-model", "max_model_len": 32768, "owned_by": "vllm"},
-        {"id": "llamacpp-model", "meta": {"n_ctx_train": 8192}},
-        {"id": "plain"},
-    ]})
+    mock.get(f"{BASE}/models").respond(
+        200,
+        json={
+            "object": "list",
+            "data": [
+                {"id": "vllm-model", "max_model_len": 32768, "owned_by": "vllm"},
+                {"id": "llamacpp-model", "meta": {"n_ctx_train": 8192}},
+                {"id": "plain"},
+            ],
+        },
+    )
     infos = {i.name: i for i in backend(context_length=4096).list_models()}
     assert infos["vllm-model"].context_length == 32768
     assert infos["llamacpp-model"].context_length == 8192

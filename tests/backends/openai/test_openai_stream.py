@@ -56,7 +56,7 @@ def test_sse_framing_ignores_comments_and_other_fields() -> None:
 def test_bytes_split_anywhere_on_the_wire(cuts: list[int]) -> None:
     chunks = [{"choices": [{"index": 0, "delta": {"content": word}}]} for word in ("héllo", " wörld", " 🌍")]
     chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    body = ("".join(f"data: {json.dumps(c, ensure_ascii=False)}\r\n\r\n" for c in chunks) + "data: [DONE]\r\n\r\n")
+    body = "".join(f"data: {json.dumps(c, ensure_ascii=False)}\r\n\r\n" for c in chunks) + "data: [DONE]\r\n\r\n"
     raw = body.encode()
     points = sorted({c % (len(raw) + 1) for c in cuts})
     pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
@@ -66,8 +66,12 @@ def test_bytes_split_anywhere_on_the_wire(cuts: list[int]) -> None:
 
     with respx.mock() as mock:
         mock.post("http://x.test/v1/chat/completions").mock(
-            return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, content=stream()))
-        events = list(OpenAIBackend({"base_url": "http://x.test/v1"}).chat(
-            "m", [Message(role="user", content="hi")], options=ChatOptions()))
+            return_value=httpx.Response(200, headers={"content-type": "text/event-stream"}, content=stream())
+        )
+        events = list(
+            OpenAIBackend({"base_url": "http://x.test/v1"}).chat(
+                "m", [Message(role="user", content="hi")], options=ChatOptions()
+            )
+        )
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "héllo wörld 🌍"
     assert isinstance(events[-1], Done)

@@ -268,8 +268,13 @@ class BuiltinBackend:
             }
             name = NAME if model.removeprefix(f"{NAME}:") in ("", NAME) else f"{NAME}:{path}"
             window = min(int(self._options.get("context_length") or DEFAULT_CONTEXT), cfg.context_length)
-            info = ModelInfo(name=name, backend=NAME, context_length=window,
-                             capabilities=frozenset({"completion", "tools"}), details=details)
+            info = ModelInfo(
+                name=name,
+                backend=NAME,
+                context_length=window,
+                capabilities=frozenset({"completion", "tools"}),
+                details=details,
+            )
             _described[key] = info
         return info
 
@@ -311,8 +316,10 @@ class BuiltinBackend:
 
         template = loaded.format.template
         ids = loaded.format.ids(messages, tools)
-        window = min(options.context_length or int(self._options.get("context_length", DEFAULT_CONTEXT)),
-                     loaded.gguf.config.context_length)
+        window = min(
+            options.context_length or int(self._options.get("context_length", DEFAULT_CONTEXT)),
+            loaded.gguf.config.context_length,
+        )
         if len(ids) >= window:
             raise ContextOverflow(
                 f"the prompt is {len(ids)} tokens, the built-in engine's window is {window}",
@@ -370,4 +377,3 @@ class BuiltinBackend:
             usage=Usage(prompt_tokens=len(ids), completion_tokens=produced),
             timings=Timings(load_ms=load_ms, prompt_ms=prompt_ms, generation_ms=gen_ms, first_token_ms=first_ms),
         )
-

@@ -111,8 +111,9 @@ class BPETokenizer:
         return out.decode("utf-8", errors="replace")
 
 
-def train_bpe(texts: Iterable[str], vocab_size: int, specials: Sequence[str] = SPECIAL_TOKENS, *,
-              space_apart: bool = False) -> BPETokenizer:
+def train_bpe(
+    texts: Iterable[str], vocab_size: int, specials: Sequence[str] = SPECIAL_TOKENS, *, space_apart: bool = False
+) -> BPETokenizer:
     """Learn ``vocab_size - len(specials) - 256`` merges, most frequent pair first (ties: smallest pair).
 
     With ``space_apart``, a leading space never merges into a word ("Ġ" + "src" stays two tokens), so a

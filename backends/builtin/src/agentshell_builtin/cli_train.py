@@ -72,7 +72,7 @@ def _read_data(data: Path | None, corpus_size: int, seed: int) -> tuple[str, lis
             try:
                 segs = [(str(t), bool(w)) for t, w in json.loads(line)["segments"]]
             except (ValueError, KeyError, TypeError):
-                raise TrainInputError(f"{data}:{n}: expected {{\"segments\": [[text, trained], ...]}}") from None
+                raise TrainInputError(f'{data}:{n}: expected {{"segments": [[text, trained], ...]}}') from None
             docs.append(segs)
         if len(docs) < 2:
             raise TrainInputError(f"{data} holds fewer than 2 conversations")
@@ -89,12 +89,19 @@ def _data_spec(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_l
     if data is not None and data.is_file():
         st = data.stat()
         source = [str(data.resolve()), st.st_size, st.st_mtime_ns]
-    return {"data": source, "corpus_size": corpus_size if data is None else None, "seed": seed, "vocab": vocab,
-            "seq_len": seq_len, "tokenizer": "space-apart"}
+    return {
+        "data": source,
+        "corpus_size": corpus_size if data is None else None,
+        "seed": seed,
+        "vocab": vocab,
+        "seq_len": seq_len,
+        "tokenizer": "space-apart",
+    }
 
 
-def _prepare(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int,
-             cache: Path) -> tuple[BPETokenizer, Rows, Rows, str]:
+def _prepare(
+    data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int, cache: Path
+) -> tuple[BPETokenizer, Rows, Rows, str]:
     import numpy as np
 
     spec = _data_spec(data, corpus_size, seed, vocab, seq_len)
@@ -126,8 +133,13 @@ def _prepare(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len
         train_rows, held_rows = chunk_stream(ids[:cut], seq_len), chunk_stream(ids[cut:], seq_len)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
-        cache, train_ids=train_rows.ids, train_w=train_rows.weight, train_doc=train_rows.doc,
-        held_ids=held_rows.ids, held_w=held_rows.weight, held_doc=held_rows.doc,
+        cache,
+        train_ids=train_rows.ids,
+        train_w=train_rows.weight,
+        train_doc=train_rows.doc,
+        held_ids=held_rows.ids,
+        held_w=held_rows.weight,
+        held_doc=held_rows.doc,
         tokenizer=np.array(json.dumps({"tokens": tok.tokens, "merges": tok.merges, "mode": mode, "spec": spec})),
     )
     return tok, train_rows, held_rows, mode
@@ -149,8 +161,10 @@ def _load_prepared(cache: Path) -> tuple[BPETokenizer, Rows, Rows, str, Any]:
 
 @app.command()
 def train(
-    data: Annotated[Path | None, typer.Option(help="UTF-8 text file or .jsonl conversation corpus; "
-                                              "default: generate the built-in agent corpus")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="UTF-8 text file or .jsonl conversation corpus; default: generate the built-in agent corpus"),
+    ] = None,
     config: Annotated[str, typer.Option(help="model size: tiny or small")] = "tiny",
     out: Annotated[Path, typer.Option(help="where to write the GGUF model")] = Path("model.gguf"),
     resume: Annotated[bool, typer.Option(help="continue from the checkpoint next to --out")] = False,
@@ -163,22 +177,59 @@ def train(
     seed: Annotated[int, typer.Option(help="seed of the corpus, the initialization and the batches")] = 0,
     max_minutes: Annotated[float | None, typer.Option(help="stop (checkpoint and export) after this long")] = None,
     f16: Annotated[bool, typer.Option(help="store matrices as F16 (half the file size)")] = False,
-    copy_weight: Annotated[float, typer.Option(help="chat data: loss weight of answer tokens copied from the "
-                                               "request or a tool result (1 = no emphasis)")] = 4.0,
-    threads: Annotated[int | None, typer.Option(help="threads that share each batch (default: one per CPU core); "
-                                                "a run is reproducible for a given number")] = None,
+    copy_weight: Annotated[
+        float,
+        typer.Option(
+            help="chat data: loss weight of answer tokens copied from the request or a tool result (1 = no emphasis)"
+        ),
+    ] = 4.0,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="threads that share each batch (default: one per CPU core); a run is reproducible for a given number"
+        ),
+    ] = None,
 ) -> None:
     """Train a small Llama on text or on agent conversations, in numpy, and write a GGUF both engines load."""
     try:
-        _run(data, config, out, resume, steps, vocab, seq_len, batch_size, lr, corpus_size, seed, max_minutes, f16,
-             copy_weight, threads)
+        _run(
+            data,
+            config,
+            out,
+            resume,
+            steps,
+            vocab,
+            seq_len,
+            batch_size,
+            lr,
+            corpus_size,
+            seed,
+            max_minutes,
+            f16,
+            copy_weight,
+            threads,
+        )
     except TrainInputError as exc:
         _fail(str(exc))
 
 
-def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | None, vocab: int, seq_len: int,
-         batch_size: int | None, lr: float | None, corpus_size: int, seed: int, max_minutes: float | None,
-         f16: bool, copy_weight: float, threads: int | None) -> None:
+def _run(
+    data: Path | None,
+    config: str,
+    out: Path,
+    resume: bool,
+    steps: int | None,
+    vocab: int,
+    seq_len: int,
+    batch_size: int | None,
+    lr: float | None,
+    corpus_size: int,
+    seed: int,
+    max_minutes: float | None,
+    f16: bool,
+    copy_weight: float,
+    threads: int | None,
+) -> None:
     from rich.console import Console
 
     from agentshell_builtin import train as T
@@ -208,8 +259,14 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
         with console.status("preparing data and training the tokenizer…"):
             tok, train_rows, held_rows, mode = _prepare(data, corpus_size, seed, vocab, seq_len, cache)
         cfg = replace(cfg, vocab_size=len(tok.tokens), context=max(cfg.context, seq_len))
-        tc = replace(tc, seq_len=seq_len, seed=seed, steps=steps or tc.steps,
-                     batch_size=batch_size or tc.batch_size, lr=lr or tc.lr)
+        tc = replace(
+            tc,
+            seq_len=seq_len,
+            seed=seed,
+            steps=steps or tc.steps,
+            batch_size=batch_size or tc.batch_size,
+            lr=lr or tc.lr,
+        )
         tc = replace(tc, warmup=min(tc.warmup, max(1, tc.steps // 10)), eval_every=min(tc.eval_every, tc.steps))
         params = T.init_params(cfg, seed)
         opt = T.AdamW.for_params(params)
@@ -239,8 +296,16 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
         TimeRemainingColumn,
     )
 
-    with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("[bold]training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("train", total=tc.steps, completed=state.step, info="")
 
         def on_step(r: T.StepReport) -> None:
@@ -248,13 +313,25 @@ def _run(data: Path | None, config: str, out: Path, resume: bool, steps: int | N
                 last_eval.append(r.eval_loss)
                 console.print(f"step {r.step}: loss {r.loss:.3f}, held-out loss {r.eval_loss:.3f}")
             held = f" held-out {last_eval[-1]:.3f}" if last_eval else ""
-            progress.update(task, completed=r.step,
-                            info=f"loss {r.loss:.3f}{held} · {r.tokens_per_s:,.0f} tok/s · lr {r.lr:.1e}")
+            progress.update(
+                task, completed=r.step, info=f"loss {r.loss:.3f}{held} · {r.tokens_per_s:,.0f} tok/s · lr {r.lr:.1e}"
+            )
 
         try:
-            T.train(params, opt, state, cfg, tc, train_rows, held_rows, on_step=on_step, on_checkpoint=save,
-                    checkpoint_every=100,
-                    should_stop=(lambda: time.monotonic() > deadline) if deadline else None, threads=n_threads)
+            T.train(
+                params,
+                opt,
+                state,
+                cfg,
+                tc,
+                train_rows,
+                held_rows,
+                on_step=on_step,
+                on_checkpoint=save,
+                checkpoint_every=100,
+                should_stop=(lambda: time.monotonic() > deadline) if deadline else None,
+                threads=n_threads,
+            )
         except KeyboardInterrupt:
             save()
             console.print(f"interrupted at step {state.step}; continue with: agent train --out {out} --resume")

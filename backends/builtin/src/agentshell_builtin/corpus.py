@@ -38,7 +38,6 @@ from agentshell_builtin.phrasings import (
 __all__ = ["SYSTEM_PROMPT", "Conversation", "encode_segments", "generate", "render", "render_segments"]
 
 
-
 IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 
 # ----------------------------------------------------------------------------- workspace
@@ -106,11 +105,12 @@ class ToolBox:
     """agentshell's own tools, run without asking, so every result is byte-for-byte what the agent would return."""
 
     def __init__(self, root: Path) -> None:
-        from agentshell.permissions import PermissionGate
+        from agentshell.permissions.gate import PermissionGate
         from agentshell.tools import ToolContext, ToolRunner, default_tools
 
-        self.runner = ToolRunner(default_tools(), ToolContext(root.resolve(), bash_timeout=10.0),
-                                 PermissionGate("yolo", root.resolve()))
+        self.runner = ToolRunner(
+            default_tools(), ToolContext(root.resolve(), bash_timeout=10.0), PermissionGate("yolo", root.resolve())
+        )
 
     def __call__(self, name: str, **arguments: str) -> tuple[str, bool]:
         result = self.runner.execute(name, arguments)
@@ -184,8 +184,9 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         if rng.random() < 0.06:
             path = f"{pick(rng, STEMS, split)}.{rng.choice(EXTS)}"
         intro = rng.choice([f"{path} contains:", f"Here is {path}:", f"The content of {path} is:"])
-        return exchange(phrase.format(path=path), "read_file", lambda out: f"{intro}\n{_strip_line_numbers(out)}",
-                        path=path)
+        return exchange(
+            phrase.format(path=path), "read_file", lambda out: f"{intro}\n{_strip_line_numbers(out)}", path=path
+        )
     if kind == "grep":
         f = rng.choice(ws.files)
         words = re.findall(r"[a-z]{4,}", (root / f).read_text(encoding="utf-8"))
@@ -215,8 +216,9 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         path = f"{d}/{name}" if d else name
         content = " ".join(pick(rng, WORDS, split) for _ in range(rng.randint(1, 4)))
         answer = rng.choice([f"I wrote {path} with the text: {content}", f"Done: {path} now contains {content}"])
-        return exchange(phrase.format(path=path, content=content), "write_file", lambda out: answer,
-                        path=path, content=content)
+        return exchange(
+            phrase.format(path=path, content=content), "write_file", lambda out: answer, path=path, content=content
+        )
     if kind == "edit_file":
         f = rng.choice(ws.files)
         text = (root / f).read_text(encoding="utf-8")
@@ -224,8 +226,14 @@ def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: Too
         old = rng.choice(sorted(words)) if words and rng.random() < 0.95 else pick(rng, WORDS, split)
         new = pick(rng, WORDS, split)
         answer = rng.choice([f"I replaced {old} with {new} in {f}.", f"Done: {old} is now {new} in {f}."])
-        return exchange(phrase.format(path=f, old=old, new=new), "edit_file", lambda out: answer,
-                        path=f, old_string=old, new_string=new)
+        return exchange(
+            phrase.format(path=f, old=old, new=new),
+            "edit_file",
+            lambda out: answer,
+            path=f,
+            old_string=old,
+            new_string=new,
+        )
     if kind == "bash":
         command = rng.choice(_COMMANDS)(rng, ws)
 
@@ -253,8 +261,9 @@ def _style(rng: random.Random, text: str) -> str:
     return text[0].upper() + text[1:] if rng.random() < 0.3 else text
 
 
-def conversation(seed: int, index: int, split: Split = "train", kinds: tuple[str, ...] = KINDS,
-                 scratch: Path | None = None) -> Conversation:
+def conversation(
+    seed: int, index: int, split: Split = "train", kinds: tuple[str, ...] = KINDS, scratch: Path | None = None
+) -> Conversation:
     """Conversation number ``index`` of a corpus: its own random stream, so any one can be rebuilt alone."""
     rng = random.Random(f"{seed}-{split}-{index}")
     weights = [w for k, w in zip(KINDS, _WEIGHTS, strict=True) if k in kinds]
@@ -273,8 +282,9 @@ def conversation(seed: int, index: int, split: Split = "train", kinds: tuple[str
         shutil.rmtree(root, ignore_errors=True)
 
 
-def generate(seed: int, count: int, split: Split = "train", kinds: tuple[str, ...] = KINDS,
-             workers: int = 4) -> Iterator[Conversation]:
+def generate(
+    seed: int, count: int, split: Split = "train", kinds: tuple[str, ...] = KINDS, workers: int = 4
+) -> Iterator[Conversation]:
     """Yield ``count`` conversations in order; the same seed and split always yield the same ones.
 
     Most of the time goes to waiting on tool subprocesses, so a few threads overlap that waiting.

@@ -49,8 +49,15 @@ class Explanation:
     steps: list[Step] = field(default_factory=list)
 
 
-def explain(loaded: LoadedModel, model_name: str, prompt: str, *, steps: int = 1, temperature: float = 0.0,
-            seed: int | None = None) -> Explanation:
+def explain(
+    loaded: LoadedModel,
+    model_name: str,
+    prompt: str,
+    *,
+    steps: int = 1,
+    temperature: float = 0.0,
+    seed: int | None = None,
+) -> Explanation:
     """Run the prompt and ``steps`` generated tokens, recording attention and probabilities."""
     import dataclasses
 
@@ -104,16 +111,19 @@ def to_json(ex: Explanation, layer: int | None = None, head: int | None = None) 
         att = st.attention
         layers = range(att.shape[0]) if layer is None else [layer]
         heads = range(att.shape[1]) if head is None else [head]
-        steps.append({
-            "position": st.position,
-            "input_ids": st.tokens,
-            "attention": [
-                {"layer": li, "head": hi, "weights": [round(float(w), 6) for w in att[li, hi]]}
-                for li in layers for hi in heads
-            ],
-            "top": [{"id": c.id, "text": c.text, "prob": round(c.prob, 6)} for c in st.top],
-            "chosen": {"id": st.chosen.id, "text": st.chosen.text, "prob": round(st.chosen.prob, 6)},
-        })
+        steps.append(
+            {
+                "position": st.position,
+                "input_ids": st.tokens,
+                "attention": [
+                    {"layer": li, "head": hi, "weights": [round(float(w), 6) for w in att[li, hi]]}
+                    for li in layers
+                    for hi in heads
+                ],
+                "top": [{"id": c.id, "text": c.text, "prob": round(c.prob, 6)} for c in st.top],
+                "chosen": {"id": st.chosen.id, "text": st.chosen.text, "prob": round(st.chosen.prob, 6)},
+            }
+        )
     return {
         "model": ex.model,
         "config": ex.config,
@@ -158,8 +168,10 @@ def render(ex: Explanation, console: Console, layer: int | None = None, head: in
     from rich.text import Text
 
     cfg = ex.config
-    console.rule(f"[bold]{ex.model}[/]: {cfg['n_layer']} layers, {cfg['n_head']} heads "
-                 f"({cfg['n_kv_head']} key/value), width {cfg['n_embd']}, vocabulary {cfg['vocab_size']}")
+    console.rule(
+        f"[bold]{ex.model}[/]: {cfg['n_layer']} layers, {cfg['n_head']} heads "
+        f"({cfg['n_kv_head']} key/value), width {cfg['n_embd']}, vocabulary {cfg['vocab_size']}"
+    )
 
     console.print("\n[bold]1. Text becomes tokens[/] (byte-level BPE, the file's own vocabulary)")
     toks = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -172,14 +184,18 @@ def render(ex: Explanation, console: Console, layer: int | None = None, head: in
 
     V, C = ex.embedding_shape
     T = len(ex.prompt_ids)
-    console.print(f"\n[bold]2. Tokens become vectors[/]: each id picks a row of the embedding table "
-                  f"({V} × {C}) → x has shape ({T}, {C})")
+    console.print(
+        f"\n[bold]2. Tokens become vectors[/]: each id picks a row of the embedding table "
+        f"({V} × {C}) → x has shape ({T}, {C})"
+    )
     console.print(f"   then {cfg['n_layer']} blocks: x = x + attention(norm(x)); x = x + mlp(norm(x))")
 
     for n, st in enumerate(ex.steps):
         where = "the prompt" if n == 0 else f"step {n + 1}: only the new token, against the KV cache"
-        console.print(f"\n[bold]3. Attention[/] ({where}): where position {st.position} "
-                      f"({ex.pieces[st.position]!r}) looks, in % per earlier token")
+        console.print(
+            f"\n[bold]3. Attention[/] ({where}): where position {st.position} "
+            f"({ex.pieces[st.position]!r}) looks, in % per earlier token"
+        )
         console.print(_attention_grid(ex, st, layer, head, console.width))
         console.print(f"\n[bold]4. Next-token probabilities[/] (softmax of the logits, top {len(st.top)})")
         bars = Table(show_header=False, box=None, pad_edge=False)
@@ -188,11 +204,12 @@ def render(ex: Explanation, console: Console, layer: int | None = None, head: in
         bars.add_column(justify="right")
         for c in st.top:
             bar = "█" * max(1, round(c.prob * 40)) if c.prob >= 0.0125 else "▏"
-            bars.add_row(repr(c.text), Text(bar, style="green" if c.id == st.chosen.id else "cyan"),
-                         f"{c.prob * 100:5.1f}%")
+            bars.add_row(
+                repr(c.text), Text(bar, style="green" if c.id == st.chosen.id else "cyan"), f"{c.prob * 100:5.1f}%"
+            )
         console.print(bars)
         console.print(f"\n[bold]5. Chosen[/]: {st.chosen.text!r} (id {st.chosen.id}, {st.chosen.prob * 100:.1f}%)")
-    generated = "".join(ex.pieces[len(ex.prompt_ids):])
+    generated = "".join(ex.pieces[len(ex.prompt_ids) :])
     console.print(f"\n[bold]Text so far[/]: {''.join(ex.pieces[: len(ex.prompt_ids)])}[green]{generated}[/]")
 
 

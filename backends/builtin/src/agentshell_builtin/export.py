@@ -31,8 +31,16 @@ CHAT_TEMPLATE = (
 LLAMA_FTYPE_ALL_F32, LLAMA_FTYPE_MOSTLY_F16 = 0, 1
 
 
-def export_gguf(path: Path, params: Params, cfg: ModelConfig, tok: BPETokenizer, *, f16: bool = False,
-                name: str = "agentshell-tiny", chat_template: str = CHAT_TEMPLATE) -> None:
+def export_gguf(
+    path: Path,
+    params: Params,
+    cfg: ModelConfig,
+    tok: BPETokenizer,
+    *,
+    f16: bool = False,
+    name: str = "agentshell-tiny",
+    chat_template: str = CHAT_TEMPLATE,
+) -> None:
     """Write ``path``; with ``f16`` the matrices are stored as F16 (norm gains stay F32, as llama.cpp expects)."""
     import gguf
 

@@ -36,7 +36,15 @@ from agentshell_builtin.model import FLOAT32, Array, LayerWeights, Llama, LlamaC
 
 SUPPORTED_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K")
 _LAYER_TENSORS = (
-    "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
+    "attn_norm",
+    "attn_q",
+    "attn_k",
+    "attn_v",
+    "attn_output",
+    "ffn_norm",
+    "ffn_gate",
+    "ffn_up",
+    "ffn_down",
 )
 _MIN_BLOCKS = {"Q4_1": 20, "Q5_1": 24}  # block bytes of the types with a minimum: fp16 d, fp16 m, then the quants
 _BLOCK_NAME = re.compile(r"blk\.(\d+)\.(\w+)\.weight")

@@ -154,8 +154,9 @@ def _silu_parts(a: Array) -> tuple[Array, Array]:
     return a * sig, sig
 
 
-def block_forward(p: Params, i: int, cfg: ModelConfig, x: Array, B: int, T: int, mask: Array,
-                  cos: Array, sin: Array) -> tuple[Array, dict[str, Array]]:
+def block_forward(
+    p: Params, i: int, cfg: ModelConfig, x: Array, B: int, T: int, mask: Array, cos: Array, sin: Array
+) -> tuple[Array, dict[str, Array]]:
     """One transformer block on x (B*T, d); returns the output and what the backward pass needs."""
     b = f"blk.{i}."
     H, KV, hd = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
@@ -181,13 +182,39 @@ def block_forward(p: Params, i: int, cfg: ModelConfig, x: Array, B: int, T: int,
     act, sig = _silu_parts(a)
     m = act * u
     out = x2 + m @ p[b + "ffn_down.weight"].T
-    cache = {"x": x, "r1": r1, "h": h, "q": q, "k": k, "v": v, "P": P, "y": y,
-             "x2": x2, "r2": r2, "h2": h2, "a": a, "u": u, "act": act, "sig": sig, "m": m}
+    cache = {
+        "x": x,
+        "r1": r1,
+        "h": h,
+        "q": q,
+        "k": k,
+        "v": v,
+        "P": P,
+        "y": y,
+        "x2": x2,
+        "r2": r2,
+        "h2": h2,
+        "a": a,
+        "u": u,
+        "act": act,
+        "sig": sig,
+        "m": m,
+    }
     return out, cache
 
 
-def block_backward(p: Params, i: int, cfg: ModelConfig, dout: Array, c: dict[str, Array], B: int, T: int,
-                   cos: Array, sin: Array, grads: Params) -> Array:
+def block_backward(
+    p: Params,
+    i: int,
+    cfg: ModelConfig,
+    dout: Array,
+    c: dict[str, Array],
+    B: int,
+    T: int,
+    cos: Array,
+    sin: Array,
+    grads: Params,
+) -> Array:
     b = f"blk.{i}."
     H, KV, hd = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
     g = H // KV
@@ -250,8 +277,9 @@ def logits(p: Params, cfg: ModelConfig, ids: Array) -> Array:
     return (hn @ out.T).reshape(*ids.shape, -1)
 
 
-def loss_and_grads(p: Params, cfg: ModelConfig, ids: Array, targets: Array, weights: Array,
-                   doc: Array | None = None) -> tuple[float, Params]:
+def loss_and_grads(
+    p: Params, cfg: ModelConfig, ids: Array, targets: Array, weights: Array, doc: Array | None = None
+) -> tuple[float, Params]:
     """Weighted next-token cross-entropy, sum(w × nll), and its gradient for every parameter.
 
     Only positions with a non-zero weight reach the output layer, so masked-out
@@ -365,24 +393,30 @@ def _batch_nll(params: Params, cfg: ModelConfig, rows: Rows, idx: Array) -> tupl
     return float(np.sum(flat[sel] * nll)), float(flat[sel].sum())
 
 
-def eval_loss(params: Params, cfg: ModelConfig, rows: Rows, n_rows: int, batch: int,
-              pool: ThreadPoolExecutor | None = None) -> float:
+def eval_loss(
+    params: Params, cfg: ModelConfig, rows: Rows, n_rows: int, batch: int, pool: ThreadPoolExecutor | None = None
+) -> float:
     """Mean held-out nll per weighted token over the first ``n_rows`` rows, batches spread over ``pool``."""
     n = min(n_rows, len(rows))
     chunks = [np.arange(s, min(s + batch, n)) for s in range(0, n, batch)]
-    parts = list(pool.map(lambda i: _batch_nll(params, cfg, rows, i), chunks) if pool else
-                 (_batch_nll(params, cfg, rows, i) for i in chunks))
+    parts = list(
+        pool.map(lambda i: _batch_nll(params, cfg, rows, i), chunks)
+        if pool
+        else (_batch_nll(params, cfg, rows, i) for i in chunks)
+    )
     return sum(t for t, _ in parts) / max(sum(w for _, w in parts), 1e-9)
 
 
-def sharded_grads(params: Params, cfg: ModelConfig, rows: Rows, shards: list[Array], total_w: float,
-                  pool: ThreadPoolExecutor | None) -> tuple[float, Params]:
+def sharded_grads(
+    params: Params, cfg: ModelConfig, rows: Rows, shards: list[Array], total_w: float, pool: ThreadPoolExecutor | None
+) -> tuple[float, Params]:
     """Loss and gradient of the rows of all ``shards`` together, one shard per thread of ``pool``.
 
     numpy releases the GIL inside its kernels, so threads with one BLAS thread each run the shards in
     parallel; the loss is a sum over tokens, so the shards' gradients add up to the whole batch's. They
     are summed in shard order, so a run is deterministic for a given number of threads.
     """
+
     def shard(part: Array) -> tuple[float, Params]:
         x, y, w, d = rows.batch(part)
         return loss_and_grads(params, cfg, x, y, w / total_w, d)
@@ -396,10 +430,21 @@ def sharded_grads(params: Params, cfg: ModelConfig, rows: Rows, shards: list[Arr
     return loss, grads
 
 
-def train(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: TrainConfig, train_rows: Rows,
-          heldout: Rows | None, *, on_step: Callable[[StepReport], None] | None = None,
-          on_checkpoint: Callable[[], None] | None = None, checkpoint_every: int = 200,
-          should_stop: Callable[[], bool] | None = None, threads: int = 1) -> TrainState:
+def train(
+    params: Params,
+    opt: AdamW,
+    state: TrainState,
+    cfg: ModelConfig,
+    t: TrainConfig,
+    train_rows: Rows,
+    heldout: Rows | None,
+    *,
+    on_step: Callable[[StepReport], None] | None = None,
+    on_checkpoint: Callable[[], None] | None = None,
+    checkpoint_every: int = 200,
+    should_stop: Callable[[], bool] | None = None,
+    threads: int = 1,
+) -> TrainState:
     """Run optimizer steps from ``state.step`` up to ``t.steps``; deterministic for (seed, step, threads), so a
     resumed run draws exactly the batches the uninterrupted one would have.
 
@@ -411,18 +456,42 @@ def train(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: Tr
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     try:
         with threadpool_limits(1 if pool is not None else None, user_api="blas"):
-            _loop(params, opt, state, cfg, t, train_rows, heldout, pool, threads, on_step, on_checkpoint,
-                  checkpoint_every, should_stop)
+            _loop(
+                params,
+                opt,
+                state,
+                cfg,
+                t,
+                train_rows,
+                heldout,
+                pool,
+                threads,
+                on_step,
+                on_checkpoint,
+                checkpoint_every,
+                should_stop,
+            )
     finally:
         if pool is not None:
             pool.shutdown()
     return state
 
 
-def _loop(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: TrainConfig, train_rows: Rows,
-          heldout: Rows | None, pool: ThreadPoolExecutor | None, threads: int,
-          on_step: Callable[[StepReport], None] | None, on_checkpoint: Callable[[], None] | None,
-          checkpoint_every: int, should_stop: Callable[[], bool] | None) -> None:
+def _loop(
+    params: Params,
+    opt: AdamW,
+    state: TrainState,
+    cfg: ModelConfig,
+    t: TrainConfig,
+    train_rows: Rows,
+    heldout: Rows | None,
+    pool: ThreadPoolExecutor | None,
+    threads: int,
+    on_step: Callable[[StepReport], None] | None,
+    on_checkpoint: Callable[[], None] | None,
+    checkpoint_every: int,
+    should_stop: Callable[[], bool] | None,
+) -> None:
     while state.step < t.steps:
         if should_stop is not None and should_stop():
             break
@@ -463,8 +532,15 @@ def _loop(params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig, t: Tr
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(path: Path, params: Params, opt: AdamW, state: TrainState, cfg: ModelConfig,
-                    t: TrainConfig, extra: dict[str, Any] | None = None) -> None:
+def save_checkpoint(
+    path: Path,
+    params: Params,
+    opt: AdamW,
+    state: TrainState,
+    cfg: ModelConfig,
+    t: TrainConfig,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """``path``.npz (weights and Adam moments) + ``path``.json (configs, step, history); written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"p/{k}": v for k, v in params.items()}
@@ -483,8 +559,9 @@ def load_checkpoint(path: Path) -> tuple[Params, AdamW, TrainState, ModelConfig,
     meta = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
     with np.load(path.with_name(path.name + ".npz")) as z:
         params = {k[2:]: z[k] for k in z.files if k.startswith("p/")}
-        opt = AdamW({k[2:]: z[k] for k in z.files if k.startswith("m/")},
-                    {k[2:]: z[k] for k in z.files if k.startswith("v/")})
+        opt = AdamW(
+            {k[2:]: z[k] for k in z.files if k.startswith("m/")}, {k[2:]: z[k] for k in z.files if k.startswith("v/")}
+        )
     cfg = ModelConfig(**meta.pop("model"))
     t = TrainConfig(**meta.pop("train"))
     state = TrainState(**meta.pop("state"))

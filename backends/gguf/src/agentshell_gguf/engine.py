@@ -114,8 +114,8 @@ def plan_context(meta: GGUFMetadata, *, wanted: int, memory_budget: int | None, 
     trained = meta.context_length or wanted
     n_ctx = min(trained, wanted)
     if memory_budget is not None:
-        weights = 0 if gpu_layers < 0 else meta.size_bytes * max(0, meta.block_count - gpu_layers) // max(
-            meta.block_count, 1
+        weights = (
+            0 if gpu_layers < 0 else meta.size_bytes * max(0, meta.block_count - gpu_layers) // max(meta.block_count, 1)
         )
         spare = memory_budget - weights - RUNTIME_OVERHEAD
         per_token = meta.kv_bytes_per_token() or 1

@@ -211,8 +211,12 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     for event in emit(stopper.flush() + decoder.decode(b"", final=True), final=True):
         if cut_in_call and isinstance(event, MalformedToolCall):
             # A grammar-constrained call only fails to parse when the token budget ends inside it.
-            event = event.model_copy(update={"error": f"the tool call was cut off after {generated} tokens "
-                                             "(the max_tokens limit); write a shorter call"})
+            event = event.model_copy(
+                update={
+                    "error": f"the tool call was cut off after {generated} tokens "
+                    "(the max_tokens limit); write a shorter call"
+                }
+            )
         yield event
     if saw_call and stop_reason == "stop":
         stop_reason = "tool_calls"

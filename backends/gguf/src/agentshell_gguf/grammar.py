@@ -32,8 +32,7 @@ _STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
 # did not choose to call writes variations of the same call until the budget runs out. Free text after
 # a call is never allowed: that is where small models ramble.
 _BLOCK_RULES = (
-    'block ::= "\\n"? calls "\\n"? "</tool_call>"\n'
-    'calls ::= call | "[" "\\n"? call ( "," [ \\n]? call )* "\\n"? "]"'
+    'block ::= "\\n"? calls "\\n"? "</tool_call>"\ncalls ::= call | "[" "\\n"? call ( "," [ \\n]? call )* "\\n"? "]"'
 )
 _ONE_BLOCK = "root ::= block"
 _SEVERAL_BLOCKS = 'root ::= block ( "\\n"? "\\n"? "<tool_call>" block )*'

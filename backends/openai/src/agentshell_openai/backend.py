@@ -170,8 +170,9 @@ class OpenAIBackend:
         options: ChatOptions,
     ) -> Iterator[Event]:
         server, model_id = self._servers.route(model)
-        body = request_body(model_id, messages, tools, options,
-                            stream_usage=self._stream_usage, extra_body=self._extra_body)
+        body = request_body(
+            model_id, messages, tools, options, stream_usage=self._stream_usage, extra_body=self._extra_body
+        )
         yield from self._stream(server, model_id, body)
 
     def _stream(self, server: Server, model_id: str, body: dict[str, Any]) -> Iterator[Event]:
@@ -186,8 +187,9 @@ class OpenAIBackend:
             try:
                 with client.stream("POST", url, json=body, headers=server.headers()) as response:
                     if response.status_code >= 400:
-                        error = for_status(response.status_code, response.read(), response.headers,
-                                           server=server, model=model_id)
+                        error = for_status(
+                            response.status_code, response.read(), response.headers, server=server, model=model_id
+                        )
                         if response.status_code >= 500 and attempt < self._retries:
                             attempt += 1
                             time.sleep(self._retry_backoff * attempt)
@@ -290,16 +292,21 @@ class OpenAIBackend:
         import httpx
 
         url = f"{server.base_url}/models"
-        limit = httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(
-            connect=self._connect_timeout, read=30.0, write=30.0, pool=10.0)
+        limit = (
+            httpx.Timeout(timeout)
+            if timeout is not None
+            else httpx.Timeout(connect=self._connect_timeout, read=30.0, write=30.0, pool=10.0)
+        )
         try:
             response = self._http().get(url, headers=server.headers(), timeout=limit)
         except httpx.ConnectError as exc:
-            raise BackendUnavailable(f"cannot connect to {server.base_url}",
-                                     hint="is the server running? check the base URL") from exc
+            raise BackendUnavailable(
+                f"cannot connect to {server.base_url}", hint="is the server running? check the base URL"
+            ) from exc
         except httpx.TimeoutException as exc:
-            raise BackendUnavailable(f"{server.base_url} did not answer in time",
-                                     hint="check the host and port") from exc
+            raise BackendUnavailable(
+                f"{server.base_url} did not answer in time", hint="check the host and port"
+            ) from exc
         except httpx.HTTPError as exc:
             raise BackendError(f"listing models at {server.base_url} failed: {exc}") from exc
         if response.status_code >= 400:
@@ -307,8 +314,10 @@ class OpenAIBackend:
         try:
             data = response.json()
         except ValueError as exc:
-            raise BackendError(f"{url} did not return JSON: {server_message(response.content)[:120]!r}",
-                               hint="check the base URL; it usually ends in /v1") from exc
+            raise BackendError(
+                f"{url} did not return JSON: {server_message(response.content)[:120]!r}",
+                hint="check the base URL; it usually ends in /v1",
+            ) from exc
         entries = data.get("data") if isinstance(data, dict) else data
         infos: list[ModelInfo] = []
         for entry in entries if isinstance(entries, list) else []:
@@ -317,13 +326,15 @@ class OpenAIBackend:
             details = {"server": server.base_url}
             if entry.get("owned_by"):
                 details["owned_by"] = str(entry["owned_by"])
-            infos.append(ModelInfo(
-                name=f"{server.prefix}{entry['id']}",
-                backend=self.name,
-                context_length=context_from_entry(entry) or server.context_length,
-                capabilities=frozenset({"completion", "tools"}),
-                details=details,
-                remote=is_remote(server.base_url),
-            ))
+            infos.append(
+                ModelInfo(
+                    name=f"{server.prefix}{entry['id']}",
+                    backend=self.name,
+                    context_length=context_from_entry(entry) or server.context_length,
+                    capabilities=frozenset({"completion", "tools"}),
+                    details=details,
+                    remote=is_remote(server.base_url),
+                )
+            )
         self._models[server.base_url] = infos
         return infos

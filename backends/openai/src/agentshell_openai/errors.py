@@ -27,10 +27,24 @@ from agentshell_openai.endpoints import Server
 
 MAX_MESSAGE = 300
 
-_CONTEXT_WORDS = ("context length", "context_length", "maximum context", "context window", "too many tokens",
-                  "exceeds the available context", "prompt is too long", "n_ctx")
-_TOOL_WORDS = ("does not support tools", "tools are not supported", "tool use is not supported",
-               "does not support function", "tool_choice", "tool calling is not supported")
+_CONTEXT_WORDS = (
+    "context length",
+    "context_length",
+    "maximum context",
+    "context window",
+    "too many tokens",
+    "exceeds the available context",
+    "prompt is too long",
+    "n_ctx",
+)
+_TOOL_WORDS = (
+    "does not support tools",
+    "tools are not supported",
+    "tool use is not supported",
+    "does not support function",
+    "tool_choice",
+    "tool calling is not supported",
+)
 
 
 def one_line(text: str) -> str:
@@ -93,29 +107,35 @@ def for_status(status: int, body: bytes, headers: Any, *, server: Server, model:
     if status == 401:
         return AuthRequired(f"{where} rejected the request as unauthorised{said}", hint=server.key_hint())
     if status == 403:
-        return PermissionDenied(f"{where} refused access to {model!r}{said}",
-                                hint="check that your account or key may use this model")
+        return PermissionDenied(
+            f"{where} refused access to {model!r}{said}", hint="check that your account or key may use this model"
+        )
     if status == 404:
         if "model" in lowered or not detail:
-            return ModelNotFound(f"model {model!r} is not served by {where}{said}",
-                                 hint=_models_hint(server))
-        return BackendError(f"{where}/chat/completions was not found{said}",
-                            hint="check the base URL; OpenAI-compatible APIs usually end in /v1")
+            return ModelNotFound(f"model {model!r} is not served by {where}{said}", hint=_models_hint(server))
+        return BackendError(
+            f"{where}/chat/completions was not found{said}",
+            hint="check the base URL; OpenAI-compatible APIs usually end in /v1",
+        )
     if status == 429:
         retry = retry_after_seconds(headers.get("retry-after") if headers is not None else None)
         wait = f"retry in {retry:.0f} s" if retry is not None else "wait a moment and retry"
         return RateLimited(f"{where} is rate limiting requests{said}", hint=wait, retry_after=retry)
     if status == 413 or any(word in lowered for word in _CONTEXT_WORDS):
-        return ContextOverflow(f"the conversation does not fit {model!r}'s context window{said}",
-                               hint="start a new session or /compact")
+        return ContextOverflow(
+            f"the conversation does not fit {model!r}'s context window{said}", hint="start a new session or /compact"
+        )
     if status in (400, 422) and any(word in lowered for word in _TOOL_WORDS):
-        return ToolsUnsupported(f"{model!r} on {where} cannot call tools{said}",
-                                hint="pick a model (or server chat template) with tool support")
+        return ToolsUnsupported(
+            f"{model!r} on {where} cannot call tools{said}",
+            hint="pick a model (or server chat template) with tool support",
+        )
     if status in (400, 422):
         return BackendError(f"{where} rejected the request for {model!r}{said}")
     if status >= 500:
-        return BackendError(f"{where} failed with HTTP {status}{said}",
-                            hint="the server had an internal error; check its log")
+        return BackendError(
+            f"{where} failed with HTTP {status}{said}", hint="the server had an internal error; check its log"
+        )
     return BackendError(f"{where} answered HTTP {status}{said}")
 
 

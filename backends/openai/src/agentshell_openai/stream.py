@@ -106,15 +106,18 @@ class ChunkAssembler:
                 ) from None
             return [d for d in data if isinstance(d, dict)]
         if not isinstance(data, dict):
-            raise BackendError(f"{self.where} sent a stream chunk that is not a JSON object: "
-                               f"{one_line(payload)[:120]!r}")
+            raise BackendError(
+                f"{self.where} sent a stream chunk that is not a JSON object: {one_line(payload)[:120]!r}"
+            )
         return [data]
 
     def _chunk(self, chunk: dict[str, Any]) -> list[Event]:
         if chunk.get("error"):
             detail = server_message(json.dumps(chunk))
-            raise BackendError(f"{self.where} reported an error mid-stream: {detail}",
-                               hint="the partial answer was kept; retry the request")
+            raise BackendError(
+                f"{self.where} reported an error mid-stream: {detail}",
+                hint="the partial answer was kept; retry the request",
+            )
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = Usage(
@@ -213,12 +216,14 @@ class ChunkAssembler:
             try:
                 arguments = json.loads(raw)
             except ValueError as exc:
-                out.append(MalformedToolCall(id=call_id, name=call.name, raw=raw,
-                                             error=f"arguments are not valid JSON: {exc}"))
+                out.append(
+                    MalformedToolCall(id=call_id, name=call.name, raw=raw, error=f"arguments are not valid JSON: {exc}")
+                )
                 continue
             if not isinstance(arguments, dict):
-                out.append(MalformedToolCall(id=call_id, name=call.name, raw=raw,
-                                             error="arguments must be a JSON object"))
+                out.append(
+                    MalformedToolCall(id=call_id, name=call.name, raw=raw, error="arguments must be a JSON object")
+                )
                 continue
             out.append(ToolCall(id=call_id, name=call.name, arguments=arguments))
         self.calls.clear()

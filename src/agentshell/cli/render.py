@@ -1,0 +1,291 @@
+"""What a person sees: streamed Markdown, dimmed thinking, tool panels, the status line.
+
+Rich's ``Markdown`` parses and lays out its whole input, so re-rendering the
+answer on every token costs O(n²). :class:`MarkdownStream` instead cuts the
+stream into blocks (paragraphs, lists, fenced code) and prints each finished
+block exactly once; only the open block is shown live, throttled in time and
+cropped to the screen, so the total cost grows linearly with the answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.segment import SegmentLines
+from rich.status import Status
+from rich.syntax import Syntax
+from rich.text import Text
+
+from agentshell.loop.observer import ToolOutcome, TurnStatus
+from agentshell.protocol import (
+    Done,
+    Event,
+    MalformedToolCall,
+    Notice,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallRequest,
+    Usage,
+)
+
+THINKING_SHOWN = 240  # characters of thinking kept on screen: enough to follow, short enough to skim past
+DIFF_LINES_SHOWN = 80
+OUTPUT_LINES_SHOWN = 4
+
+
+def _fence_of(line: str) -> str | None:
+    stripped = line.lstrip()
+    for char in "`~":
+        if stripped.startswith(char * 3):
+            return char * (len(stripped) - len(stripped.lstrip(char)))
+    return None
+
+
+class MarkdownStream:
+    """Prints Markdown as it arrives: finished blocks once, the open block live."""
+
+    def __init__(self, console: Console, *, live_interval: float = 0.08, code_theme: str = "monokai") -> None:
+        self.console = console
+        self.live_interval = live_interval
+        self.code_theme = code_theme
+        self._open: list[str] = []  # complete lines of the block being written
+        self._partial = ""  # the line being written
+        self._fence: str | None = None  # the fence that opened the current code block
+        self._live: Live | None = None
+        self._last_live = 0.0
+        self._blocks_printed = 0  # in this answer, for the blank line rich puts between blocks
+
+    def feed(self, text: str) -> None:
+        if "\n" not in text:
+            self._partial += text
+        else:
+            lines = (self._partial + text).split("\n")
+            self._partial = lines.pop()
+            for line in lines:
+                self._line(line)
+        if self.console.is_terminal and (self._open or self._partial):
+            now = time.monotonic()
+            if now - self._last_live >= self.live_interval:
+                self._last_live = now
+                self._show_live()
+
+    def finish(self) -> None:
+        """The answer (or this part of it) is over: print what is left."""
+        if self._partial:
+            self._open.append(self._partial)
+            self._partial = ""
+        self._fence = None
+        self._flush()
+        self._blocks_printed = 0
+
+    def pause(self) -> None:
+        """Hide the live preview (another live display, a spinner, needs the screen); the text is kept."""
+        self._stop_live()
+
+    def _line(self, line: str) -> None:
+        fence = _fence_of(line)
+        if self._fence is not None:
+            self._open.append(line)
+            if fence is not None and fence.startswith(self._fence) and not line.strip().lstrip(fence[0]):
+                self._fence = None
+                self._flush()
+        elif fence is not None:
+            self._flush()
+            self._fence = fence
+            self._open.append(line)
+        elif not line.strip():
+            self._flush()
+        else:
+            self._open.append(line)
+
+    def _flush(self) -> None:
+        self._stop_live()
+        if self._open:
+            markdown = Markdown("\n".join(self._open), code_theme=self.code_theme)
+            lines = self.console.render_lines(markdown, pad=False)
+            while lines and not "".join(segment.text for segment in lines[0]):
+                lines.pop(0)  # some elements (lists) start with an empty line; blocks get exactly one between them
+            if self._blocks_printed:
+                self.console.print()
+            self.console.print(SegmentLines(lines, new_lines=True))
+            self._blocks_printed += 1
+            self._open = []
+
+    def _show_live(self) -> None:
+        # Only the last screenful can be seen, so only that is laid out.
+        lines = [*self._open, self._partial] if self._partial else list(self._open)
+        tail = max(4, self.console.size.height - 2)
+        if len(lines) > tail:
+            lines = ([lines[0]] if self._fence is not None else []) + lines[-tail:]
+        renderable = Markdown("\n".join(lines), code_theme=self.code_theme)
+        if self._live is None:
+            self._live = Live(
+                renderable, console=self.console, auto_refresh=False, transient=True, vertical_overflow="crop"
+            )
+            self._live.start()
+        self._live.update(renderable, refresh=True)
+
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def format_arguments(call: ToolCallRequest, limit: int = 160) -> str:
+    """One line a person can read at a glance: the command for bash, the path for file tools."""
+    args = call.arguments
+    for key in ("command", "path", "pattern"):
+        if isinstance(args.get(key), str):
+            rest = {k: v for k, v in args.items() if k != key and k not in ("content", "old", "new")}
+            head = args[key] if key != "command" else f"$ {args[key]}"
+            text = head + (" " + json.dumps(rest, ensure_ascii=False) if rest else "")
+            break
+    else:
+        text = json.dumps(args, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diff_renderable(diff: str) -> RenderableType:
+    lines = diff.splitlines()
+    if len(lines) > DIFF_LINES_SHOWN:
+        lines = [*lines[:DIFF_LINES_SHOWN], f"… {len(lines) - DIFF_LINES_SHOWN} more lines"]
+    return Syntax("\n".join(lines), "diff", theme="ansi_dark", background_color="default")
+
+
+def tool_panel(call: ToolCallRequest, result: ToolOutcome) -> Panel:
+    parts: list[RenderableType] = [Text(format_arguments(call), style="bold")]
+    if result.is_error:
+        shown = result.output.strip().splitlines()[:OUTPUT_LINES_SHOWN]
+        parts.append(Text("\n".join(shown) or "failed", style="red"))
+    elif result.summary:
+        parts.append(Text(result.summary, style="dim"))
+    if result.diff:
+        parts.append(diff_renderable(result.diff))
+    style = "red" if result.is_error else "green"
+    return Panel(Group(*parts), title=call.name, title_align="left", border_style=style, expand=False)
+
+
+def status_line(status: TurnStatus) -> str:
+    share = f"{status.share:.0%} of context" if status.share is not None else "context size unknown"
+    usage = status.usage
+    return f"{status.backend} · {status.model} · {usage.prompt_tokens:,} in / {usage.completion_tokens:,} out · {share}"
+
+
+class TerminalRenderer:
+    """The interactive :class:`~agentshell.loop.observer.Observer`: rich on the terminal."""
+
+    def __init__(self, console: Console, err_console: Console | None = None, *, show_status: bool = True) -> None:
+        self.console = console
+        self.err = err_console or console
+        self.show_status = show_status
+        self.markdown = MarkdownStream(console)
+        self._thinking: list[str] = []
+        self._spinner: Status | None = None
+        self._calls_this_request = 0
+        self._pending_out = 0  # completion tokens of this answer's requests so far
+
+    # ------------------------------------------------------------------ Observer
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            self.on_notice(event)
+            return
+        if not isinstance(event, ThinkingDelta):
+            self._end_thinking()
+        if isinstance(event, TextDelta):
+            self._stop_spinner()
+            self.markdown.feed(event.text)
+        elif isinstance(event, ThinkingDelta):
+            if not self._thinking:
+                self._start_spinner("thinking…")
+            self._thinking.append(event.text)
+        elif isinstance(event, ToolCall | MalformedToolCall | Done):
+            self._stop_spinner()
+            self.markdown.finish()
+            self._calls_this_request += not isinstance(event, Done)
+
+    def on_tool_start(self, call: ToolCallRequest) -> None:
+        self._start_spinner(f"{call.name}: {format_arguments(call, 80)}")
+
+    def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
+        self._stop_spinner()
+        self.console.print(tool_panel(call, result))
+
+    def on_turn_end(self, status: TurnStatus) -> None:
+        """One status line per answer, not per request: the requests that only call tools add their output."""
+        self._stop_spinner()
+        self.markdown.finish()
+        self._pending_out += status.usage.completion_tokens
+        if self._calls_this_request:
+            self._calls_this_request = 0
+            return
+        usage = Usage(prompt_tokens=status.usage.prompt_tokens, completion_tokens=self._pending_out)
+        self._pending_out = 0
+        if self.show_status:
+            self.err.print(Text(status_line(dataclasses.replace(status, usage=usage)), style="dim"))
+
+    def on_notice(self, notice: Notice) -> None:
+        if notice.level == "loading":
+            self._start_spinner(notice.text)
+        else:
+            self._stop_spinner()
+            style = "yellow" if notice.level == "warning" else "dim"
+            self.err.print(Text(f"{notice.level}: {notice.text}", style=style))
+
+    # ------------------------------------------------------------------ beyond the loop
+
+    def reset(self) -> None:
+        """The answer ended early (Ctrl-C, an error): close whatever is on screen so the prompt comes back clean."""
+        self._calls_this_request = self._pending_out = 0
+        self._stop_spinner()
+        self._end_thinking()
+        self.markdown.finish()
+
+    def interrupted(self) -> None:
+        self.reset()
+        self.err.print(Text("interrupted", style="yellow"))
+
+    def show_approval(self, request: Any) -> None:
+        """Show a permissions.ApprovalRequest before the yes / no / always question."""
+        self._stop_spinner()
+        self.markdown.finish()
+        parts: list[RenderableType] = [Text(request.summary, style="bold")]
+        if request.reason:
+            parts.append(Text(request.reason, style="yellow"))
+        if request.detail:
+            is_diff = request.detail.startswith(("---", "@@", "diff "))
+            parts.append(diff_renderable(request.detail) if is_diff else Text(request.detail))
+        self.console.print(Panel(Group(*parts), title="approve?", title_align="left", border_style="yellow"))
+
+    # ------------------------------------------------------------------ internals
+
+    def _end_thinking(self) -> None:
+        if not self._thinking:
+            return
+        text = " ".join("".join(self._thinking).split())
+        self._thinking = []
+        self._stop_spinner()
+        if text:
+            shown = text if len(text) <= THINKING_SHOWN else text[:THINKING_SHOWN] + "…"
+            self.console.print(Text(f"✻ {shown}", style="dim italic"))
+
+    def _start_spinner(self, text: str) -> None:
+        self._stop_spinner()
+        self.markdown.pause()
+        if self.err.is_terminal:
+            self._spinner = self.err.status(Text(text, style="dim"), spinner="dots")
+            self._spinner.start()
+
+    def _stop_spinner(self) -> None:
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None

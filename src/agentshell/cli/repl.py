@@ -1,0 +1,238 @@
+"""The interactive shell: a prompt_toolkit prompt in front of the agent loop.
+
+Enter sends; Alt-Enter (or Esc then Enter), Ctrl-J or a trailing backslash add
+a line; pasted text keeps its newlines. History lives in the data directory.
+Ctrl-C while the model or a tool works cancels that turn and comes back here
+with the conversation intact; Ctrl-C at the prompt clears the line; Ctrl-D or
+``/exit`` quits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
+from agentshell.cli.render import TerminalRenderer
+from agentshell.config import data_dir
+from agentshell.loop.agent import Agent
+from agentshell.loop.limits import Interrupted, Limits, LoopExit
+from agentshell.protocol import BackendFailure
+
+PROMPT = "› "
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    usage: str
+    help: str
+
+
+SLASH_COMMANDS = (
+    SlashCommand("/help", "/help", "show this list"),
+    SlashCommand("/model", "/model [NAME]", "show the model, or switch to NAME (the conversation carries over)"),
+    SlashCommand("/tools", "/tools", "list the tools the model can call"),
+    SlashCommand("/clear", "/clear", "start a fresh conversation (a new session)"),
+    SlashCommand("/compact", "/compact", "summarize older turns now to free context"),
+    SlashCommand("/exit", "/exit", "quit (Ctrl-D does the same)"),
+)
+
+
+class SlashCompleter(Completer):
+    """Completes slash commands, and backend prefixes after ``/model``."""
+
+    def __init__(self, backend_names: Callable[[], list[str]]) -> None:
+        self.backend_names = backend_names
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        text = document.text_before_cursor
+        if not text.startswith("/"):
+            return
+        if " " not in text:
+            for command in SLASH_COMMANDS:
+                if command.name.startswith(text):
+                    yield Completion(command.name, start_position=-len(text), display_meta=command.help)
+        elif text.startswith("/model ") and ":" not in text:
+            word = text[len("/model ") :]
+            for name in self.backend_names():
+                if name.startswith(word):
+                    yield Completion(f"{name}:", start_position=-len(word))
+
+
+def _key_bindings() -> KeyBindings:
+    bindings = KeyBindings()
+
+    @bindings.add("escape", "enter")
+    @bindings.add("c-j")
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    @bindings.add("enter")
+    def _submit(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if buffer.text.endswith("\\") and buffer.cursor_position == len(buffer.text):
+            buffer.delete_before_cursor(1)
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    return bindings
+
+
+class Shell:
+    """One interactive session: reads lines, runs slash commands, hands the rest to the agent."""
+
+    def __init__(
+        self, console: Console, prompt_session: PromptSession[str], err_console: Console | None = None
+    ) -> None:
+        self.console = console
+        self.prompt_session = prompt_session
+        self.renderer = TerminalRenderer(console, err_console)  # notices, spinners and the status line: stderr
+        # Approvals get their own prompt, on the same terminal, without history: answers are not prompts.
+        self._questions: PromptSession[str] = PromptSession(input=prompt_session.input, output=prompt_session.output)
+        self.parts: Assembly | None = None
+        self.agent: Agent | None = None
+
+    def ask(self, request: Any) -> str:
+        """The permission gate's approval question."""
+        self.renderer.show_approval(request)
+        while True:
+            answer = self._questions.prompt("allow? [y]es / [n]o / [a]lways: ").strip().lower()
+            for choice in ("yes", "no", "always"):
+                if answer and choice.startswith(answer):
+                    return choice
+            self.console.print("answer y, n or a")
+
+    def notice(self, line: str) -> None:
+        self.console.print(Text(line, style="yellow" if line.startswith("warning") else "dim"))
+
+    def start(self, opts: LaunchOptions) -> None:
+        self.parts = parts = assemble(opts, ask=self.ask, notice=self.notice)
+        messages = parts.session.messages if parts.session is not None else []
+        self.agent = Agent(
+            parts.backend, parts.model, parts.tools, self.renderer,
+            system_prompt=parts.system_prompt, options=parts.options,
+            limits=Limits(max_turns=parts.config.settings.max_turns), session=parts.session,
+            context=parts.context, messages=messages,
+        )  # fmt: skip
+        resumed = f" · resumed {len(messages)} messages" if messages else ""
+        self.console.print(
+            Text(f"agentshell · {parts.backend.name} · {parts.model} · session {parts.session.id}{resumed}", "bold"),
+            Text("/help for commands, Ctrl-C cancels a turn, Ctrl-D quits", style="dim"),
+            sep="\n",
+        )
+
+    def loop(self) -> int:
+        while True:
+            try:
+                line = self.prompt_session.prompt(PROMPT)
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                return 0
+            if not line.strip():
+                continue
+            if line.strip().startswith("/") and "/" not in line.split()[0][1:]:  # "/etc/hosts ..." is a prompt
+                if self.slash(line.strip()) == "exit":
+                    return 0
+                continue
+            self.turn(line)
+
+    def turn(self, line: str) -> None:
+        assert self.agent is not None
+        try:
+            self.agent.run(line)
+        except (Interrupted, KeyboardInterrupt):
+            self.renderer.interrupted()
+        except (LoopExit, BackendFailure) as exc:
+            self.renderer.reset()
+            self.console.print(Text(f"error: {exc}", style="red"))
+
+    def slash(self, line: str) -> str | None:
+        assert self.agent is not None and self.parts is not None
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        if name in ("/exit", "/quit"):
+            return "exit"
+        if name == "/help":
+            for command in SLASH_COMMANDS:
+                self.console.print(f"[bold]{command.usage:<16}[/bold] {command.help}")
+        elif name == "/model":
+            self.switch_model(arg)
+        elif name == "/tools":
+            table = Table("tool", "description", box=None)
+            for spec in self.parts.tools.specs():
+                table.add_row(spec.name, spec.description.strip().splitlines()[0] if spec.description else "")
+            self.console.print(table)
+        elif name == "/clear":
+            self.clear()
+        elif name == "/compact":
+            try:
+                note = self.agent.compact()
+            except (BackendFailure, KeyboardInterrupt) as exc:
+                self.console.print(Text(f"error: {exc or 'interrupted'}", style="red"))
+                return None
+            self.console.print(Text(note or "nothing to compact", style="dim"))
+        else:
+            self.console.print(Text(f"unknown command {name}; /help lists them", style="red"))
+        return None
+
+    def switch_model(self, arg: str) -> None:
+        assert self.agent is not None and self.parts is not None
+        if not arg:
+            self.console.print(f"{self.parts.backend.name} · {self.parts.model}")
+            return
+        try:
+            self.parts.switch(arg)
+        except BackendFailure as exc:
+            self.console.print(Text(f"error: {exc}; still on {self.parts.model}", style="red"))
+            return
+        self.agent.switch(self.parts.backend, self.parts.model, self.parts.context)
+        self.console.print(Text(f"now on {self.parts.backend.name} · {self.parts.model}", style="green"))
+
+    def clear(self) -> None:
+        assert self.agent is not None and self.parts is not None
+        self.parts.fresh_session()
+        self.agent.messages = []
+        self.agent.session = self.parts.session
+        self.console.print(Text(f"new conversation · session {self.parts.session.id}", style="dim"))
+
+
+class _RedactedHistory(FileHistory):
+    """Prompt history on disk, with credentials masked: a pasted key must not sit in a plain file."""
+
+    def store_string(self, string: str) -> None:
+        from agentshell.redact import redact
+
+        super().store_string(redact(string))
+
+
+def run_interactive(opts: LaunchOptions) -> int:
+    from agentshell.registry import backend_names
+
+    history = data_dir() / "history"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    prompt_session: PromptSession[str] = PromptSession(
+        history=_RedactedHistory(str(history)),
+        completer=SlashCompleter(backend_names),
+        complete_while_typing=True,
+        key_bindings=_key_bindings(),
+    )
+    shell = Shell(Console(), prompt_session, Console(stderr=True))
+    shell.start(opts)
+    try:
+        return shell.loop()
+    finally:
+        if shell.parts is not None:
+            shell.parts.close()

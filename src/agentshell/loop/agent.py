@@ -1,0 +1,184 @@
+"""The agent loop: ask the model, stream what it says, run the tools it calls, repeat.
+
+``run()`` loops on ``step()``, which is ``query()`` then ``execute()``. Every way
+out other than a final answer is a :class:`~agentshell.loop.limits.LoopExit`.
+Nothing here knows about terminals, JSON or disks: those sit behind
+:mod:`agentshell.loop.observer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from agentshell.loop.context import summary_request
+from agentshell.loop.limits import CallGuard, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
+from agentshell.loop.observer import (
+    ContextFitter,
+    Observer,
+    RunOutcome,
+    ToolExecutor,
+    ToolOutcome,
+    TranscriptSink,
+    TurnStatus,
+)
+from agentshell.protocol import (
+    Backend,
+    BackendFailure,
+    ChatOptions,
+    Done,
+    MalformedToolCall,
+    Message,
+    Notice,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallRequest,
+)
+from agentshell.tools.base import ToolResult
+
+
+class Agent:
+    def __init__(self, backend: Backend, model: str, tools: ToolExecutor, observer: Observer, *,
+                 system_prompt: str = "", options: ChatOptions | None = None, limits: Limits | None = None,
+                 session: TranscriptSink | None = None, context: ContextFitter | None = None,
+                 messages: Iterable[Message] = ()) -> None:  # fmt: skip
+        self.backend, self.model, self.tools, self.observer = backend, model, tools, observer
+        self.system_prompt, self.session, self.context = system_prompt, session, context
+        self.options, self.limits = options or ChatOptions(), limits or Limits()
+        self.messages: list[Message] = [m for m in messages if m.role != "system"]
+        self.guard = CallGuard(self.limits)
+        self._last_note: str | None = None
+        self.outcome = RunOutcome()
+
+    def switch(self, backend: Backend, model: str, context: ContextFitter | None) -> None:
+        """Carry the conversation over to another model: messages are backend-neutral."""
+        self.backend, self.model, self.context = backend, model, context
+
+    def run(self, prompt: str) -> RunOutcome:
+        self.outcome = RunOutcome()
+        self._append(Message(role="user", content=prompt))
+        while not self.step():
+            pass
+        return self.outcome
+
+    def step(self) -> bool:
+        """One model request and its tool calls; True when the model gave its final answer."""
+        if self.outcome.turns >= self.limits.max_turns:
+            raise TurnLimitReached(f"stopped after {self.outcome.turns} turns (--max-turns); the task is unfinished")
+        reply = self.query()
+        if not reply.tool_calls:
+            self.outcome.result, self.outcome.stop_reason = reply.content, "stop"
+            return True
+        self.execute(reply.tool_calls)
+        return False
+
+    def query(self) -> Message:
+        self.outcome.turns += 1
+        specs = self.tools.specs()
+        request = self._fit(force=False)
+        text: list[str] = []
+        thinking: list[str] = []
+        calls: list[ToolCallRequest] = []
+        done = Done()
+        stream = self.backend.chat(self.model, request, tools=specs, options=self.options)
+        try:
+            for event in stream:
+                self.observer.on_event(event)
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, ThinkingDelta):
+                    thinking.append(event.text)
+                elif isinstance(event, ToolCall):
+                    calls.append(ToolCallRequest(id=event.id, name=event.name, arguments=event.arguments))
+                elif isinstance(event, MalformedToolCall):
+                    calls.append(self.guard.malformed(event))
+                elif isinstance(event, Done):
+                    done = event
+        except (KeyboardInterrupt, BackendFailure) as exc:
+            if text or thinking:  # what the user saw stays in the transcript
+                partial = Message(role="assistant", content="".join(text), thinking="".join(thinking) or None)
+                self._append(partial.model_copy(update={"interrupted": True}))
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("interrupted; the partial answer is kept") from None
+            raise
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        reply = Message(
+            role="assistant", content="".join(text), thinking="".join(thinking) or None, tool_calls=tuple(calls)
+        )
+        self._append(reply)
+        self._account(done, request)
+        return reply
+
+    def execute(self, calls: Sequence[ToolCallRequest]) -> None:
+        for index, call in enumerate(calls):
+            self.observer.on_tool_start(call)
+            try:
+                result = self._run_one(call)
+            except KeyboardInterrupt:
+                for unanswered in calls[index:]:
+                    self._answer(unanswered, ToolResult("error: cancelled by the user (Ctrl-C)", is_error=True), True)
+                raise Interrupted("interrupted; the tool was stopped") from None
+            except RepeatedToolCall:
+                self._answer(call, ToolResult("error: not run, the same call was repeated", is_error=True), False)
+                raise
+            self._answer(call, result, False)
+
+    def compact(self) -> str | None:
+        """``/compact``: summarize older turns now; returns the note for the user."""
+        self._fit(force=True)
+        return self._last_note
+
+    # ------------------------------------------------------------------ internals
+
+    def _run_one(self, call: ToolCallRequest) -> ToolOutcome:
+        refusal = self.guard.vet(call)
+        return refusal if refusal is not None else self.tools.execute(call.name, dict(call.arguments))
+
+    def _answer(self, call: ToolCallRequest, result: ToolOutcome, interrupted: bool) -> None:
+        self.observer.on_tool_result(call, result)
+        self.outcome.tool_calls.append(call)
+        self._append(
+            Message(role="tool", content=result.output, tool_call_id=call.id, name=call.name, interrupted=interrupted)
+        )
+
+    def _append(self, message: Message) -> None:
+        self.messages.append(message)
+        if self.session is not None:
+            self.session.append(message, backend=self.backend.name, model=self.model)
+
+    def _fit(self, *, force: bool) -> list[Message]:
+        self._last_note = None
+        system = [Message(role="system", content=self.system_prompt)] if self.system_prompt else []
+        if self.context is None:
+            return system + self.messages
+        fit = self.context.fit(
+            self.backend, self.model, system + self.messages, self.tools.specs(), summarize=self._summarize, force=force
+        )
+        if fit.compacted:
+            self.messages = [m for m in fit.messages if m.role != "system"]
+            self._last_note = fit.note
+            if fit.note and not force:
+                self.observer.on_event(Notice(level="info", text=fit.note))
+            if self.session is not None:
+                self.session.record_compaction(self.messages)
+        return [*fit.messages]
+
+    def _summarize(self, messages: Sequence[Message]) -> str:
+        # Bounded so a small model cannot ramble past its window while summarizing.
+        options = self.options.model_copy(update={"max_tokens": 1024})
+        stream = self.backend.chat(self.model, summary_request(messages), tools=(), options=options)
+        return "".join(e.text for e in stream if isinstance(e, TextDelta)).strip()
+
+    def _account(self, done: Done, request: Sequence[Message]) -> None:
+        usage = done.usage
+        self.outcome.prompt_tokens += usage.prompt_tokens
+        self.outcome.completion_tokens += usage.completion_tokens
+        share = None
+        if self.context is not None:
+            if usage.prompt_tokens:
+                self.context.observe(usage.prompt_tokens, request, self.tools.specs())
+            share = self.context.share(usage.prompt_tokens + usage.completion_tokens)
+        self.observer.on_turn_end(TurnStatus(self.backend.name, self.model, usage, share))

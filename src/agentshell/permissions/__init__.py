@@ -1,0 +1,1 @@
+"""The permission gate: modes, allow/deny rules and the approval question (``gate.py``)."""

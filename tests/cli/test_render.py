@@ -1,0 +1,147 @@
+"""The terminal renderer: streamed Markdown matches a whole render, panels, thinking, status line."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from rich.console import Console
+from rich.markdown import Markdown
+
+from agentshell.cli.render import MarkdownStream, TerminalRenderer, format_arguments, status_line
+from agentshell.loop.observer import TurnStatus
+from agentshell.permissions.gate import ApprovalRequest
+from agentshell.protocol import Done, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest, Usage
+from agentshell.tools.base import ToolResult
+
+DOC = """# Plan
+
+First, read the **config** and `main.py`.
+It spans two lines.
+
+- one
+- two with `code`
+
+```python
+def f(x):
+
+    return x * 2
+```
+Then a paragraph right after the fence.
+
+1. first
+2. second
+
+> quoted
+
+~~~
+tilde fence
+~~~
+"""
+
+
+def console(width: int = 60, terminal: bool = False) -> Console:
+    return Console(file=io.StringIO(), width=width, height=20, force_terminal=terminal, color_system=None)
+
+
+def whole(doc: str) -> str:
+    c = console()
+    c.print(Markdown(doc))
+    return c.file.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_streamed_blocks_look_like_the_whole_document(seed: int) -> None:
+    rng = random.Random(seed)
+    c = console()
+    stream = MarkdownStream(c)
+    i = 0
+    while i < len(DOC):
+        n = rng.randint(1, 12)
+        stream.feed(DOC[i : i + n])
+        i += n
+    stream.finish()
+    assert c.file.getvalue() == whole(DOC)  # type: ignore[attr-defined]
+
+
+def test_blocks_are_printed_once_as_soon_as_they_end() -> None:
+    c = console()
+    stream = MarkdownStream(c)
+    stream.feed("First paragraph.\n\nSecond ")
+    assert "First paragraph." in c.file.getvalue()  # type: ignore[attr-defined]
+    assert "Second" not in c.file.getvalue()  # type: ignore[attr-defined]
+    stream.feed("paragraph.")
+    stream.finish()
+    out = c.file.getvalue()  # type: ignore[attr-defined]
+    assert out.count("First paragraph.") == 1 and out.count("Second paragraph.") == 1
+
+
+def test_live_preview_on_a_terminal_is_cleared_and_replaced_by_the_block() -> None:
+    c = console(terminal=True)
+    stream = MarkdownStream(c, live_interval=0)
+    for word in ["a", "code", "block", "that", "is", "still", "open"]:
+        stream.feed(word + " ")
+    stream.feed("\n```\nx = 1\n")
+    stream.finish()
+    out = c.file.getvalue()  # type: ignore[attr-defined]
+    assert "x = 1" in out and "still open" in out
+
+
+def test_renderer_shows_thinking_short_and_dim_then_the_answer_and_a_panel() -> None:
+    c = console(width=80)
+    renderer = TerminalRenderer(c)
+    renderer.on_event(ThinkingDelta(text="long thought " * 100))
+    renderer.on_event(TextDelta(text="Let me edit."))
+    call = ToolCallRequest(id="1", name="edit_file", arguments={"path": "a.py", "old": "x", "new": "y"})
+    renderer.on_event(ToolCall(id="1", name="edit_file", arguments=dict(call.arguments)))
+    renderer.on_tool_start(call)
+    diff = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+y = 1\n"
+    renderer.on_tool_result(call, ToolResult(output="edited", summary="1 line changed", diff=diff))
+    renderer.on_event(Done())
+    renderer.on_turn_end(TurnStatus("ollama", "qwen3", Usage(prompt_tokens=1000, completion_tokens=50), 0.1))
+    assert "ollama · qwen3" not in c.file.getvalue()  # type: ignore[attr-defined]  # one status line per answer
+    renderer.on_event(TextDelta(text="Done."))
+    renderer.on_event(Done())
+    renderer.on_turn_end(TurnStatus("ollama", "qwen3", Usage(prompt_tokens=1234, completion_tokens=6), 0.12))
+    out = c.file.getvalue()  # type: ignore[attr-defined]
+    assert 10 < out.count("long thought") < 25 and "…" in out  # 1,300 characters of thinking shown as ~240
+    assert out.index("✻") < out.index("Let me edit.") < out.index("edit_file")
+    assert "a.py" in out and "-x = 1" in out and "+y = 1" in out and "1 line changed" in out
+    assert "ollama · qwen3 · 1,234 in / 56 out · 12% of context" in out
+
+
+def test_failed_tool_panel_shows_the_error() -> None:
+    c = console(width=80)
+    renderer = TerminalRenderer(c)
+    call = ToolCallRequest(id="1", name="bash", arguments={"command": "make"})
+    renderer.on_tool_result(call, ToolResult(output="error: make: no rule\nmore", is_error=True, summary="exit 2"))
+    out = c.file.getvalue()  # type: ignore[attr-defined]
+    assert "$ make" in out and "no rule" in out
+
+
+def test_notices_and_approval() -> None:
+    c = console(width=80)
+    renderer = TerminalRenderer(c)
+    renderer.on_event(Notice(level="warning", text="model is large"))
+    renderer.on_event(Notice(level="loading", text="loading model"))  # not a terminal: no spinner, no error
+    renderer.on_event(TextDelta(text="ok"))
+    renderer.show_approval(
+        ApprovalRequest(
+            tool="bash",
+            kind="execute",
+            summary="bash: rm -rf build",
+            detail="rm -rf build",
+            reason="commands need approval",
+        )
+    )
+    out = c.file.getvalue()  # type: ignore[attr-defined]
+    assert "warning: model is large" in out and "rm -rf build" in out and "commands need approval" in out
+
+
+def test_argument_and_status_formatting() -> None:
+    long = ToolCallRequest(id="1", name="write_file", arguments={"path": "p.txt", "content": "x" * 1000})
+    assert format_arguments(long) == "p.txt"
+    assert len(format_arguments(ToolCallRequest(id="2", name="t", arguments={"q": "y" * 500}))) == 160
+    status = TurnStatus("builtin", "m", Usage(prompt_tokens=5, completion_tokens=1), None)
+    assert status_line(status) == "builtin · m · 5 in / 1 out · context size unknown"
