@@ -35,6 +35,20 @@ point of its own. The API in full:
     chunking. ``opened=True`` when the prompt already ends with ``<think>``
     (:func:`prompt_opens_thinking`).
 
+``CallRecovery(tools, *, id_factory=new_call_id, answer_key=None)``
+    For chat servers whose reply text may hold a call their parser missed
+    (Qwen's ``<function=…>`` XML, Hermes ``<tool_call>`` JSON, a bare JSON call
+    as the whole reply). ``feed(text) -> [TextDelta]`` releases text as soon as it
+    cannot become a call; ``finish()`` returns the rest of the text and the
+    recovered ``ToolCall``/``MalformedToolCall`` events. Only ``tools`` offered
+    in the request are recovered; calls in fenced code blocks among prose stay
+    text. ``notice()`` is the ``--debug`` line.
+
+``text_tool_messages(messages, tools)``
+    The request for a model without native tools: calls and results as text,
+    tools described in the system prompt. ``call_or_answer_schema(tools)`` is a
+    JSON schema for servers that can constrain the reply (Ollama's ``format``).
+
 ``StopScanner(stops)``
     ``feed(text) -> str`` releases generated text only once it cannot be the
     start of a stop string; ``stopped`` turns true when one completes;
@@ -49,8 +63,10 @@ The text format itself (:mod:`agentshell_chatformat.toolformat`)::
 
 from agentshell_chatformat.nearjson import NearJSONError, loads_lenient
 from agentshell_chatformat.parser import ParserEvent, ToolCallParser, coalesce, interpret_call
+from agentshell_chatformat.recovery import CallRecovery
 from agentshell_chatformat.stops import StopScanner
 from agentshell_chatformat.template import DEFAULT_CHATML, ChatTemplate, ChatTemplateError
+from agentshell_chatformat.textmode import ANSWER_KEY, call_or_answer_schema, text_tool_messages
 from agentshell_chatformat.think import THINK_CLOSE, THINK_OPEN, ThinkSplitter, prompt_opens_thinking
 from agentshell_chatformat.toolformat import (
     TOOL_CALL_CLOSE,
@@ -65,6 +81,7 @@ from agentshell_chatformat.toolformat import (
 )
 
 __all__ = [
+    "ANSWER_KEY",
     "DEFAULT_CHATML",
     "THINK_CLOSE",
     "THINK_OPEN",
@@ -72,6 +89,7 @@ __all__ = [
     "TOOL_CALL_OPEN",
     "TOOL_RESPONSE_CLOSE",
     "TOOL_RESPONSE_OPEN",
+    "CallRecovery",
     "ChatTemplate",
     "ChatTemplateError",
     "NearJSONError",
@@ -79,6 +97,7 @@ __all__ = [
     "StopScanner",
     "ThinkSplitter",
     "ToolCallParser",
+    "call_or_answer_schema",
     "coalesce",
     "format_tool_call",
     "format_tool_response",
@@ -86,6 +105,7 @@ __all__ = [
     "loads_lenient",
     "new_call_id",
     "prompt_opens_thinking",
+    "text_tool_messages",
     "tool_schema",
     "tools_system_prompt",
 ]

@@ -16,7 +16,9 @@ Rules, chosen so the result never depends on how the stream was chunked:
 * The body between the tags may be strict JSON or near-JSON (see
   :mod:`agentshell_chatformat.nearjson`); ``arguments`` may be called
   ``parameters``, and may be a JSON string holding the object. A body holding a
-  list, or several objects, yields several calls.
+  list, or several objects, yields several calls. A body in Qwen's XML form
+  (``<function=NAME><parameter=K>V</parameter></function>``) is read too, its
+  values typed by the schemas of the ``tools`` given (:mod:`agentshell_chatformat.xmlcall`).
 * A call still open when the stream ends (the model stopped on its end-of-turn
   token before ``</tool_call>``) is parsed as if it had been closed.
 
@@ -29,12 +31,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from agentshell.protocol import MalformedToolCall, TextDelta, ToolCall
+from agentshell.protocol import MalformedToolCall, TextDelta, ToolCall, ToolSpec
 from agentshell_chatformat.nearjson import NearJSONError, loads_many
 from agentshell_chatformat.toolformat import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, new_call_id
+from agentshell_chatformat.xmlcall import FUNCTION_OPEN, parse_function_calls
 
 ParserEvent = TextDelta | ToolCall | MalformedToolCall
 
@@ -104,11 +107,12 @@ class ToolCallParser:
     """Feed model output in any chunks; get text and whole tool calls back.
 
     ``id_factory`` makes call ids (default ``call_`` + 8 random characters); tests
-    pass a deterministic one.
+    pass a deterministic one. ``tools`` type the values of XML-form calls.
     """
 
-    def __init__(self, *, id_factory: Callable[[], str] = new_call_id) -> None:
+    def __init__(self, *, id_factory: Callable[[], str] = new_call_id, tools: Sequence[ToolSpec] = ()) -> None:
         self._new_id = id_factory
+        self._tools = {tool.name: tool for tool in tools}
         self._buf = ""
         self._in_call = False
         self._fence: str | None = None  # the opening fence run while inside a code block
@@ -225,6 +229,8 @@ class ToolCallParser:
 
     def _parse_body(self, body: str) -> list[ParserEvent]:
         raw = body.strip()
+        if FUNCTION_OPEN in raw:
+            return self._parse_xml(raw)
         try:
             values = loads_many(raw)
         except NearJSONError as exc:
@@ -243,6 +249,18 @@ class ToolCallParser:
             events.append(ToolCall(id=self._new_id(), name=name, arguments=arguments))
         if not events:
             events.append(self._malformed(raw, f"the tool call holds no call; {FORMAT_REMINDER}"))
+        return events
+
+    def _parse_xml(self, raw: str) -> list[ParserEvent]:
+        events: list[ParserEvent] = []
+        for call in parse_function_calls(raw, self._tools):
+            if call.error is not None or not call.name:
+                events.append(
+                    self._malformed(call.raw, call.error or "the <function=…> tag has no name", call.name or None)
+                )
+                continue
+            self.calls_seen += 1
+            events.append(ToolCall(id=self._new_id(), name=call.name, arguments=call.arguments))
         return events
 
     def _malformed(self, raw: str, error: str, name: str | None = None) -> MalformedToolCall:
