@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentshell_builtin.corpus import FAILURE_INTROS, TOOL_KINDS, Conversation, generate, render
+from agentshell_train.corpus import FAILURE_INTROS, TOOL_KINDS, Conversation, generate, render
 
 SHIPPED = Path(__file__).resolve().parents[1] / "backends/builtin/src/agentshell_builtin/models/agentshell-tiny.gguf"
 EVAL_SEED = 1000  # the shipped model was trained on seed 0; the held-out split at another seed is doubly unseen

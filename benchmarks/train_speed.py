@@ -23,8 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from agentshell_builtin.rows import Rows
-from agentshell_builtin.train import CONFIGS, AdamW, TrainState, count_params, init_params, sharded_grads
+from agentshell_train.rows import Rows
+from agentshell_train.train import CONFIGS, AdamW, TrainState, count_params, init_params, sharded_grads
 from threadpoolctl import threadpool_limits
 
 

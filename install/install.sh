@@ -1,24 +1,28 @@
 #!/bin/sh
 # agentshell installer for Linux and macOS.
 #
-#   curl -fsSL https://raw.githubusercontent.com/agentshell/agentshell/main/install/install.sh | sh
-#   curl -fsSL .../install.sh | sh -s -- --with-gguf
 #   sh install/install.sh --from .            # from a checkout (installs the workspace backends too)
+#   sh install/install.sh --from . --with-gguf
 #   sh install/install.sh --uninstall
 #
-# agentshell goes into its own environment: `uv tool install` when uv is on PATH,
-# otherwise a virtual environment under the user data directory plus an `agent`
-# link in ~/.local/bin. Running it again updates in place.
+# It installs the distribution agentshell-cli (the `agent` command; `agentshell` on PyPI is an
+# unrelated project) into its own environment. From a checkout with uv on PATH: the checkout's
+# uv.lock synced into a virtual environment under the user data directory; a package or git URL with
+# uv: `uv tool install`; without uv: pip in that virtual environment. `agent` is linked into
+# ~/.local/bin only once a check has found this project there (install/README.md).
+# Running it again updates in place.
 set -eu
 
 MARKER="# added by the agentshell installer"
-SOURCE="${AGENTSHELL_SOURCE:-agentshell}"
+DIST="agentshell-cli"
+SOURCE="${AGENTSHELL_SOURCE:-}"
 WITH_GGUF=0
 UNINSTALL=0
 USE_UV=auto
 MODIFY_PATH=1
 PYTHON="${AGENTSHELL_PYTHON:-}"
-BACKENDS="chatformat ollama builtin openai"
+# The workspace members agentshell-cli depends on, for pip, which does not read uv's workspace sources.
+MEMBERS="backends/chatformat backends/ollama backends/builtin backends/openai backends/train packages/cli"
 
 say() { printf '%s\n' "agentshell: $*"; }
 die() { printf '%s\n' "agentshell: error: $*" >&2; exit 1; }
@@ -32,7 +36,7 @@ Usage: install.sh [--with-gguf] [--from PATH_OR_URL] [--no-uv] [--python PY] [--
 
   --with-gguf       also install the llama.cpp backend (compiles llama.cpp: needs a C++ compiler and cmake)
   --from SRC        a local checkout, a wheel, a git URL (git+https://...) or a PyPI requirement
-                    (default: $AGENTSHELL_SOURCE or "agentshell" from PyPI)
+                    (default: $AGENTSHELL_SOURCE or "agentshell-cli" from PyPI, once it is published)
   --no-uv           use a virtual environment even when uv is installed
   --python PY       interpreter for the virtual environment (default: python3; needs 3.11+)
   --no-modify-path  do not add ~/.local/bin to PATH in your shell's startup file
@@ -72,12 +76,14 @@ uv_wanted() { [ "$USE_UV" != no ] && have uv; }
 # ---------------------------------------------------------------- what to install
 
 # Resolve --from into one of: dir (a checkout), git (URL), spec (PyPI requirement or a wheel path).
+FROM_GIVEN=1
+[ -n "$SOURCE" ] || { SOURCE="$DIST"; FROM_GIVEN=0; }
 KIND=spec
 case "$SOURCE" in
     git+*|*.git) KIND=git ;;
     *)
         if [ -d "$SOURCE" ]; then
-            [ -f "$SOURCE/pyproject.toml" ] || die "$SOURCE has no pyproject.toml: not an agentshell checkout"
+            [ -f "$SOURCE/packages/cli/pyproject.toml" ] || die "$SOURCE is not an agentshell checkout (no packages/cli/pyproject.toml)"
             SOURCE="$(cd "$SOURCE" && pwd)"
             KIND=dir
         fi
@@ -86,6 +92,78 @@ esac
 case "$KIND:$SOURCE" in git:git+*) ;; git:*) SOURCE="git+$SOURCE" ;; esac
 EXTRA=""
 [ "$WITH_GGUF" = 1 ] && EXTRA="[gguf]"
+
+# The distribution a requirement or a wheel/sdist file name names, normalized (PEP 503).
+spec_name() {
+    case "$1" in
+        *.whl) name="$(basename "$1")"; name="${name%%-*}" ;;
+        *.tar.gz) name="$(basename "$1" .tar.gz)"; name="${name%-*}" ;;
+        *) name="$(printf '%s' "$1" | sed 's/[][<>=!~;@ (].*//')" ;;
+    esac
+    printf '%s' "$name" | tr 'A-Z_.' 'a-z--'
+}
+
+# A requirement or a file that names another distribution is refused before anything is fetched.
+check_source_name() {
+    if [ "$KIND" = spec ] && [ "$(spec_name "$SOURCE")" != "$DIST" ]; then
+        die "$SOURCE is not agentshell: this project's distribution is $DIST (the PyPI project named agentshell is unrelated)"
+    fi
+}
+
+# Where to install from while agentshell-cli is not on PyPI: this checkout when the script runs from one.
+where_from() {
+    here=""
+    case "$0" in *install.sh) here="$(cd "$(dirname "$0")/.." 2>/dev/null && pwd)" || here="" ;; esac
+    if [ -n "$here" ] && [ -f "$here/packages/cli/pyproject.toml" ]; then
+        printf '%s' "sh $here/install/install.sh --from $here"
+    else
+        printf '%s' "clone the agentshell repository, then: sh install/install.sh --from PATH_OF_THE_CLONE"
+    fi
+}
+
+install_failed() {
+    if [ "$FROM_GIVEN" = 0 ]; then
+        die "$DIST could not be installed from PyPI: it is not published there yet. Install from a checkout: $(where_from)"
+    fi
+    die "$1 failed (see above)"
+}
+
+# ---------------------------------------------------------------- is it this project?
+
+# Run by the environment's own Python: the distribution agentshell-cli is there, its `agent` script is
+# agentshell's, and `agent --version` prints agentshell's banner ("agent " and agentshell-core's version).
+# Anything else (the unrelated PyPI project named agentshell, another package's `agent`) is refused.
+CHECK='
+import importlib.metadata as md, os, subprocess, sys, sysconfig
+
+def refuse(why):
+    print("agentshell: " + why, file=sys.stderr)
+    sys.exit(3)
+
+try:
+    cli, core = md.distribution("agentshell-cli"), md.distribution("agentshell-core")
+except md.PackageNotFoundError as missing:
+    refuse(f"the distribution {missing.name} is not there: what was installed is not agentshell")
+scripts = [ep.value for ep in cli.entry_points if ep.group == "console_scripts" and ep.name == "agent"]
+if scripts != ["agentshell.cli.app:main"]:
+    refuse(f"agentshell-cli does not provide the agent command of agentshell ({scripts})")
+agent = os.path.join(sysconfig.get_path("scripts"), "agent.exe" if os.name == "nt" else "agent")
+want = "agent " + core.version
+try:
+    out = subprocess.run([agent, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+except OSError as err:
+    refuse(f"its agent command does not start: {err}")
+if out != want:
+    refuse(f"agent --version printed {out[:80]!r}, not the banner of agentshell {want!r}")
+'
+
+# CHECK exits 3 when it refuses; anything else from `uv run` is a failure to install at all.
+refuse() { die "refused $1: it is not agentshell (see the line above); nothing was linked"; }
+
+# ---------------------------------------------------------------- uv tool names
+
+# uv tool list prints "NAME vX.Y.Z"; an earlier agentshell installer named its tool "agentshell".
+uv_tool_installed() { have uv && uv tool list 2>/dev/null | grep -q "^$1 "; }
 
 # ---------------------------------------------------------------- PATH
 
@@ -131,8 +209,8 @@ remove_from_path() {
 
 if [ "$UNINSTALL" = 1 ]; then
     removed=0
-    if have uv && uv tool list 2>/dev/null | grep -q '^agentshell '; then
-        uv tool uninstall agentshell && removed=1
+    if uv_tool_installed "$DIST"; then
+        uv tool uninstall "$DIST" && removed=1
     fi
     if [ -L "$BIN_DIR/agent" ] && [ "$(readlink "$BIN_DIR/agent")" = "$VENV/bin/agent" ]; then
         rm -f "$BIN_DIR/agent"
@@ -147,28 +225,75 @@ if [ "$UNINSTALL" = 1 ]; then
     else
         say "agentshell is not installed; nothing to do"
     fi
+    if uv_tool_installed agentshell; then
+        say "a uv tool named agentshell is also installed (an earlier install, or the unrelated PyPI project):"
+        say "  uv tool uninstall agentshell    removes it"
+    fi
     exit 0
 fi
 
-# ---------------------------------------------------------------- install with uv
+# ---------------------------------------------------------------- link, once the check passed
+
+# The environment at $VENV gets `agent` linked only when CHECK accepts it; otherwise it is removed,
+# together with a link an earlier install left to it.
+link_checked_venv() {
+    rc=0
+    "$VENV/bin/python" -c "$CHECK" || rc=$?
+    if [ "$rc" != 0 ]; then
+        rm -rf "$VENV"
+        if [ -L "$BIN_DIR/agent" ] && [ "$(readlink "$BIN_DIR/agent")" = "$VENV/bin/agent" ]; then
+            rm -f "$BIN_DIR/agent"
+        fi
+        refuse "$1"
+    fi
+    mkdir -p "$BIN_DIR"
+    ln -sf "$VENV/bin/agent" "$BIN_DIR/agent"
+}
+
+# ---------------------------------------------------------------- a checkout, with uv
+
+# The versions CI tested: the checkout's uv.lock, synced into $VENV (no editable links, so the install
+# outlives the checkout), which also works offline from uv's cache.
+install_checkout_with_uv() {
+    [ -f "$SOURCE/uv.lock" ] || die "$SOURCE has no uv.lock: not an agentshell checkout"
+    if uv_tool_installed "$DIST"; then
+        uv tool uninstall "$DIST" >/dev/null   # one install at a time: the locked environment takes over
+    fi
+    set -- --extra gguf
+    [ "$WITH_GGUF" = 1 ] || set --
+    say "installing $DIST from $SOURCE (its uv.lock) into $VENV"
+    rm -rf "$VENV"
+    mkdir -p "$DATA_DIR"
+    UV_PROJECT_ENVIRONMENT="$VENV" uv sync --project "$SOURCE" --frozen --no-editable \
+        --package "$DIST" "$@" --python ">=3.11" --quiet || install_failed "uv sync"
+    link_checked_venv "$SOURCE"
+}
+
+# ---------------------------------------------------------------- a package or git URL, with uv
 
 install_with_uv() {
     case "$KIND" in
-        dir) spec="agentshell$EXTRA @ file://$SOURCE" ;;   # uv installs the workspace backends from the same tree
-        git) spec="agentshell$EXTRA @ $SOURCE" ;;
+        git) spec="$DIST$EXTRA @ $SOURCE#subdirectory=packages/cli" ;;
         *) case "$SOURCE" in *.whl|*.tar.gz) spec="$SOURCE" ;; *) spec="$SOURCE$EXTRA" ;; esac ;;
     esac
+    # uv tool install links `agent` as it installs, so the check runs first, in a throwaway environment
+    # that uv builds from the same spec (the tool install then reuses its cache).
+    say "checking $spec"
+    rc=0
+    uv run --isolated --no-project --quiet --python ">=3.11" --with "$spec" python -c "$CHECK" || rc=$?
+    [ "$rc" = 3 ] && refuse "$spec"
+    [ "$rc" = 0 ] || install_failed "installing $spec"
     say "installing $spec with uv tool"
-    # A venv-mode link from an earlier install would shadow the tool's entry point.
+    # A link to the environment of an earlier install would shadow the tool's entry point.
     if [ -L "$BIN_DIR/agent" ] && [ "$(readlink "$BIN_DIR/agent")" = "$VENV/bin/agent" ]; then
         rm -f "$BIN_DIR/agent"
         rm -rf "$VENV"
     fi
-    uv tool install --force --python ">=3.11" "$spec" || die "uv tool install failed (see above)"
+    uv tool install --force --python ">=3.11" "$spec" || install_failed "uv tool install"
     BIN_DIR="$(uv tool dir --bin 2>/dev/null || printf '%s' "$BIN_DIR")"
 }
 
-# ---------------------------------------------------------------- install with a virtual environment
+# ---------------------------------------------------------------- without uv: a virtual environment
 
 find_python() {
     for candidate in "$PYTHON" python3 python3.13 python3.12 python3.11 python; do
@@ -185,8 +310,8 @@ find_python() {
 vpip() { "$VENV/bin/python" -m pip "$@"; }
 
 install_with_venv() {
-    if have uv && uv tool list 2>/dev/null | grep -q '^agentshell '; then
-        uv tool uninstall agentshell >/dev/null   # one install at a time: the venv takes over
+    if uv_tool_installed "$DIST"; then
+        uv tool uninstall "$DIST" >/dev/null   # one install at a time: the venv takes over
     fi
     py="$(find_python)" || die "Python 3.11 or newer is needed (or install uv: https://docs.astral.sh/uv/)"
     if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
@@ -199,23 +324,25 @@ install_with_venv() {
         dir)
             # pip does not read uv's workspace sources: name every member of the checkout.
             set -- "$SOURCE"
-            for b in $BACKENDS; do set -- "$@" "$SOURCE/backends/$b"; done
+            for m in $MEMBERS; do set -- "$@" "$SOURCE/$m"; done
             [ "$WITH_GGUF" = 1 ] && set -- "$@" "$SOURCE/backends/gguf"
             ;;
         git)
-            set -- "agentshell @ $SOURCE"
-            for b in $BACKENDS; do set -- "$@" "agentshell-$b @ $SOURCE#subdirectory=backends/$b"; done
+            set -- "agentshell-core @ $SOURCE"
+            for m in $MEMBERS; do set -- "$@" "agentshell-$(basename "$m") @ $SOURCE#subdirectory=$m"; done
             [ "$WITH_GGUF" = 1 ] && set -- "$@" "agentshell-gguf @ $SOURCE#subdirectory=backends/gguf"
             ;;
         *) case "$SOURCE" in *.whl|*.tar.gz) set -- "$SOURCE" ;; *) set -- "$SOURCE$EXTRA" ;; esac ;;
     esac
     say "installing into $VENV"
-    vpip install --quiet --upgrade "$@" || die "pip install failed (see above)"
-    mkdir -p "$BIN_DIR"
-    ln -sf "$VENV/bin/agent" "$BIN_DIR/agent"
+    vpip install --quiet --upgrade "$@" || install_failed "pip install"
+    link_checked_venv "$SOURCE"
 }
 
-if uv_wanted; then
+check_source_name
+if uv_wanted && [ "$KIND" = dir ]; then
+    install_checkout_with_uv
+elif uv_wanted; then
     install_with_uv
 else
     install_with_venv

@@ -51,6 +51,12 @@ def test_install_run_reinstall_uninstall(home_env: dict[str, str], tmp_path: Pat
     version = run([str(agent), "--version"], home_env, tmp_path)
     assert version.returncode == 0 and version.stdout.startswith("agent 0.")
 
+    # From a checkout: the locked versions of agentshell-cli's dependencies, none of the dev group, no editable links.
+    python = home / ".local" / "share" / "agentshell" / "venv" / "bin" / "python"
+    probe = "import importlib.util as u, agentshell; print(u.find_spec('pytest') is None, agentshell.__file__)"
+    where = run([str(python), "-c", probe], home_env, tmp_path)
+    assert where.stdout.startswith("True ") and str(ROOT) not in where.stdout, where.stdout + where.stderr
+
     # One turn end to end through the installed environment (scripted backend: deterministic, no model needed).
     script = tmp_path / "turn.json"
     script.write_text(json.dumps([[{"type": "text", "text": "installed and answering"}]]))
@@ -81,3 +87,4 @@ def test_bad_options_are_one_line(home_env: dict[str, str], tmp_path: Path) -> N
     assert bad.returncode == 1 and "unknown option --frobnicate" in bad.stderr
     missing = run(["sh", str(SCRIPT), "--from", str(tmp_path)], home_env, tmp_path)
     assert missing.returncode == 1 and "not an agentshell checkout" in missing.stderr
+    assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1

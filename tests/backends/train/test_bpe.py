@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from agentshell_builtin.bpe import BPETokenizer, bytes_to_unicode, pretokenize, train_bpe
-from agentshell_builtin.corpus import generate, render
-from agentshell_builtin.export import export_gguf
-from agentshell_builtin.train import ModelConfig, init_params
+from agentshell_train.bpe import BPETokenizer, bytes_to_unicode, pretokenize, train_bpe
+from agentshell_train.corpus import generate, render
+from agentshell_train.export import export_gguf
+from agentshell_train.train import ModelConfig, init_params
 
 SAMPLES = [
     "Hello world! It's a test, isn't it? They'll say we've done it.",

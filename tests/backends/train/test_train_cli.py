@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from agentshell_builtin.cli_train import app
+from agentshell_train.cli_train import app
 from typer.testing import CliRunner
 
 TEXT = (

@@ -3,7 +3,7 @@
 Without ``--data`` it trains on the built-in agent corpus (the shipped model's
 recipe); with ``--data`` on any UTF-8 text file, or on a ``.jsonl`` corpus of
 rendered conversations (``{"segments": [[text, trained], ...]}`` per line, what
-:func:`agentshell_builtin.corpus.write_corpus` writes). Next to ``--out`` it keeps
+:func:`agentshell_train.corpus.write_corpus` writes). Next to ``--out`` it keeps
 ``NAME.ckpt.npz/json`` (weights, optimizer, step) and ``NAME.data.npz`` (the
 tokenized rows and the tokenizer), so ``--resume`` continues exactly where it stopped.
 """
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from agentshell_builtin.bpe import BPETokenizer
-    from agentshell_builtin.rows import Rows
+    from agentshell_train.bpe import BPETokenizer
+    from agentshell_train.rows import Rows
 
 app = typer.Typer(add_completion=False)
 
@@ -51,7 +51,7 @@ def _cores() -> int:
 
 def _read_data(data: Path | None, corpus_size: int, seed: int) -> tuple[str, list[Any], list[Any]]:
     """("chat", train segments, held-out segments) or ("text", [text], [])."""
-    from agentshell_builtin import corpus
+    from agentshell_train import corpus
 
     if data is None:
         n_held = max(50, corpus_size // 50)
@@ -113,9 +113,9 @@ def _prepare(
         if prepared is not None and prepared[4] == spec:
             return prepared[:4]
 
-    from agentshell_builtin.bpe import train_bpe
-    from agentshell_builtin.corpus import encode_segments
-    from agentshell_builtin.rows import chunk_stream, pack_documents
+    from agentshell_train.bpe import train_bpe
+    from agentshell_train.corpus import encode_segments
+    from agentshell_train.rows import chunk_stream, pack_documents
 
     mode, train_docs, held_docs = _read_data(data, corpus_size, seed)
     if mode == "chat":
@@ -148,8 +148,8 @@ def _prepare(
 def _load_prepared(cache: Path) -> tuple[BPETokenizer, Rows, Rows, str, Any]:
     import numpy as np
 
-    from agentshell_builtin.bpe import BPETokenizer
-    from agentshell_builtin.rows import Rows
+    from agentshell_train.bpe import BPETokenizer
+    from agentshell_train.rows import Rows
 
     with np.load(cache) as z:
         meta = json.loads(str(z["tokenizer"]))
@@ -232,9 +232,9 @@ def _run(
 ) -> None:
     from rich.console import Console
 
-    from agentshell_builtin import train as T
-    from agentshell_builtin.export import export_gguf
-    from agentshell_builtin.rows import emphasize_copies
+    from agentshell_train import train as T
+    from agentshell_train.export import export_gguf
+    from agentshell_train.rows import emphasize_copies
 
     console = Console(stderr=True)
     if config not in T.CONFIGS:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from agentshell_builtin.train import ModelConfig, init_params, loss_and_grads
+from agentshell_train.train import ModelConfig, init_params, loss_and_grads
 
 
 def _numeric_grad(

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from agentshell_builtin.corpus import (
+from agentshell_train.corpus import (
     KINDS,
     TOOL_KINDS,
     Conversation,
@@ -19,8 +19,8 @@ from agentshell_builtin.corpus import (
     render_segments,
     write_corpus,
 )
-from agentshell_builtin.names import DIRS, STEMS
-from agentshell_builtin.phrasings import PHRASES, SYSTEM_PROMPT, phrasings, split_pool
+from agentshell_train.names import DIRS, STEMS
+from agentshell_train.phrasings import PHRASES, SYSTEM_PROMPT, phrasings, split_pool
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_same_seed_same_corpus_any_worker_count(train_convs: list[Conversation])
 
 
 def test_training_names_are_partly_invented_heldout_names_never() -> None:
-    from agentshell_builtin.names import pick
+    from agentshell_train.names import pick
 
     rng = random.Random(0)
     train = [pick(rng, STEMS, "train") for _ in range(400)]

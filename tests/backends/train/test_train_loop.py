@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from agentshell_builtin.bpe import train_bpe
-from agentshell_builtin.corpus import encode_segments, generate, render_segments
-from agentshell_builtin.rows import Rows, chunk_stream, pack_documents
-from agentshell_builtin.train import (
+from agentshell_train.bpe import train_bpe
+from agentshell_train.corpus import encode_segments, generate, render_segments
+from agentshell_train.rows import Rows, chunk_stream, pack_documents
+from agentshell_train.train import (
     AdamW,
     ModelConfig,
     TrainConfig,
@@ -44,7 +44,7 @@ def test_packing_keeps_documents_whole() -> None:
 
 
 def test_copied_tokens_weigh_more_but_template_tokens_do_not() -> None:
-    from agentshell_builtin.rows import emphasize_copies
+    from agentshell_train.rows import emphasize_copies
 
     # document 0: prompt [5, 7], answer [7, 9, 1]; document 1: prompt [9], answer [5, 9]; token 1 is "template"
     ids = np.array([[5, 7, 7, 9, 1, 9, 5, 9, 1, 1, 1, 1]])

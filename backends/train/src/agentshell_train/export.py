@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from agentshell_builtin.bpe import BPETokenizer
-from agentshell_builtin.phrasings import SYSTEM_PROMPT
-from agentshell_builtin.train import ModelConfig, Params
+from agentshell_train.bpe import BPETokenizer
+from agentshell_train.phrasings import SYSTEM_PROMPT
+from agentshell_train.train import ModelConfig, Params
 
 # ChatML that always opens with the compact system prompt the model was trained on: the caller's
 # system message (the agent's long instructions, the tool list) would only overflow a 512-token

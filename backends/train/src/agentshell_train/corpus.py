@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentshell_builtin.names import DIRS, EXTS, STEMS, WORDS, folder, pick
-from agentshell_builtin.phrasings import (
+from agentshell_train.names import DIRS, EXTS, STEMS, WORDS, folder, pick
+from agentshell_train.phrasings import (
     PHRASES,
     SMALL_TALK,
     SYSTEM_PROMPT,

@@ -11,7 +11,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from agentshell_builtin.phrasings import (
+from agentshell_train.phrasings import (
     ANSWER_WORDS,
     PHRASES,
     SMALL_TALK,

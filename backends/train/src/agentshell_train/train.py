@@ -1,6 +1,6 @@
 """Training the built-in Llama in numpy: forward with caches, the backward pass by hand, AdamW.
 
-The model is the one ``model.py`` runs and llama.cpp loads: token embedding →
+The model is the one ``agentshell_builtin/model.py`` runs and llama.cpp loads: token embedding →
 N × (RMSNorm → causal grouped-query attention with rotary positions → residual →
 RMSNorm → SwiGLU → residual) → RMSNorm → logits through the (tied) embedding.
 Parameters live in a dict keyed by their GGUF tensor names, with weights shaped
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agentshell_builtin.rows import Rows
+from agentshell_train.rows import Rows
 
 Array = NDArray[Any]
 Params = dict[str, Array]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentshell_builtin.export import CHAT_TEMPLATE
+from agentshell_train.export import CHAT_TEMPLATE
 
 SHIPPED = Path(__file__).resolve().parents[3] / "backends/builtin/src/agentshell_builtin/models/agentshell-tiny.gguf"
 PROMPT = (
@@ -79,7 +79,7 @@ def _workspaces() -> list[list[str]]:
     """The original two-file workspace and four more drawn once from a fixed seed (not picked by result)."""
     import random
 
-    from agentshell_builtin.names import EXTS, STEMS
+    from agentshell_train.names import EXTS, STEMS
 
     rng = random.Random(0)
     drawn = [sorted({f"{rng.choice(STEMS)}.{rng.choice(EXTS)}" for _ in range(rng.randint(2, 4))}) for _ in range(4)]

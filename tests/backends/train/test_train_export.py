@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from agentshell_builtin.bpe import train_bpe
-from agentshell_builtin.corpus import Conversation, generate, render
-from agentshell_builtin.export import CHAT_TEMPLATE, export_gguf
-from agentshell_builtin.train import ModelConfig, init_params, logits
+from agentshell_train.bpe import train_bpe
+from agentshell_train.corpus import Conversation, generate, render
+from agentshell_train.export import CHAT_TEMPLATE, export_gguf
+from agentshell_train.train import ModelConfig, init_params, logits
 
 pytestmark = pytest.mark.slow
 
