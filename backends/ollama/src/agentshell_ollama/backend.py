@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentshell_chatformat import ANSWER_KEY, CallRecovery
+
 from agentshell.protocol import (
     BackendError,
     BackendFailure,
@@ -23,6 +25,7 @@ from agentshell.protocol import (
     ModelNotFound,
     Notice,
     ToolSpec,
+    ToolsUnsupported,
 )
 from agentshell_ollama.catalog import ShowCache, ShowFacts, display_details, model_info, parse_show
 from agentshell_ollama.endpoint import cloud_api_name, is_cloud_model, is_direct_cloud
@@ -40,6 +43,10 @@ if TYPE_CHECKING:
 SHOW_TIMEOUT = 30.0  # seconds for /api/show: a daemon answers it from disk
 HEALTH_TIMEOUT = 1.0
 LIST_WORKERS = 8  # parallel /api/show requests when listing
+TEXT_TOOLS_NOTICE = (
+    "{model} has no native tool calling in Ollama: its tools are described in the prompt "
+    "and its calls read from its text"
+)
 # Ollama model names: optional registry/namespace path, a name, an optional tag. Not a file path.
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)*(:[\w.\-]+)?$")
 
@@ -88,6 +95,9 @@ class OllamaBackend:
         self._facts: dict[str, ShowFacts | None] = {}
         self._num_ctx: dict[str, int | None] = {}
         self._cloud_warned = False
+        self._text_tools: set[str] = set()  # models known to lack native tool calling
+        # Opt-in: hold text-tool replies to "one call or an answer" with Ollama's `format` (see docs).
+        self._constrain_text_tools = str(options.get("constrain_text_tools", "")).lower() in ("1", "true", "yes", "on")
 
     # ------------------------------------------------------------------ identity
 
@@ -305,24 +315,44 @@ class OllamaBackend:
         if can_think is False and options.think not in (None, "off"):
             yield Notice(level="warning", text=f"{model} has no thinking capability; answering without thinking")
         num_ctx = self.context_window(model, facts, options.context_length)
-        body = chat_body(
-            self.api_name(model),
-            messages,
-            tools=tools,
-            options=options,
-            num_ctx=num_ctx,
-            think=wire_think(options.think, can_think),
-            keep_alive=options.keep_alive or self.settings.keep_alive,
-        )
-        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        if self.settings.debug:
-            yield Notice(level="info", text=_request_summary(self.settings.host, body, len(content)))
-        decoder = ChatStreamDecoder(model=model, num_ctx=num_ctx, estimated_prompt_tokens=len(content) // 4)
+        # A model without native tool calling gets the text tool format (agentshell_chatformat.textmode).
+        lacks_tools = facts is not None and "tools" not in facts.capabilities
+        text_tools = bool(tools) and (model in self._text_tools or lacks_tools)
         attempt = 0
         while True:
+            if text_tools and model not in self._text_tools:
+                self._text_tools.add(model)
+                yield Notice(level="info", text=TEXT_TOOLS_NOTICE.format(model=model))
+            constrain = text_tools and self._constrain_text_tools
+            body = chat_body(
+                self.api_name(model),
+                messages,
+                tools=tools,
+                options=options,
+                num_ctx=num_ctx,
+                think=wire_think(options.think, can_think),
+                keep_alive=options.keep_alive or self.settings.keep_alive,
+                text_tools=text_tools,
+                constrain=constrain,
+            )
+            content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            if self.settings.debug:
+                yield Notice(level="info", text=_request_summary(self.settings.host, body, len(content)))
+            recovery = CallRecovery(tools, answer_key=ANSWER_KEY if constrain else None) if tools else None
+            decoder = ChatStreamDecoder(
+                model=model,
+                num_ctx=num_ctx,
+                estimated_prompt_tokens=len(content) // 4,
+                recovery=recovery,
+                debug=self.settings.debug,
+            )
             try:
                 yield from self._stream(model, content, decoder, started)
                 return
+            except ToolsUnsupported:
+                if text_tools or not tools or decoder.shown:
+                    raise
+                text_tools = True  # "does not support tools": the same request once more, tools as text
             except _Retry as retry:
                 if attempt >= self.settings.retries:
                     raise retry.failure from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agentshell_chatformat import call_or_answer_schema, text_tool_messages
+
 from agentshell.protocol import ChatOptions, Message, ThinkLevel, ToolSpec
 
 
@@ -87,13 +89,25 @@ def chat_body(
     num_ctx: int | None,
     think: bool | str | None,
     keep_alive: str | None,
+    text_tools: bool = False,
+    constrain: bool = False,
 ) -> dict[str, Any]:
+    """The request body. ``text_tools``: the model has no native tool calling, so the tools are
+    described in the system prompt and earlier calls and results travel as text
+    (:func:`agentshell_chatformat.text_tool_messages`); ``constrain`` then also holds the reply
+    to "one call or an answer" with Ollama's ``format`` (a JSON schema it turns into a grammar).
+    """
+    if text_tools and tools:
+        messages = text_tool_messages(messages, tools, constrained=constrain)
     body: dict[str, Any] = {
         "model": model,
         "messages": [wire_message(m) for m in messages],
         "stream": True,
     }
-    if tools:
+    if text_tools and tools:
+        if constrain:
+            body["format"] = call_or_answer_schema(tools)
+    elif tools:
         body["tools"] = [wire_tool(t) for t in tools]
     if think is not None:
         body["think"] = think

@@ -4,6 +4,11 @@ Ollama sends tool calls whole (never partial JSON), possibly several in one
 chunk and spread over several chunks, and says ``done_reason: "stop"`` even when
 the turn ended in tool calls. The decoder keeps what it has seen so the final
 :class:`Done` can tell the agent the truth.
+
+When its template parser misses a call (Qwen models write ``<function=…>`` XML
+or a bare JSON object as content, ollama/ollama#14745), the content goes through
+:class:`agentshell_chatformat.CallRecovery`: text that may still become a call is
+held back, and the calls read from it come out before the final :class:`Done`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import json
 import string
 from dataclasses import dataclass, field
 from typing import Any
+
+from agentshell_chatformat import CallRecovery
 
 from agentshell.protocol import (
     BackendError,
@@ -66,8 +73,10 @@ class ChatStreamDecoder:
     estimated_prompt_tokens: int = 0
     first_token_ms: float | None = None
     tool_calls: int = 0
-    shown: bool = False  # any text, thinking or tool call went to the user
+    shown: bool = False  # the model started answering (text may still be held back by the recovery)
     done: bool = False
+    recovery: CallRecovery | None = None  # reads calls written as text; None when no tools were offered
+    debug: bool = False  # say when calls were recovered from text
     _seen_ids: set[str] = field(default_factory=set)
 
     def feed(self, line: bytes | str) -> list[StreamEvent]:
@@ -91,7 +100,11 @@ class ChatStreamDecoder:
                 events.append(ThinkingDelta(text=thinking))
             content = message.get("content")
             if isinstance(content, str) and content:
-                events.append(TextDelta(text=content))
+                self.shown = True
+                if self.recovery is not None:
+                    events.extend(self.recovery.feed(content))
+                else:
+                    events.append(TextDelta(text=content))
             calls = message.get("tool_calls")
             if isinstance(calls, list):
                 events.extend(self._tool_call(raw) for raw in calls)
@@ -128,6 +141,12 @@ class ChatStreamDecoder:
 
     def _finish(self, chunk: dict[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
+        if self.recovery is not None:
+            events.extend(self.recovery.finish())
+            self.tool_calls += self.recovery.recovered
+            notice = self.recovery.notice()
+            if notice is not None and self.debug:
+                events.append(notice)
         prompt_tokens = chunk.get("prompt_eval_count")
         prompt_tokens = prompt_tokens if isinstance(prompt_tokens, int) else 0
         completion_tokens = chunk.get("eval_count")
