@@ -34,8 +34,10 @@ from agentshell.protocol import (
     Event,
     Message,
     ModelInfo,
+    Notice,
     Timings,
     ToolSpec,
+    ToolsUnsupported,
     Usage,
 )
 from agentshell_openai.endpoints import Server, ServerTable, unconfigured
@@ -100,6 +102,8 @@ class OpenAIBackend:
         extra = options.get("extra_body")
         self._extra_body: dict[str, Any] = dict(extra) if isinstance(extra, Mapping) else {}
         self._client: httpx.Client | None = None
+        self._debug = _bool_option(options, "debug", False)
+        self._text_tools: set[tuple[str, str]] = set()  # (base_url, model id) that refused `tools`
         self._models: dict[str, list[ModelInfo]] = {}  # base_url -> listing, cached for describe()
 
     # ------------------------------------------------------------------ discovery
@@ -170,12 +174,31 @@ class OpenAIBackend:
         options: ChatOptions,
     ) -> Iterator[Event]:
         server, model_id = self._servers.route(model)
-        body = request_body(
-            model_id, messages, tools, options, stream_usage=self._stream_usage, extra_body=self._extra_body
-        )
-        yield from self._stream(server, model_id, body)
+        # A server that refused `tools` for this model gets them as text (agentshell_chatformat.textmode).
+        text_tools = bool(tools) and (server.base_url, model_id) in self._text_tools
+        while True:
+            body = request_body(
+                model_id,
+                messages,
+                tools,
+                options,
+                stream_usage=self._stream_usage,
+                extra_body=self._extra_body,
+                text_tools=text_tools,
+            )
+            try:
+                yield from self._stream(server, model_id, body, tools)
+                return
+            except ToolsUnsupported as refusal:
+                if text_tools or not tools:
+                    raise
+                text_tools = True
+                self._text_tools.add((server.base_url, model_id))
+                yield Notice(level="info", text=f"{refusal.message}: its tools are described in the prompt instead")
 
-    def _stream(self, server: Server, model_id: str, body: dict[str, Any]) -> Iterator[Event]:
+    def _stream(
+        self, server: Server, model_id: str, body: dict[str, Any], tools: Sequence[ToolSpec] = ()
+    ) -> Iterator[Event]:
         import httpx
 
         client = self._http()
@@ -183,7 +206,7 @@ class OpenAIBackend:
         started = time.perf_counter()
         attempt = 0
         while True:
-            assembler = ChunkAssembler(server.base_url)
+            assembler = ChunkAssembler(server.base_url, tools=tools, debug=self._debug)
             try:
                 with client.stream("POST", url, json=body, headers=server.headers()) as response:
                     if response.status_code >= 400:
@@ -248,14 +271,14 @@ class OpenAIBackend:
                 hint="the server may have crashed or hit an error it could not report (see its log); "
                 "the partial answer was kept",
             )
-        calls = assembler.tool_calls()
+        calls = assembler.finish()  # held text, native calls, calls recovered from the text
         for call in calls:
             if first_token_ms is None:
                 first_token_ms = (time.perf_counter() - started) * 1000
             yield call
         elapsed_ms = (time.perf_counter() - started) * 1000
         yield Done(
-            stop_reason=assembler.stop_reason(bool(calls)),
+            stop_reason=assembler.stop_reason(assembler.called),
             usage=assembler.usage or Usage(),
             timings=self._timings(assembler, elapsed_ms, first_token_ms),
         )

@@ -43,6 +43,8 @@ _TOOL_WORDS = (
     "tool use is not supported",
     "does not support function",
     "tool_choice",
+    "tool choice requires",  # vLLM without --enable-auto-tool-choice
+    "tools param requires",  # llama-server without --jinja
     "tool calling is not supported",
 )
 

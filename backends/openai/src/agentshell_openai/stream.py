@@ -10,15 +10,22 @@ Servers bend the format in small ways, all accepted here: llama.cpp's server
 repeats the id and name in every fragment, some servers omit ``index``, some
 send ``arguments`` as an object rather than a string, reasoning arrives as
 ``reasoning_content`` (DeepSeek, vLLM, llama.cpp) or ``reasoning`` (Ollama, newer vLLM).
+
+A call the server's parser missed arrives as content (Qwen's ``<function=…>``
+XML, a bare JSON object). When tools were offered, the content goes through
+:class:`agentshell_chatformat.CallRecovery`: text that may still become a call is
+held back, and :meth:`ChunkAssembler.finish` hands out the calls read from it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from agentshell_chatformat import CallRecovery
 
 from agentshell.protocol import (
     BackendError,
@@ -28,6 +35,7 @@ from agentshell.protocol import (
     TextDelta,
     ThinkingDelta,
     ToolCall,
+    ToolSpec,
     Usage,
 )
 from agentshell_openai.errors import one_line, server_message
@@ -64,10 +72,17 @@ class _PartialCall:
 
 
 class ChunkAssembler:
-    """State of one streamed answer. ``where`` names the server in error lines."""
+    """State of one streamed answer. ``where`` names the server in error lines.
 
-    def __init__(self, where: str) -> None:
+    ``tools``: the tools offered, whose calls are recovered from the content;
+    ``debug``: :meth:`finish` adds a notice saying so.
+    """
+
+    def __init__(self, where: str, *, tools: Sequence[ToolSpec] = (), debug: bool = False) -> None:
         self.where = where
+        self.recovery = CallRecovery(tools) if tools else None
+        self.debug = debug
+        self.called = False  # the answer held a call: native, or recovered from the text
         self.calls: dict[int, _PartialCall] = {}
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
@@ -150,7 +165,7 @@ class ChunkAssembler:
         text = delta.get("content")
         if isinstance(text, str) and text:
             self.saw_content = True
-            events.append(TextDelta(text=text))
+            events.extend(self.recovery.feed(text) if self.recovery is not None else [TextDelta(text=text)])
         fragments = delta.get("tool_calls")
         if isinstance(fragments, list) and fragments:
             for position, fragment in enumerate(fragments):
@@ -228,6 +243,21 @@ class ChunkAssembler:
             out.append(ToolCall(id=call_id, name=call.name, arguments=arguments))
         self.calls.clear()
         return out
+
+    def finish(self) -> list[Event]:
+        """What the stream's end releases: text held back, native calls, calls recovered from the text."""
+        events: list[Event] = []
+        recovered: list[Event] = []
+        if self.recovery is not None:
+            for event in self.recovery.finish():
+                (events if isinstance(event, TextDelta) else recovered).append(event)
+        events.extend(self.tool_calls())
+        events.extend(recovered)
+        self.called = any(isinstance(e, ToolCall | MalformedToolCall) for e in events)
+        notice = self.recovery.notice() if self.recovery is not None else None
+        if notice is not None and self.debug:
+            events.append(notice)
+        return events
 
     def stop_reason(self, had_tool_calls: bool) -> StopReason:
         # Several servers say "stop" after tool calls; the calls are what counts.

@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agentshell_chatformat import text_tool_messages
+
 from agentshell.protocol import ChatOptions, Message, ToolSpec
 
 _EFFORTS = {"low": "low", "medium": "medium", "high": "high"}
@@ -52,7 +54,13 @@ def request_body(
     *,
     stream_usage: bool = True,
     extra_body: Mapping[str, Any] | None = None,
+    text_tools: bool = False,
 ) -> dict[str, Any]:
+    """``text_tools``: the server refused ``tools`` for this model, so they are described in the
+    system prompt and calls and results travel as text (:func:`agentshell_chatformat.text_tool_messages`).
+    """
+    if text_tools and tools:
+        messages, tools = text_tool_messages(messages, tools), ()
     body: dict[str, Any] = {
         "model": model,
         "messages": [message_json(m) for m in messages],
@@ -76,4 +84,7 @@ def request_body(
         body["reasoning_effort"] = _EFFORTS[options.think]
     body.update(extra_body or {})
     body.update(options.extra)
+    if text_tools:
+        for key in ("tool_choice", "parallel_tool_calls"):  # meaningless, and refused, without tools
+            body.pop(key, None)
     return body
