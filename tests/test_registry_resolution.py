@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from agentshell import registry
-from agentshell.cli.failures import EXIT_USAGE, classify
+from agentshell.cli.failures import classify
+from agentshell.errors import EXIT_USAGE
 from agentshell.testing.scripted import ScriptedBackend
 
 

@@ -20,11 +20,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-PermissionMode = Literal["ask", "accept-edits", "read-only", "yolo"]
+from agentshell.errors import EXIT_USAGE, UserError
+from agentshell.permissions.modes import PermissionMode
+from agentshell.redact import add_secret, is_secret
 
 DEFAULT_MODEL = "builtin"
 
@@ -102,18 +104,11 @@ ENV_VARS: dict[str, str] = {
     "OPENAI_API_KEY": "backends.openai.api_key",
 }
 
-SECRET_KEYS = ("api_key", "token", "password", "secret")
 
-
-def is_secret(key: str) -> bool:
-    leaf = key.rsplit(".", 1)[-1].lower()
-    if leaf.endswith("_env"):
-        return False  # ``api_key_env`` names the variable that holds the key; the name is not a secret
-    return any(s in leaf for s in SECRET_KEYS)
-
-
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A config file or value that cannot be used; the message says which and why."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass
@@ -166,8 +161,6 @@ def load_config(flags: Mapping[str, Any] | None = None, *, environ: Mapping[str,
             _set_dotted(merged, key, value)
             sources[key] = f"file:{path}"
             if is_secret(key) and isinstance(value, str):
-                from agentshell.redact import add_secret
-
                 add_secret(value, key)  # a key kept in the file must not leak into transcripts either
 
     for var, key in ENV_VARS.items():
@@ -210,3 +203,9 @@ def effective_values(config: Config) -> list[tuple[str, str, str]]:
         (key, repr(value) if isinstance(value, str) and value != "****" else str(value), source)
         for key, value, source in effective_items(config)
     ]
+
+
+def credential_env_vars(settings: Settings) -> tuple[str, ...]:
+    """The environment variables that hold agentshell's own credentials, kept from the commands tools run."""
+    named = [var for var, key in ENV_VARS.items() if is_secret(key)]
+    return (*named, *(e.api_key_env for e in settings.endpoints.values() if e.api_key_env))

@@ -9,6 +9,8 @@ so redaction happens at the writer, not at the source. What counts as a secret:
 - values registered with :func:`add_secret` (API keys read from the config file).
 
 Each occurrence becomes ``[REDACTED:NAME]`` so a reader still knows what was there.
+Settings are judged by name too (:func:`is_secret`): their values are masked in
+``agent config show`` and kept from the commands the bash tool runs.
 """
 
 from __future__ import annotations
@@ -25,10 +27,21 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNO
 # mangle ordinary output (paths, terminal names).
 _NOT_SECRETS = frozenset({"GPG_AGENT_INFO", "SSH_AUTH_SOCK", "KEYTIMEOUT", "TOKENIZERS_PARALLELISM"})
 
+# A setting whose last dotted part contains one of these holds a credential (``backends.ollama.api_key``).
+SECRET_KEYS = ("api_key", "token", "password", "secret")
+
 _registered: dict[str, str] = {}  # value -> label
 _cache_key: tuple[object, ...] | None = None
 _cache_pattern: re.Pattern[str] | None = None
 _cache_labels: dict[str, str] = {}
+
+
+def is_secret(key: str) -> bool:
+    """Whether the setting named by dotted ``key`` holds a credential."""
+    leaf = key.rsplit(".", 1)[-1].lower()
+    if leaf.endswith("_env"):
+        return False  # ``api_key_env`` names the variable that holds the key; the name is not a secret
+    return any(s in leaf for s in SECRET_KEYS)
 
 
 def add_secret(value: str, label: str = "secret") -> None:

@@ -5,7 +5,7 @@ are only imported when first needed, so ``agent --version`` never pays for them.
 Tests and embedding programs register extra backends with :func:`register`,
 the same call the entry-point loader makes.
 
-Resolution of a model string (documented in the README):
+Resolution of a model string (docs/architecture.md explains it for people):
 
 1. ``--backend NAME`` forces that backend; the model string is passed unchanged
    (a leading ``NAME:`` is removed).
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
+from agentshell.errors import EXIT_USAGE, UserError
 from agentshell.protocol import Backend, BackendFactory, BackendUnavailable
 
 ENTRY_POINT_GROUP = "agentshell.backends"
@@ -34,8 +35,10 @@ INSTALL_HINTS = {
 }
 
 
-class UnknownBackend(BackendUnavailable):
-    pass
+class UnknownBackend(BackendUnavailable, UserError):
+    """No installed backend by that name: the user typed it, so a usage error (see agentshell/errors.py)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentshell.errors import EXIT_USAGE, UserError
 from agentshell.protocol import Message
 from agentshell.redact import redact_obj
 from agentshell.transcript import Transcript, parse_time, read_header, read_transcript, scan_summary, title_of
@@ -47,12 +48,14 @@ SUFFIX = ".jsonl"
 UNFINISHED_TOOL_RESULT = "error: the agent stopped before this tool call finished; it may have run partly or not at all"
 
 
-class SessionError(Exception):
+class SessionError(UserError):
     """Base of the session errors; ``str()`` is the one line shown to the user."""
 
 
 class SessionNotFound(SessionError):
-    pass
+    """No session by that id, or one too damaged to read: the user named the wrong one."""
+
+    exit_code = EXIT_USAGE
 
 
 class SessionBusy(SessionError):

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from agentshell.cli.render import MarkdownStream, TerminalRenderer, format_arguments, status_line
-from agentshell.loop.observer import TurnStatus
+from agentshell.loop.outcomes import TurnStatus
 from agentshell.permissions.gate import ApprovalRequest
 from agentshell.protocol import Done, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest, Usage
 from agentshell.tools.base import ToolResult

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Interrupted, Limits, RepeatedToolCall, TurnLimitReached
-from agentshell.loop.observer import ToolOutcome, TurnStatus
+from agentshell.loop.outcomes import ToolOutcome, TurnStatus
 from agentshell.permissions.gate import PermissionGate
 from agentshell.protocol import (
     BackendUnavailable,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agentshell.permissions.gate import ApprovalRequest, PermissionGate, PermissionMode, RuleError, split_command
+from agentshell.permissions.gate import ApprovalRequest, PermissionGate, RuleError, split_command
+from agentshell.permissions.modes import PermissionMode
 from agentshell.tools import ToolContext, ToolRunner, default_tools
 
 

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentshell.permissions.gate import ApprovalRequest, PermissionGate, PermissionMode
+from agentshell.permissions.gate import ApprovalRequest, PermissionGate
+from agentshell.permissions.modes import PermissionMode
 from agentshell.tools import ToolContext, ToolRunner, default_tools, search
 from agentshell.tools.files import MAX_READ_CHARS
 

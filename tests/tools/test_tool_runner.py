@@ -45,13 +45,12 @@ class NestedArgs(ToolArgs):
     items: list[Nested] = Field(default_factory=list)
 
 
-class NestedTool(BaseTool):
+class NestedTool(BaseTool[NestedArgs]):
     name = "nested"
     description = "test tool with nested models"
     kind = "read"
-    Args = NestedArgs
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+    def run(self, args: NestedArgs, ctx: ToolContext) -> ToolResult:
         raise RuntimeError("boom")
 
 
@@ -114,10 +113,23 @@ def test_explicit_nulls_for_optional_fields_are_accepted(ws: Path, run: Run) -> 
 class SloppyTool(NestedTool):
     name = "sloppy"
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+    def run(self, args: NestedArgs, ctx: ToolContext) -> ToolResult:
         return "plain text"  # type: ignore[return-value]
 
 
 def test_a_tool_returning_the_wrong_type_is_reported(ws: Path, ctx: ToolContext) -> None:
     result = ToolRunner([SloppyTool()], ctx, PermissionGate("yolo", ws)).execute("sloppy", {"inner": {"depth": 1}})
     assert result.is_error and "returned str, not a ToolResult" in result.output
+
+
+def test_the_type_parameter_is_the_argument_model() -> None:
+    assert NestedTool.Args is NestedArgs and SloppyTool.Args is NestedArgs
+    assert {type(t).__name__: t.Args.__name__ for t in default_tools()} == {
+        "ReadFile": "ReadFileArgs",
+        "WriteFile": "WriteFileArgs",
+        "EditFile": "EditFileArgs",
+        "ListDir": "ListDirArgs",
+        "Glob": "GlobArgs",
+        "Grep": "GrepArgs",
+        "Bash": "BashArgs",
+    }

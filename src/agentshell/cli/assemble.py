@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentshell.cli.failures import UsageError
-from agentshell.config import Config, load_config
+from agentshell.config import Config, credential_env_vars, load_config
+from agentshell.errors import UsageError
+from agentshell.permissions.modes import PermissionMode
 from agentshell.protocol import Backend, ChatOptions, ModelInfo, ThinkLevel
 
 
@@ -24,7 +25,7 @@ class LaunchOptions:
     model: str | None = None
     backend: str | None = None
     max_turns: int | None = None
-    permission_mode: str | None = None
+    permission_mode: PermissionMode | None = None
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     continue_session: bool = False
@@ -131,7 +132,7 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
         ToolContext(
             workspace=workspace,
             bash_timeout=settings.bash_timeout,
-            hidden_env=tuple(e.api_key_env for e in settings.endpoints.values() if e.api_key_env),
+            hidden_env=credential_env_vars(settings),
         ),
         gate,
     )

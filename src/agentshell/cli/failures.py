@@ -1,15 +1,9 @@
 """From an exception to one line on stderr and an exit code a script can branch on.
 
-Exit codes (documented in the README, "Exit codes")::
-
-    0    success
-    1    backend or runtime failure (server down, model missing, repeated tool call...)
-    2    usage error (bad flag value, bad rule, unknown backend or session, nothing to do)
-    3    turn limit reached (--max-turns)
-    130  interrupted (Ctrl-C)
-
-Every command that talks to backends or sessions wraps its body in
-:func:`user_errors`, so no user mistake ever ends in a traceback.
+The exit codes and the error tree are defined in :mod:`agentshell.errors`
+(docs/scripting.md lists them for people). Every command that talks to backends
+or sessions wraps its body in :func:`user_errors`, so no user mistake ever ends
+in a traceback.
 """
 
 from __future__ import annotations
@@ -19,39 +13,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_TURN_LIMIT = 3
-EXIT_INTERRUPTED = 130
-
-
-class UsageError(Exception):
-    """The command line cannot work as given; ``str()`` says what to type instead."""
+from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, UserError
 
 
 def classify(exc: BaseException) -> tuple[int, str] | None:
-    """(exit code, one line) for the errors users cause or meet; None for real bugs."""
-    from agentshell.config import ConfigError
+    """(exit code, one line) for the errors users cause or meet; None for real bugs.
+
+    By class alone, never by module or class name: moving or renaming an error changes nothing here.
+    """
     from agentshell.protocol import BackendFailure
-    from agentshell.registry import UnknownBackend
 
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted"
-    if isinstance(exc, UsageError | ConfigError | UnknownBackend):
-        return EXIT_USAGE, str(exc)
+    if isinstance(exc, UserError):  # before BackendFailure: an unknown backend is both, and a usage error
+        return exc.exit_code, str(exc)
     if isinstance(exc, BackendFailure):
         return EXIT_FAILURE, str(exc)
-    from agentshell.loop.limits import LoopExit
-
-    if isinstance(exc, LoopExit):
-        return exc.exit_code, str(exc)
-    module = type(exc).__module__
-    if module == "agentshell.session":
-        not_found = type(exc).__name__ == "SessionNotFound"
-        return (EXIT_USAGE if not_found else EXIT_FAILURE), str(exc)
-    if module == "agentshell.permissions.gate" and isinstance(exc, ValueError):  # RuleError: a bad --allow/--deny
-        return EXIT_USAGE, str(exc)
     if isinstance(exc, OSError):
         return EXIT_FAILURE, f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}"
     return None
@@ -76,7 +53,6 @@ def user_errors(debug: bool = False) -> Iterator[None]:
             import traceback
 
             traceback.print_exc()
-            if known is None:
-                fail(EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (please report this)")
-        assert known is not None
+        if known is None:
+            fail(EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (please report this)")
         fail(*known)

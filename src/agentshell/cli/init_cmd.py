@@ -55,7 +55,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing AGENTS.md.")] = False,
 ) -> None:
     """Write a starter AGENTS.md (project instructions for the agent) in the workspace."""
-    from agentshell.cli.failures import EXIT_USAGE, fail, user_errors
+    from agentshell.cli.failures import fail, user_errors
+    from agentshell.errors import EXIT_USAGE
 
     workspace = directory.expanduser().resolve()
     if not workspace.is_dir():

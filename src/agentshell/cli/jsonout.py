@@ -1,7 +1,7 @@
 """Machine-readable output: ``--output-format json`` and ``stream-json``.
 
 The schema is these pydantic models; ``agent_output_schema()`` gives it as JSON
-Schema, and the README ("--output-format stream-json") describes it for people. Every object carries
+Schema, and docs/scripting.md describes it for people. Every object carries
 ``schema_version``; a change that removes or renames a field bumps it, adding
 a field does not. stream-json writes one object per line and flushes each, so
 a reader sees events as they happen. stdout only ever holds these objects;
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from agentshell.loop.observer import RunOutcome, ToolOutcome, TurnStatus
+from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import Event, MalformedToolCall, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest
 
 SCHEMA_VERSION = 1
@@ -159,7 +159,7 @@ def dump_redacted(event: BaseModel, indent: int | None = None) -> str:
 
 
 class StreamJsonWriter:
-    """An :class:`~agentshell.loop.observer.Observer` writing one event per line to ``out``."""
+    """An :class:`~agentshell.loop.ports.Observer` writing one event per line to ``out``."""
 
     def __init__(self, out: TextIO | None = None, notices: Any = None) -> None:
         self.out = out or sys.stdout

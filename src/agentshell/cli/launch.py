@@ -12,20 +12,10 @@ from typing import Annotated
 
 import typer
 
+from agentshell.cli.formats import OutputFormat
+from agentshell.permissions.modes import PermissionMode
+
 app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: rich would cost ~0.3 s of imports
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-    stream_json = "stream-json"
-
-
-class PermissionModeChoice(StrEnum):
-    ask = "ask"
-    accept_edits = "accept-edits"
-    read_only = "read-only"
-    yolo = "yolo"
 
 
 class ThinkChoice(StrEnum):
@@ -56,12 +46,12 @@ def launch(
             "--output-format",
             help="Scripting output: text (the answer), json (one object), stream-json (one event per line).",
         ),
-    ] = OutputFormat.text,
+    ] = "text",
     max_turns: Annotated[
         int | None, typer.Option("--max-turns", help="Stop after this many model requests (exit code 3).")
     ] = None,
     permission_mode: Annotated[
-        PermissionModeChoice | None, typer.Option("--permission-mode", help="ask | accept-edits | read-only | yolo.")
+        PermissionMode | None, typer.Option("--permission-mode", help="ask | accept-edits | read-only | yolo.")
     ] = None,
     allow: Annotated[
         list[str] | None,
@@ -101,7 +91,7 @@ def launch(
         model=model,
         backend=backend,
         max_turns=max_turns,
-        permission_mode=permission_mode.value if permission_mode else None,
+        permission_mode=permission_mode,
         allow=tuple(allow or ()),
         deny=tuple(deny or ()),
         continue_session=continue_session,
@@ -116,17 +106,15 @@ def launch(
     )
     with user_errors(debug):
         if prompt is None and sys.stdin.isatty():
-            if output_format is not OutputFormat.text:
-                from agentshell.cli.failures import UsageError
+            if output_format != "text":
+                from agentshell.errors import UsageError
 
-                raise UsageError(
-                    f"--output-format {output_format.value} is for scripts: give a prompt with -p or on stdin"
-                )
+                raise UsageError(f"--output-format {output_format} is for scripts: give a prompt with -p or on stdin")
             from agentshell.cli.repl import run_interactive
 
             code = run_interactive(opts)
         else:
             from agentshell.cli.scripting import run_script
 
-            code = run_script(opts, prompt, output_format.value)
+            code = run_script(opts, prompt, output_format)
     raise typer.Exit(code)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -23,7 +22,8 @@ from rich.status import Status
 from rich.syntax import Syntax
 from rich.text import Text
 
-from agentshell.loop.observer import ToolOutcome, TurnStatus
+from agentshell.loop.outcomes import ToolOutcome, TurnStatus
+from agentshell.permissions.gate import ApprovalRequest
 from agentshell.protocol import (
     Done,
     Event,
@@ -181,7 +181,7 @@ def status_line(status: TurnStatus) -> str:
 
 
 class TerminalRenderer:
-    """The interactive :class:`~agentshell.loop.observer.Observer`: rich on the terminal."""
+    """The interactive :class:`~agentshell.loop.ports.Observer`: rich on the terminal."""
 
     def __init__(self, console: Console, err_console: Console | None = None, *, show_status: bool = True) -> None:
         self.console = console
@@ -254,8 +254,8 @@ class TerminalRenderer:
         self.reset()
         self.err.print(Text("interrupted", style="yellow"))
 
-    def show_approval(self, request: Any) -> None:
-        """Show a permissions.ApprovalRequest before the yes / no / always question."""
+    def show_approval(self, request: ApprovalRequest) -> None:
+        """Show what asks for approval before the yes / no / always question."""
         self._stop_spinner()
         self.markdown.finish()
         parts: list[RenderableType] = [Text(request.summary, style="bold")]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -25,8 +24,10 @@ from rich.text import Text
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
 from agentshell.cli.render import TerminalRenderer
 from agentshell.config import data_dir
+from agentshell.errors import EXIT_OK
 from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Interrupted, Limits, LoopExit
+from agentshell.permissions.gate import Approval, ApprovalRequest
 from agentshell.protocol import BackendFailure
 
 PROMPT = "› "
@@ -104,12 +105,13 @@ class Shell:
         self.parts: Assembly | None = None
         self.agent: Agent | None = None
 
-    def ask(self, request: Any) -> str:
+    def ask(self, request: ApprovalRequest) -> Approval:
         """The permission gate's approval question."""
         self.renderer.show_approval(request)
         while True:
             answer = self._questions.prompt("allow? [y]es / [n]o / [a]lways: ").strip().lower()
-            for choice in ("yes", "no", "always"):
+            choices: tuple[Approval, ...] = ("yes", "no", "always")
+            for choice in choices:
                 if answer and choice.startswith(answer):
                     return choice
             self.console.print("answer y, n or a")
@@ -140,12 +142,12 @@ class Shell:
             except KeyboardInterrupt:
                 continue
             except EOFError:
-                return 0
+                return EXIT_OK
             if not line.strip():
                 continue
             if line.strip().startswith("/") and "/" not in line.split()[0][1:]:  # "/etc/hosts ..." is a prompt
                 if self.slash(line.strip()) == "exit":
-                    return 0
+                    return EXIT_OK
                 continue
             self.turn(line)
 

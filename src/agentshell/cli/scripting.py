@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
-from agentshell.cli.failures import EXIT_INTERRUPTED, UsageError, classify
+from agentshell.cli.failures import classify
+from agentshell.cli.formats import OutputFormat
 from agentshell.cli.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result, dump_redacted
+from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Limits, LoopExit
-from agentshell.loop.observer import RunOutcome, ToolOutcome, TurnStatus
+from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import BackendFailure, Event, Notice, ToolCallRequest
-
-OutputFormat = Literal["text", "json", "stream-json"]
 
 
 def compose_prompt(prompt: str | None, stdin_text: str | None) -> str:
@@ -144,7 +144,7 @@ def _run(
         context=parts.context,
         messages=parts.session.messages if parts.session is not None else (),
     )
-    code, error, kind = 0, None, ""
+    code, error, kind = EXIT_OK, None, ""
     try:
         outcome = agent.run(text)
     except (LoopExit, BackendFailure, KeyboardInterrupt) as exc:
@@ -153,7 +153,7 @@ def _run(
             import traceback
 
             traceback.print_exc()
-        known = classify(exc) or (1, str(exc))
+        known = classify(exc) or (EXIT_FAILURE, str(exc))
         code, error, kind = known[0], known[1], type(exc).__name__
         outcome.stop_reason = (
             exc.stop_reason if isinstance(exc, LoopExit) else ("interrupted" if code == EXIT_INTERRUPTED else "error")
@@ -190,7 +190,7 @@ def _finish(
         writer.emit(result)
     elif output_format == "json":
         sys.stdout.write(dump_redacted(result, indent=2) + "\n")
-    elif outcome.result and code == 0:
+    elif outcome.result and code == EXIT_OK:
         sys.stdout.write(outcome.result.rstrip("\n") + "\n")
     sys.stdout.flush()
     if error is not None:

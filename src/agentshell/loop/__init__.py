@@ -1,5 +1,6 @@
 """The agent loop: one request in, events and tool calls out, until the model answers.
 
-Front ends (``cli/``) drive it; it reaches tools through ports defined in
-``observer.py`` and models only through ``agentshell/protocol.py``.
+Front ends (``cli/``) drive it (``agent.py``); it reaches tools, transcripts and the
+screen through the ports in ``ports.py``, reports in the types of ``outcomes.py``,
+and reaches models only through ``agentshell/protocol.py``.
 """

@@ -2,8 +2,8 @@
 
 ``run()`` loops on ``step()``, which is ``query()`` then ``execute()``. Every way
 out other than a final answer is a :class:`~agentshell.loop.limits.LoopExit`.
-Nothing here knows about terminals, JSON or disks: those sit behind
-:mod:`agentshell.loop.observer`.
+Nothing here knows about terminals, JSON or disks: those sit behind the ports
+in :mod:`agentshell.loop.ports`, and what a run produces is in :mod:`agentshell.loop.outcomes`.
 """
 
 from __future__ import annotations
@@ -12,15 +12,8 @@ from collections.abc import Iterable, Sequence
 
 from agentshell.loop.context import summary_request
 from agentshell.loop.limits import CallGuard, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
-from agentshell.loop.observer import (
-    ContextFitter,
-    Observer,
-    RunOutcome,
-    ToolExecutor,
-    ToolOutcome,
-    TranscriptSink,
-    TurnStatus,
-)
+from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
+from agentshell.loop.ports import ContextFitter, Observer, ToolExecutor, TranscriptSink
 from agentshell.protocol import (
     Backend,
     BackendFailure,
@@ -38,6 +31,8 @@ from agentshell.tools.base import ToolResult
 
 
 class Agent:
+    """One conversation: its messages, the model answering now, and the ports it reports through."""
+
     def __init__(self, backend: Backend, model: str, tools: ToolExecutor, observer: Observer, *,
                  system_prompt: str = "", options: ChatOptions | None = None, limits: Limits | None = None,
                  session: TranscriptSink | None = None, context: ContextFitter | None = None,

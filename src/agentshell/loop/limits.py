@@ -2,8 +2,9 @@
 
 Every way out of ``Agent.run`` other than a final answer is a :class:`LoopExit`
 whose ``str()`` is the line for the user and whose ``exit_code`` is what a script
-sees (the README lists them). :class:`CallGuard` vets each tool call before
-it runs: malformed calls, oversized arguments and a model stuck repeating itself.
+sees (the codes and the whole error tree are in :mod:`agentshell.errors`).
+:class:`CallGuard` vets each tool call before it runs: malformed calls,
+oversized arguments and a model stuck repeating itself.
 """
 
 from __future__ import annotations
@@ -11,27 +12,28 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TURN_LIMIT, UserError
 from agentshell.protocol import MalformedToolCall, ToolCallRequest
 from agentshell.tools.base import ToolResult
 
 
-class LoopExit(Exception):
-    """The loop stopped before a final answer."""
+class LoopExit(UserError):
+    """The loop stopped before a final answer; ``stop_reason`` is what the json output reports."""
 
     stop_reason = "error"
-    exit_code = 1
+    exit_code = EXIT_FAILURE
 
 
 class TurnLimitReached(LoopExit):
-    stop_reason, exit_code = "max_turns", 3
+    stop_reason, exit_code = "max_turns", EXIT_TURN_LIMIT
 
 
 class RepeatedToolCall(LoopExit):
-    stop_reason, exit_code = "repeated_tool_call", 1
+    stop_reason, exit_code = "repeated_tool_call", EXIT_FAILURE
 
 
 class Interrupted(LoopExit):
-    stop_reason, exit_code = "interrupted", 130
+    stop_reason, exit_code = "interrupted", EXIT_INTERRUPTED
 
 
 @dataclass(frozen=True)

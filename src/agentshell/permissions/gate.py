@@ -35,17 +35,14 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from agentshell.errors import EXIT_USAGE, UserError
 from agentshell.pathglob import path_matches
+from agentshell.permissions.modes import PERMISSION_MODES, PermissionMode, ToolKind
 from agentshell.workspace import WorkspaceGuard
 
-if TYPE_CHECKING:  # tools import this module; at run time the kind is just a string
-    from agentshell.tools.base import ToolKind
-
-PermissionMode = Literal["ask", "accept-edits", "read-only", "yolo"]  # same as config.PermissionMode
 Approval = Literal["yes", "no", "always"]
-PERMISSION_MODES: tuple[PermissionMode, ...] = ("ask", "accept-edits", "read-only", "yolo")
 
 # Rule names that stand for a kind of tool rather than one tool.
 KIND_ALIASES: dict[str, ToolKind] = {"read": "read", "edit": "edit", "write": "edit", "execute": "execute"}
@@ -60,8 +57,10 @@ class ApprovalRequest:
     reason: str = ""  # why it asks: "edits need approval", "path is outside the workspace"
 
 
-class RuleError(ValueError):
-    """A malformed ``--allow``/``--deny`` rule; ``str()`` says which and how to write it."""
+class RuleError(UserError, ValueError):
+    """A malformed ``--allow``/``--deny`` rule or an unknown mode; ``str()`` says which and how to write it."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ that returns text. Importing this package starts nothing and reads nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
+from agentshell.permissions.modes import ToolKind
 from agentshell.tools.base import (
     Access,
     BaseTool,
@@ -15,7 +18,6 @@ from agentshell.tools.base import (
     ToolArgs,
     ToolContext,
     ToolError,
-    ToolKind,
     ToolResult,
     tool_schema,
 )
@@ -25,7 +27,7 @@ from agentshell.tools.search import Glob, Grep, ListDir
 from agentshell.tools.shell import Bash
 
 
-def default_tools() -> list[Tool]:
+def default_tools() -> list[Tool[Any]]:
     """read_file, write_file, edit_file, list_dir, glob, grep, bash, in the order the model is told about them."""
     return [ReadFile(), WriteFile(), EditFile(), ListDir(), Glob(), Grep(), Bash()]
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, get_args, get_origin, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-ToolKind = Literal["read", "edit", "execute"]
+from agentshell.permissions.modes import ToolKind
 
 MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: a longer path cannot name anything
 MAX_PATTERN_CHARS = 1000  # compiling a regex of megabytes takes minutes; no search needs that
@@ -34,7 +34,9 @@ class ToolContext:
     workspace: Path  # resolved absolute
     bash_timeout: float = 120.0
     kill_grace: float = 2.0  # seconds between SIGTERM and SIGKILL when a command's process group is stopped
-    hidden_env: tuple[str, ...] = ()  # more variables to keep from commands, e.g. endpoints' api_key_env names
+    # Variables kept from commands: agentshell's own credentials (OLLAMA_API_KEY, endpoints' api_key_env...).
+    # Tools never read the configuration; whoever builds the context (cli/assemble.py) fills this in.
+    hidden_env: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,30 +80,50 @@ class ToolArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+
+
 @runtime_checkable
-class Tool(Protocol):
+class Tool(Protocol[ArgsT]):
+    """What the runner needs of a tool: ``run`` gets an instance of ``Args``, already validated."""
+
     name: str
     description: str
     kind: ToolKind
-    Args: type[BaseModel]
+    Args: type[ArgsT]
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult: ...
+    def run(self, args: ArgsT, ctx: ToolContext) -> ToolResult: ...
+
+
+ArgsT_contra = TypeVar("ArgsT_contra", bound=BaseModel, contravariant=True)
 
 
 @runtime_checkable
-class DescribesAccess(Protocol):
+class DescribesAccess(Protocol[ArgsT_contra]):
     """Optional: tools that touch paths or run commands say what, before running."""
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access: ...
+    def access(self, args: ArgsT_contra, ctx: ToolContext) -> Access: ...
 
 
-class BaseTool:
-    """Convenience base for the built-in tools; third-party tools only need :class:`Tool`'s shape."""
+class BaseTool(Generic[ArgsT]):
+    """Base of the built-in tools: ``class ReadFile(BaseTool[ReadFileArgs])``.
+
+    The type parameter is the argument model: it becomes ``Args``, and ``run`` and
+    ``access`` receive that model, typed, with nothing to cast. Third-party tools
+    only need :class:`Tool`'s shape.
+    """
 
     name: str
     description: str
     kind: ToolKind
-    Args: type[BaseModel]
+    Args: type[ArgsT]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        bases = cls.__dict__.get("__orig_bases__", ())
+        params: list[Any] = [get_args(base)[0] for base in bases if get_origin(base) is BaseTool]
+        if "Args" not in cls.__dict__ and params and not isinstance(params[0], TypeVar):  # a concrete tool
+            cls.Args = params[0]
 
     def __repr__(self) -> str:
         return f"<tool {self.name}>"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from agentshell.permissions.modes import ToolKind
 from agentshell.tools.base import (
     MAX_PATH_CHARS,
     Access,
@@ -20,7 +21,6 @@ from agentshell.tools.base import (
     ToolArgs,
     ToolContext,
     ToolError,
-    ToolKind,
     ToolResult,
     plural,
 )
@@ -89,7 +89,7 @@ class ReadFileArgs(ToolArgs):
     )
 
 
-class ReadFile(BaseTool):
+class ReadFile(BaseTool[ReadFileArgs]):
     name = "read_file"
     description = (
         "Read a text file. Returns its lines numbered like `cat -n` (number, tab, text). "
@@ -97,14 +97,12 @@ class ReadFile(BaseTool):
         "Binary files are reported, not shown."
     )
     kind: ToolKind = "read"
-    Args: type[BaseModel] = ReadFileArgs
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        return _path_access(self.name, cast(ReadFileArgs, args).path, ctx)
+    def access(self, args: ReadFileArgs, ctx: ToolContext) -> Access:
+        return _path_access(self.name, args.path, ctx)
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        a = cast(ReadFileArgs, args)
-        _, path, shown = _locate(a.path, ctx)
+    def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
+        _, path, shown = _locate(args.path, ctx)
         size = _regular_file(path, shown)
         try:
             with path.open("rb") as f:
@@ -113,7 +111,7 @@ class ReadFile(BaseTool):
                         f"{shown} is a binary file ({size} bytes); its content is not shown.", summary="binary file"
                     )
                 f.seek(0)
-                return _read_lines(f, shown, size, a.offset or 1, a.limit or DEFAULT_READ_LINES)
+                return _read_lines(f, shown, size, args.offset or 1, args.limit or DEFAULT_READ_LINES)
         except OSError as exc:
             raise ToolError(f"cannot read {shown}: {exc.strerror}") from None
 
@@ -198,37 +196,34 @@ def _current_bytes(path: Path, limit: int) -> bytes | None:
         return None
 
 
-class WriteFile(BaseTool):
+class WriteFile(BaseTool[WriteFileArgs]):
     name = "write_file"
     description = (
         "Create a file or replace its whole content. For a change to part of an existing file, use edit_file instead."
     )
     kind: ToolKind = "edit"
-    Args: type[BaseModel] = WriteFileArgs
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        a = cast(WriteFileArgs, args)
-        guard, path, shown = _locate(a.path, ctx)
+    def access(self, args: WriteFileArgs, ctx: ToolContext) -> Access:
+        guard, path, shown = _locate(args.path, ctx)
         before = _current_bytes(path, _MAX_PREVIEW_BYTES)
-        detail = None if before is None else unified_diff(before, a.content.encode("utf-8", "replace"), shown)
+        detail = None if before is None else unified_diff(before, args.content.encode("utf-8", "replace"), shown)
         return Access(summary=f"{self.name} {shown}", subject=guard.relative(path), paths=(path,), detail=detail)
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        a = cast(WriteFileArgs, args)
-        _, path, shown = _locate(a.path, ctx)
+    def run(self, args: WriteFileArgs, ctx: ToolContext) -> ToolResult:
+        _, path, shown = _locate(args.path, ctx)
         if path.is_dir():
             raise ToolError(f"{shown} is a directory; give a file path")
         existed = path.exists()
         if existed and not path.is_file():
             raise ToolError(f"{shown} is not a regular file; not written")
         before = _current_bytes(path, MAX_EDIT_BYTES) if existed else b""
-        data = a.content.encode("utf-8", "replace")
+        data = args.content.encode("utf-8", "replace")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         except OSError as exc:
             raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
-        lines = a.content.count("\n") + (1 if a.content and not a.content.endswith("\n") else 0)
+        lines = args.content.count("\n") + (1 if args.content and not args.content.endswith("\n") else 0)
         diff = unified_diff(before, data, shown) if before is not None else None
         if not existed:
             size = plural(lines, "line")
@@ -255,22 +250,20 @@ class EditFileArgs(ToolArgs):
     replace_all: bool = Field(default=False, description="Replace every occurrence instead of exactly one.")
 
 
-class EditFile(BaseTool):
+class EditFile(BaseTool[EditFileArgs]):
     name = "edit_file"
     description = (
         "Replace an exact piece of text in a file with new text. Read the file first. "
         "Fails, saying why, when old_string is absent or occurs more than once."
     )
     kind: ToolKind = "edit"
-    Args: type[BaseModel] = EditFileArgs
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        a = cast(EditFileArgs, args)
-        guard, path, shown = _locate(a.path, ctx)
+    def access(self, args: EditFileArgs, ctx: ToolContext) -> Access:
+        guard, path, shown = _locate(args.path, ctx)
         subject = guard.relative(path)
         inside = guard.contains(path) and not guard.in_git_dir(path)
         try:
-            before, outcome = self._edit(path, shown, a)
+            before, outcome = self._edit(path, shown, args)
             detail: str | None = unified_diff(before, outcome.data, shown)
         except ToolError:
             # Inside the workspace the file is readable anyway: fail now rather than ask about a doomed edit.
@@ -280,10 +273,9 @@ class EditFile(BaseTool):
             detail = None
         return Access(summary=f"{self.name} {shown}", subject=subject, paths=(path,), detail=detail)
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        a = cast(EditFileArgs, args)
-        _, path, shown = _locate(a.path, ctx)
-        before, outcome = self._edit(path, shown, a)
+    def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
+        _, path, shown = _locate(args.path, ctx)
+        before, outcome = self._edit(path, shown, args)
         after = outcome.data
         try:
             path.write_bytes(after)

@@ -33,8 +33,8 @@ _SHOWN_ARG_CHARS = 200
 
 
 class ToolRunner:
-    def __init__(self, tools: Sequence[Tool], ctx: ToolContext, gate: PermissionGate) -> None:
-        self.tools: dict[str, Tool] = {t.name: t for t in tools}
+    def __init__(self, tools: Sequence[Tool[Any]], ctx: ToolContext, gate: PermissionGate) -> None:
+        self.tools: dict[str, Tool[Any]] = {t.name: t for t in tools}
         self.ctx = ctx
         self.gate = gate
         gate.check_rule_names([*self.tools, *DEFAULT_TOOL_NAMES])  # raises RuleError for a rule naming no tool
@@ -106,7 +106,7 @@ def describe_validation(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def _default_access(tool: Tool, args: BaseModel) -> Access:
+def _default_access(tool: Tool[Any], args: BaseModel) -> Access:
     """For third-party tools that do not describe themselves: rules match their JSON arguments."""
     shown = _clip(json.dumps(args.model_dump(mode="json"), ensure_ascii=False), _SHOWN_ARG_CHARS)
     return Access(summary=f"{tool.name} {shown}", subject=shown)

@@ -18,11 +18,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agentshell.pathglob import path_matches, path_regex
+from agentshell.permissions.modes import ToolKind
 from agentshell.tools import treewalk
 from agentshell.tools.base import (
     MAX_PATH_CHARS,
@@ -32,7 +33,6 @@ from agentshell.tools.base import (
     ToolArgs,
     ToolContext,
     ToolError,
-    ToolKind,
     ToolResult,
     plural,
 )
@@ -95,19 +95,18 @@ class ListDirArgs(ToolArgs):
     )
 
 
-class ListDir(BaseTool):
+class ListDir(BaseTool[ListDirArgs]):
     name = "list_dir"
     description = (
         "List the entries of one directory (not recursive). Directories end with '/', symlinks show their target."
     )
     kind: ToolKind = "read"
-    Args: type[BaseModel] = ListDirArgs
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        return _access(self.name, cast(ListDirArgs, args).path, ctx)
+    def access(self, args: ListDirArgs, ctx: ToolContext) -> Access:
+        return _access(self.name, args.path, ctx)
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        _, path, shown = _locate_dir(cast(ListDirArgs, args).path, ctx)
+    def run(self, args: ListDirArgs, ctx: ToolContext) -> ToolResult:
+        _, path, shown = _locate_dir(args.path, ctx)
         if not path.is_dir():
             raise ToolError(f"{shown} is a file, not a directory; use read_file to read it")
         try:
@@ -153,22 +152,19 @@ class GlobArgs(ToolArgs):
     path: str = Field(default=".", max_length=MAX_PATH_CHARS, description=DIR_HELP)
 
 
-class Glob(BaseTool):
+class Glob(BaseTool[GlobArgs]):
     name = "glob"
     description = "Find files whose path matches a glob pattern. Returns matching paths, one per line."
     kind: ToolKind = "read"
-    Args: type[BaseModel] = GlobArgs
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        a = cast(GlobArgs, args)
-        return _access(self.name, a.path, ctx, repr(a.pattern)[:80])
+    def access(self, args: GlobArgs, ctx: ToolContext) -> Access:
+        return _access(self.name, args.path, ctx, repr(args.pattern)[:80])
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        a = cast(GlobArgs, args)
-        guard, root, shown = _locate_dir(a.path, ctx)
+    def run(self, args: GlobArgs, ctx: ToolContext) -> ToolResult:
+        guard, root, shown = _locate_dir(args.path, ctx)
         if not root.is_dir():
             raise ToolError(f"{shown} is not a directory")
-        pattern = a.pattern.strip().removeprefix("./")
+        pattern = args.pattern.strip().removeprefix("./")
         if not pattern:
             raise ToolError("pattern is empty; try '*.py' or 'src/**/*.js'")
         by_name = "/" not in pattern
@@ -188,7 +184,7 @@ class Glob(BaseTool):
                     more += 1
         late = f"\n[stopped after {MAX_SEARCH_SECONDS:g} s of walking; search a narrower path]" if walked_out else ""
         if not found:
-            return ToolResult(f"No files match {a.pattern!r} in {shown}.{late}", summary="no matches")
+            return ToolResult(f"No files match {args.pattern!r} in {shown}.{late}", summary="no matches")
         text = "\n".join(found)
         if more:
             text += f"\n[... {more} more matches not shown; use a narrower pattern]"
@@ -215,35 +211,32 @@ class GrepArgs(ToolArgs):
     ignore_case: bool = Field(default=False, description="Match without regard to case.")
 
 
-class Grep(BaseTool):
+class Grep(BaseTool[GrepArgs]):
     name = "grep"
     description = (
         "Search file contents with a regular expression. Prints each matching line as 'path:line: text'. "
         "Skips .git, binary files and very large files."
     )
     kind: ToolKind = "read"
-    Args: type[BaseModel] = GrepArgs
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        a = cast(GrepArgs, args)
-        return _access(self.name, a.path, ctx, repr(a.pattern)[:80])
+    def access(self, args: GrepArgs, ctx: ToolContext) -> Access:
+        return _access(self.name, args.path, ctx, repr(args.pattern)[:80])
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        a = cast(GrepArgs, args)
-        flags = re.MULTILINE | (re.IGNORECASE if a.ignore_case else 0)
+    def run(self, args: GrepArgs, ctx: ToolContext) -> ToolResult:
+        flags = re.MULTILINE | (re.IGNORECASE if args.ignore_case else 0)
         try:
-            re.compile(a.pattern, flags)
+            re.compile(args.pattern, flags)
         except re.error as exc:
-            raise ToolError(f"invalid regular expression {a.pattern[:200]!r}: {exc}") from None
-        if nested_repeat(a.pattern, flags):
+            raise ToolError(f"invalid regular expression {args.pattern[:200]!r}: {exc}") from None
+        if nested_repeat(args.pattern, flags):
             raise ToolError(
-                f"the pattern {a.pattern[:200]!r} nests a repeat inside a repeat (like '(a+)+'), which can take "
+                f"the pattern {args.pattern[:200]!r} nests a repeat inside a repeat (like '(a+)+'), which can take "
                 "exponential time; rewrite it without the nesting (e.g. 'a+' instead of '(a+)+')"
             )
-        guard, root, shown = _locate_dir(a.path, ctx)
-        include = a.include.strip().removeprefix("./") if a.include else None
+        guard, root, shown = _locate_dir(args.path, ctx)
+        include = args.include.strip().removeprefix("./") if args.include else None
         request = {
-            "pattern": a.pattern,
+            "pattern": args.pattern,
             "flags": flags,
             "include": path_regex(include).pattern if include else None,
             "include_by_name": include is not None and "/" not in include,
@@ -272,7 +265,7 @@ class Grep(BaseTool):
         if not matches:
             skipped = found["skipped"]
             note = f" ({skipped} binary, large or unreadable files skipped)" if skipped else ""
-            return ToolResult(f"No matches for {a.pattern!r} in {shown}{note}.{stopped}", summary="no matches")
+            return ToolResult(f"No matches for {args.pattern!r} in {shown}{note}.{stopped}", summary="no matches")
         text = "\n".join(matches)
         if total > len(matches):
             text += f"\n[... {total - len(matches)} more matching lines not shown; narrow the pattern or path]"

@@ -18,11 +18,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolKind, ToolResult, plural
+from agentshell.permissions.modes import ToolKind
+from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolResult, plural
 from agentshell.tools.processes import MARKER_VAR, ProcessTree, hold_sigint, release_sigint, sigint_deferred
 
 HEAD_BYTES = 15_000
@@ -98,11 +98,11 @@ class CommandOutcome:
 
 
 def command_env(marker: str, hidden: tuple[str, ...] = ()) -> dict[str, str]:
-    """The command's environment: agentshell's own credentials removed, quiet defaults, the run's marker."""
-    from agentshell.config import ENV_VARS, is_secret
+    """The command's environment: ``hidden`` (agentshell's own credentials) removed, quiet defaults, the marker.
 
-    secret = {k for k, key in ENV_VARS.items() if is_secret(key)} | set(hidden)
-    env = {k: v for k, v in os.environ.items() if k not in secret}
+    Which variables are credentials is the configuration's knowledge; it arrives as ``ToolContext.hidden_env``.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(_QUIET_ENV)
     env[MARKER_VAR] = marker
     return env
@@ -244,23 +244,22 @@ def _checked(command: str) -> str:
     return command
 
 
-class Bash(BaseTool):
+class Bash(BaseTool[BashArgs]):
     name = "bash"
     description = (
         "Run a shell command with bash in the workspace directory and return its output (stdout and stderr) "
         "and exit code. Long output keeps its beginning and end. Processes it starts are stopped when it returns."
     )
     kind: ToolKind = "execute"
-    Args: type[BaseModel] = BashArgs
 
-    def access(self, args: BaseModel, ctx: ToolContext) -> Access:
-        command = _checked(cast(BashArgs, args).command)  # a command that cannot run is refused before asking
+    def access(self, args: BashArgs, ctx: ToolContext) -> Access:
+        command = _checked(args.command)  # a command that cannot run is refused before asking
         one_line = " ".join(command.split())
         shown = one_line if len(one_line) <= 200 else one_line[:200] + "…"
         return Access(summary=f"bash: {shown}", subject=command.strip(), detail=command[:20_000])
 
-    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
-        command = _checked(cast(BashArgs, args).command)
+    def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
+        command = _checked(args.command)
         outcome = run_command(
             command, ctx.workspace, timeout=ctx.bash_timeout, grace=ctx.kill_grace, hidden_env=ctx.hidden_env
         )

@@ -8,7 +8,7 @@ import pytest
 from agentshell_gguf import GGUFBackend
 
 from agentshell.loop.agent import Agent, Limits
-from agentshell.loop.observer import ToolOutcome, TurnStatus
+from agentshell.loop.outcomes import ToolOutcome, TurnStatus
 from agentshell.permissions.gate import PermissionGate
 from agentshell.protocol import ChatOptions, Event, ToolCallRequest
 from agentshell.tools import ReadFile, ToolContext, ToolRunner

@@ -1,0 +1,47 @@
+"""What the loop produces: the result of a tool call, the status after a model request, the outcome of a run.
+
+Plain data for the front ends (``cli/render.py``, ``cli/jsonout.py``, ``cli/scripting.py``) to show or write;
+the interfaces that deliver them are in :mod:`agentshell.loop.ports`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agentshell.protocol import ToolCallRequest, Usage
+
+
+class ToolOutcome(Protocol):
+    """The fields of ``tools.base.ToolResult`` the loop and the front ends read."""
+
+    @property
+    def output(self) -> str: ...
+    @property
+    def is_error(self) -> bool: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def diff(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class TurnStatus:
+    """The status line after a model request."""
+
+    backend: str
+    model: str
+    usage: Usage
+    share: float | None  # of the context window, None when the window is unknown
+
+
+@dataclass
+class RunOutcome:
+    """What one ``Agent.run`` produced, for the text/json front ends."""
+
+    result: str = ""
+    stop_reason: str = "stop"  # "stop", or the LoopExit.stop_reason that ended the run
+    turns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tool_calls: list[ToolCallRequest] = field(default_factory=list)

@@ -1,0 +1,30 @@
+"""cli/assemble.py: what the configuration knows reaches the tools through their context, never by import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentshell.cli.assemble import LaunchOptions, assemble
+from tests.cli.launch_support import text, write_script
+
+
+def test_commands_never_see_agentshells_own_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[endpoints.gpu]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "GPU_BOX_KEY"\n')
+    monkeypatch.setenv("AGENT_CONFIG", str(config))
+    monkeypatch.setenv("OLLAMA_API_KEY", "sk-secret-ollama")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-openai")
+    monkeypatch.setenv("GPU_BOX_KEY", "sk-secret-endpoint")
+    monkeypatch.setenv("MY_OWN_TOKEN", "the user's own, for their tools")
+    model = write_script(tmp_path, [[text("done")]])
+    parts = assemble(
+        LaunchOptions(model=model, permission_mode="yolo", workspace=tmp_path), ask=None, notice=lambda line: None
+    )
+    try:
+        out = parts.tools.execute("bash", {"command": "env"}).output
+    finally:
+        parts.close()
+    assert "sk-secret" not in out
+    assert "MY_OWN_TOKEN=the user's own" in out  # only agentshell's credentials are kept back
