@@ -1,4 +1,8 @@
-"""Model-string resolution through the real registry, with backends registered the way a plugin's are."""
+"""Model-string resolution through the real registry, with backends registered the way a plugin's are.
+
+The claim order is what each backend declares (``BackendManifest.claim_priority``); the
+fixture declares the shipped backends' priorities, and a test checks them against the real manifests.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,11 @@ import pytest
 from agentshell import registry
 from agentshell.cli.failures import classify
 from agentshell.errors import EXIT_USAGE
+from agentshell.protocol import CATCH_ALL_PRIORITY, BackendManifest
 from agentshell.testing.scripted import ScriptedBackend
+
+# The priorities the shipped backends declare, and one third party that declares none.
+PRIORITIES = {"builtin": 10, "gguf": 20, "openai": 30, "thirdparty": None, "ollama": CATCH_ALL_PRIORITY}
 
 
 class Claiming(ScriptedBackend):
@@ -46,7 +54,8 @@ def claims_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         def factory(options: Mapping[str, Any], name: str = name, rule: Any = rule) -> Claiming:
             return Claiming(name, rule, log)
 
-        registry.register(name, factory)
+        priority = PRIORITIES[name]
+        registry.register(name, factory, None if priority is None else BackendManifest(claim_priority=priority))
     yield log
 
 

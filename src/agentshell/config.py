@@ -5,8 +5,13 @@ Each layer overrides the one before it, key by key:
 1. defaults (the :class:`Settings` field defaults);
 2. the TOML file, ``$XDG_CONFIG_HOME/agentshell/config.toml`` (``agent config path``), or the file
    named by ``AGENT_CONFIG``;
-3. environment variables (:data:`ENV_VARS`: ``AGENT_MODEL``, ``OLLAMA_HOST``, ``OLLAMA_API_KEY``...);
-4. flags given on the command line (``--model``, ``--permission-mode``...).
+3. environment variables: the agent's own (:data:`ENV_VARS`: ``AGENT_MODEL``...) and those each
+   installed backend declares in its manifest (``OLLAMA_HOST``...), see :func:`environment_variables`;
+4. flags given on the command line (``--model``, ``--permission-mode``...; ``--host`` and the other
+   backend flags go to the backends whose manifests take them).
+
+Nothing here names a backend: what reaches ``[backends.NAME]`` from the environment,
+the flags and the top-level tables (``endpoints``) is what backend NAME declares.
 
 Every effective value remembers where it came from, so ``agent config show``
 can answer "why is it this?". Secrets (API keys) are loaded like any other value
@@ -20,15 +25,17 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentshell.errors import EXIT_USAGE, UserError
 from agentshell.permissions.modes import PermissionMode
+from agentshell.protocol import Host
 from agentshell.redact import add_secret, is_secret
 
-DEFAULT_MODEL = "builtin"
+if TYPE_CHECKING:
+    from agentshell.registry import BackendPool
 
 
 def config_dir() -> Path:
@@ -49,7 +56,8 @@ def config_path() -> Path:
 
 
 class EndpointConfig(BaseModel):
-    """A named OpenAI-compatible server, used as ``--model NAME:MODEL``."""
+    """A named OpenAI-compatible server, used as ``--model NAME:MODEL`` (the backend whose manifest lists
+    ``endpoints`` among its sections receives the table)."""
 
     model_config = ConfigDict(extra="forbid")
     base_url: str
@@ -65,8 +73,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = DEFAULT_MODEL
-    """Model used when ``--model`` is not given."""
+    model: str = ""
+    """Model used when ``--model`` is not given; unset, the one an installed backend offers (:func:`default_model`)."""
     backend: str | None = None
     """Force a backend instead of resolving it from the model string."""
     permission_mode: PermissionMode = "ask"
@@ -91,18 +99,39 @@ class Settings(BaseModel):
     """Named OpenAI-compatible servers."""
 
 
-# Environment variable -> dotted key. Keys under backends.* go to that backend's options.
+# The agent's own environment variables -> dotted key; the backends' come from their manifests.
 ENV_VARS: dict[str, str] = {
     "AGENT_MODEL": "model",
     "AGENT_BACKEND": "backend",
     "AGENT_PERMISSION_MODE": "permission_mode",
     "AGENT_MAX_TURNS": "max_turns",
     "AGENT_CONTEXT_THRESHOLD": "context_threshold",
-    "OLLAMA_HOST": "backends.ollama.host",
-    "OLLAMA_API_KEY": "backends.ollama.api_key",
-    "OPENAI_BASE_URL": "backends.openai.base_url",
-    "OPENAI_API_KEY": "backends.openai.api_key",
 }
+
+
+def environment_variables() -> dict[str, str]:
+    """Every environment variable the configuration reads -> its dotted key (``backends.NAME.KEY`` for a backend's)."""
+    from agentshell.registry import manifests
+
+    found = dict(ENV_VARS)
+    for name, manifest in manifests().items():
+        for var, key in manifest.environment.items():
+            found.setdefault(var, f"backends.{name}.{key}")
+    return found
+
+
+def default_model() -> str:
+    """The model of a fresh install: the first, in claim order, that an installed backend offers (the built-in one)."""
+    from agentshell.registry import manifests
+
+    return next((m.default_model for m in manifests().values() if m.default_model), "")
+
+
+def agent_host() -> Host:
+    """What the agent lends each backend it builds (see :class:`agentshell.protocol.Host`)."""
+    from agentshell import __version__
+
+    return Host(version=__version__, data_dir=data_dir())
 
 
 class ConfigError(UserError):
@@ -118,14 +147,23 @@ class Config:
     path: Path | None = None
 
     def backend_options(self, debug: bool = False) -> dict[str, dict[str, Any]]:
-        """Options per backend for :class:`agentshell.registry.BackendPool`."""
+        """Options per backend for :class:`agentshell.registry.BackendPool`, with the top-level tables each declares."""
+        from agentshell.registry import manifests
+
         options: dict[str, dict[str, Any]] = {name: dict(v) for name, v in self.settings.backends.items()}
         options.setdefault("*", {})["debug"] = debug
-        if self.settings.endpoints:
-            options.setdefault("openai", {})["endpoints"] = {
-                k: v.model_dump() for k, v in self.settings.endpoints.items()
-            }
+        dumped = self.settings.model_dump()
+        for name, manifest in manifests().items():
+            for section in manifest.sections:
+                if dumped.get(section):
+                    options.setdefault(name, {})[section] = dumped[section]
         return options
+
+    def backend_pool(self, debug: bool = False) -> BackendPool:
+        """The backends of one run, built from this configuration with the agent's :class:`Host`."""
+        from agentshell.registry import BackendPool
+
+        return BackendPool(self.backend_options(debug), host=agent_host())
 
 
 def _set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
@@ -143,8 +181,14 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def load_config(flags: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
-    """Merge the layers. ``flags`` maps dotted keys to values the user gave on the command line."""
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    backend_flags: Mapping[str, Any] | None = None,
+) -> Config:
+    """Merge the layers. ``flags`` maps dotted keys to values the user gave on the command line;
+    ``backend_flags`` maps a backend flag (``host`` for ``--host``) to its value, for every backend that takes it."""
     environ = os.environ if environ is None else environ
     path = config_path()
     merged: dict[str, Any] = {}
@@ -163,17 +207,21 @@ def load_config(flags: Mapping[str, Any] | None = None, *, environ: Mapping[str,
             if is_secret(key) and isinstance(value, str):
                 add_secret(value, key)  # a key kept in the file must not leak into transcripts either
 
-    for var, key in ENV_VARS.items():
+    for var, key in environment_variables().items():
         if environ.get(var):
             _set_dotted(merged, key, environ[var])
             sources[key] = f"env:{var}"
 
-    for key, value in (flags or {}).items():
+    given = _route_backend_flags(backend_flags or {})
+    given += [(key, value, key.rsplit(".", 1)[-1]) for key, value in (flags or {}).items()]
+    for key, value, flag in given:
         if value is None:
             continue
         _set_dotted(merged, key, value)
-        sources[key] = f"flag:--{key.rsplit('.', 1)[-1].replace('_', '-')}"
+        sources[key] = f"flag:--{flag.replace('_', '-')}"
 
+    if not merged.get("model"):
+        merged["model"] = default_model()
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
@@ -205,7 +253,21 @@ def effective_values(config: Config) -> list[tuple[str, str, str]]:
     ]
 
 
+def _route_backend_flags(values: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """``{"host": URL}`` -> ``("backends.NAME.KEY", URL, "host")`` for each backend whose manifest takes ``--host``."""
+    if all(v is None for v in values.values()):
+        return []  # the usual case: no backend flag given, no manifest read
+    from agentshell.registry import manifests
+
+    return [
+        (f"backends.{name}.{key}", values[flag], flag)
+        for name, manifest in manifests().items()
+        for flag, key in manifest.flags.items()
+        if values.get(flag) is not None
+    ]
+
+
 def credential_env_vars(settings: Settings) -> tuple[str, ...]:
     """The environment variables that hold agentshell's own credentials, kept from the commands tools run."""
-    named = [var for var, key in ENV_VARS.items() if is_secret(key)]
+    named = [var for var, key in environment_variables().items() if is_secret(key)]
     return (*named, *(e.api_key_env for e in settings.endpoints.values() if e.api_key_env))

@@ -3,8 +3,17 @@
 Everything that crosses from a backend to the agent (and back) is defined here,
 so that a transcript written while talking to one backend can be replayed into
 any other. Backends are plain classes found through the ``agentshell.backends``
-entry point; they satisfy :class:`Backend` structurally and never import the
-agent layer beyond this module.
+entry point; they satisfy :class:`Backend` structurally and import nothing of
+the agent but this module (and ``agentshell_chatformat``). Whatever else they
+need from the agent crosses here too:
+
+- what a backend declares about itself (claim priority, environment variables,
+  flags, install and setup hints): a :class:`BackendManifest` named ``MANIFEST``
+  in the module its entry point names, read without importing the engine;
+- what the agent lends it: a :class:`Host` (version, data folder) among the
+  constructor options, and, for the commands a backend adds to ``agent``, a
+  :class:`CommandHost` (its options, one-line errors, progress display);
+- the function-tool JSON every chat API and chat template expects: :func:`function_tool_json`.
 
 Error tree (each becomes one line on the terminal, with the fix)::
 
@@ -21,7 +30,10 @@ Error tree (each becomes one line on the terminal, with the fix)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +85,15 @@ class ToolSpec(_Frozen):
     name: str
     description: str
     parameters: dict[str, Any]
+
+
+def function_tool_json(spec: ToolSpec) -> dict[str, Any]:
+    """``{"type": "function", "function": {...}}``: how OpenAI's API, Ollama's and Hugging Face chat templates
+    all expect a tool, with the schema passed on unchanged (nested schemas included)."""
+    return {
+        "type": "function",
+        "function": {"name": spec.name, "description": spec.description, "parameters": spec.parameters},
+    }
 
 
 # --------------------------------------------------------------------------- models
@@ -284,9 +305,145 @@ class HealthCheck(Protocol):
 class BackendFactory(Protocol):
     """What an entry point names: usually the backend class itself.
 
-    ``options`` carries the backend's section of the configuration merged with
-    the CLI flags that concern it (``host``, ``base_url``, ``gpu_layers``,
-    ``debug``...). Unknown keys must be ignored.
+    ``options`` carries the backend's section of the configuration, merged with
+    the environment variables and flags its :class:`BackendManifest` declares,
+    ``debug``, and the agent's :class:`Host` under :data:`HOST_OPTION`. Unknown
+    keys must be ignored.
     """
 
     def __call__(self, options: Mapping[str, Any]) -> Backend: ...
+
+
+# --------------------------------------------------------------------------- what a backend declares
+
+ClaimTest = Callable[[str, Mapping[str, Any]], bool]
+"""``(model string, the backend's options) -> bool``: :meth:`Backend.claims` without building the backend."""
+
+DEFAULT_CLAIM_PRIORITY = 500
+"""Where a backend that declares no priority asks: after the specific ones, before a catch-all."""
+
+CATCH_ALL_PRIORITY = 1000
+"""For a backend that claims nearly every name (Ollama's model names): asked last."""
+
+MANIFEST_ATTRIBUTE = "MANIFEST"
+"""The name of the :class:`BackendManifest` in the module an ``agentshell.backends`` entry point names."""
+
+
+@dataclass(frozen=True)
+class BackendManifest:
+    """What a backend tells the agent about itself, so the agent layer never names a backend.
+
+    It is the module-level ``MANIFEST`` of the module the entry point names (for
+    ``ollama = "agentshell_ollama:OllamaBackend"``, the package ``agentshell_ollama``);
+    that module must stay cheap to import, so resolving a model string and
+    reading the configuration never load an engine. A backend without a
+    manifest gets these defaults. The claim order is documented in
+    :mod:`agentshell.registry`.
+    """
+
+    claim_priority: int = DEFAULT_CLAIM_PRIORITY
+    """Lower asks first when a model string names no backend; ties go alphabetically."""
+    claims: ClaimTest | None = None
+    """The claim test without an instance; None means "build the backend and ask its ``claims()``"."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Environment variable -> option key (``OLLAMA_HOST`` -> ``host``); shown by ``agent config show``.
+    Variables whose key is secret (``api_key``...) are also kept from the commands tools run."""
+    flags: Mapping[str, str] = field(default_factory=dict)
+    """``agent launch`` backend flag (``host`` for ``--host``) -> option key."""
+    sections: tuple[str, ...] = ()
+    """Top-level tables of the configuration passed whole, under their own name (``endpoints``)."""
+    default_model: str = ""
+    """A model that needs nothing else installed, offered as a fresh install's default; the first backend in
+    claim order that offers one provides it."""
+    install_hint: str = ""
+    """How to install the backend with its dependencies, when importing it fails."""
+    setup_hint: str = ""
+    """What to do when it is installed but cannot run (no server, no key): ``agent doctor``'s fix."""
+
+
+# --------------------------------------------------------------------------- what the agent lends a backend
+
+HOST_OPTION = "agent"
+"""The options key that holds the :class:`Host` (set after the user's keys, so it cannot be overridden)."""
+
+
+@dataclass(frozen=True)
+class Host:
+    """What the agent lends every backend it builds, among the constructor options (:func:`host_of`).
+
+    A backend built without one (a test, a program embedding it) does without
+    what needs it, such as a cache on disk.
+    """
+
+    version: str  # agentshell's version, for a User-Agent header
+    data_dir: Path  # agentshell's data folder; a backend keeps its files under it
+
+
+def host_of(options: Mapping[str, Any]) -> Host | None:
+    host = options.get(HOST_OPTION)
+    return host if isinstance(host, Host) else None
+
+
+class ProgressDisplay(Protocol):
+    """A live display of long work that the agent draws on stderr (see :meth:`CommandHost.progress`)."""
+
+    def status(self, text: str) -> None:
+        """The caption: what is happening now."""
+
+    def transfer(self, key: str, label: str, done: int, total: int) -> None:
+        """One bar per ``key`` (a download's layer...), in bytes; ``label`` names it."""
+
+
+@runtime_checkable
+class CommandHost(Protocol):
+    """What a command a backend adds to ``agent`` (entry point group ``agentshell.commands``) gets from the agent.
+
+    ``agent`` passes it as the click context object: the command takes a
+    ``typer.Context`` and calls :func:`command_host` on ``ctx.obj``.
+    """
+
+    def options(self, backend: str, flags: Mapping[str, Any] | None = None, *, debug: bool = False) -> dict[str, Any]:
+        """The options ``agent launch`` would build ``backend`` with; ``flags`` (option key -> value, None
+        for "not given") override the config file and the environment."""
+        ...
+
+    def user_errors(self, debug: bool = False) -> AbstractContextManager[None]:
+        """Inside it, a :class:`BackendFailure` (or any user error) ends the command as one line and exit code."""
+        ...
+
+    def progress(self) -> AbstractContextManager[ProgressDisplay]:
+        """A progress display for the length of the ``with`` block; every bar ends full."""
+        ...
+
+
+def command_host(obj: object) -> CommandHost:
+    """``ctx.obj`` as a :class:`CommandHost`; anything else means the command was not started by ``agent``."""
+    if isinstance(obj, CommandHost):
+        return obj
+    raise TypeError(f"expected the agent's CommandHost as the context object, got {type(obj).__name__}")
+
+
+# --------------------------------------------------------------------------- what a backend adds to agent doctor
+
+DoctorStatus = Literal["ok", "warn", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    """One row of ``agent doctor``: what was checked, how it went, and what to do about it."""
+
+    name: str
+    status: DoctorStatus
+    detail: str
+    fix: str = ""
+
+
+@runtime_checkable
+class ConfigChecks(Protocol):
+    """Optional: checks of what the user configured for this backend (named servers, keys).
+
+    ``agent doctor`` runs them for every backend the configuration mentions, each
+    within ``timeout`` seconds per probe, whichever backends ``--backend`` selects.
+    """
+
+    def config_checks(self, timeout: float) -> list[DoctorCheck]: ...

@@ -1,9 +1,11 @@
 """The ``agent`` command: a lazy group so that start-up only imports what the invoked command needs.
 
 Each command lives in its own module exposing ``app: typer.Typer``. Core commands
-are listed in :data:`CORE_COMMANDS`; backend distributions add their own (``pull``,
-``explain``, ``train``) through the ``agentshell.commands`` entry point group,
-so the agent layer never imports a backend module by name.
+are listed in :data:`CORE_COMMANDS`; backend distributions add their own through
+the ``agentshell.commands`` entry point group, so the agent layer never imports a
+backend module by name. Those commands get what they need from the agent (their
+options, one-line errors, a progress display) as the click context object, an
+:class:`agentshell.cli.host.AgentCommandHost` (see ``CommandHost`` in agentshell/protocol.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ CORE_COMMANDS: dict[str, str] = {
     "init": "agentshell.cli.init_cmd:app",
     "doctor": "agentshell.cli.doctor:app",
     "completion": "agentshell.cli.completion:app",
+    "rewind": "agentshell.cli.rewind:app",
 }
 
 HELP = (
@@ -63,6 +66,7 @@ def build_cli() -> Any:
     from typer.core import TyperGroup
 
     from agentshell import __version__
+    from agentshell.cli.host import AgentCommandHost
 
     targets = _command_targets()
 
@@ -81,7 +85,8 @@ def build_cli() -> Any:
     root = typer.Typer(
         cls=LazyGroup,
         help=HELP,
-        context_settings={"help_option_names": ["-h", "--help"]},
+        # ``obj``: what backend-provided commands get from the agent (a caller may pass its own to main()).
+        context_settings={"help_option_names": ["-h", "--help"], "obj": AgentCommandHost()},
         no_args_is_help=True,
         add_completion=False,
     )

@@ -7,15 +7,22 @@ of it, and so the REPL can rebuild the backend half on ``/model``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentshell.config import Config, credential_env_vars, load_config
 from agentshell.errors import UsageError
 from agentshell.permissions.modes import PermissionMode
 from agentshell.protocol import Backend, ChatOptions, ModelInfo, ThinkLevel
+
+if TYPE_CHECKING:  # the loop, tools and sessions are imported by assemble(), not by `agent launch --help`
+    from agentshell.loop.context import ContextKeeper
+    from agentshell.permissions.gate import Approval, ApprovalRequest, PermissionGate
+    from agentshell.registry import BackendPool
+    from agentshell.session import Session
+    from agentshell.tools import ToolRunner
 
 
 @dataclass(frozen=True)
@@ -30,9 +37,8 @@ class LaunchOptions:
     deny: tuple[str, ...] = ()
     continue_session: bool = False
     resume: str | None = None
-    host: str | None = None
-    base_url: str | None = None
-    gpu_layers: int | None = None
+    backend_flags: Mapping[str, Any] = field(default_factory=dict)
+    """``--host``, ``--base-url``, ``--gpu-layers`` as ``{"host": ...}``: each goes to the backends that declare it."""
     think: ThinkLevel | None = None
     temperature: float | None = None
     seed: int | None = None
@@ -51,9 +57,6 @@ class LaunchOptions:
             "permission_mode": self.permission_mode,
             "temperature": self.temperature,
             "seed": self.seed,
-            "backends.ollama.host": self.host,
-            "backends.openai.base_url": self.base_url,
-            "backends.gguf.gpu_layers": self.gpu_layers,
         }
 
 
@@ -62,14 +65,14 @@ class Assembly:
     """One run's parts. ``switch`` swaps the model half; the rest stays."""
 
     config: Config
-    pool: Any  # registry.BackendPool
+    pool: BackendPool
     backend: Backend
     model: str
     info: ModelInfo
-    context: Any  # context.ContextKeeper
-    tools: Any  # tools.ToolRunner
-    gate: Any  # permissions.PermissionGate
-    session: Any  # session.Session
+    context: ContextKeeper
+    tools: ToolRunner
+    gate: PermissionGate
+    session: Session
     system_prompt: str
     options: ChatOptions
     workspace: Path
@@ -89,17 +92,18 @@ class Assembly:
         self.session = SessionStore().create(self.workspace)
 
     def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
+        self.session.close()
 
 
-def make_context(info: ModelInfo, config: Config) -> Any:
+def make_context(info: ModelInfo, config: Config) -> ContextKeeper:
     from agentshell.loop.context import ContextKeeper
 
     return ContextKeeper(info.context_length, threshold=config.settings.context_threshold)
 
 
-def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Callable[[str], None]) -> Assembly:
+def assemble(
+    opts: LaunchOptions, ask: Callable[[ApprovalRequest], Approval] | None, notice: Callable[[str], None]
+) -> Assembly:
     """Resolve the backend and model, open or resume the session, build tools behind the permission gate.
 
     ``ask`` is the approval callback (None when nothing may be asked); ``notice``
@@ -107,11 +111,10 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
     """
     from agentshell.loop.instructions import system_prompt
     from agentshell.permissions.gate import PermissionGate
-    from agentshell.registry import BackendPool
     from agentshell.session import SessionStore
     from agentshell.tools import ToolContext, ToolRunner, default_tools
 
-    config = load_config(opts.flags())
+    config = load_config(opts.flags(), backend_flags=opts.backend_flags)
     settings = config.settings
     if settings.max_turns < 1:
         raise UsageError("--max-turns must be at least 1")
@@ -119,7 +122,7 @@ def assemble(opts: LaunchOptions, ask: Callable[[Any], Any] | None, notice: Call
         raise UsageError("give either --continue or --resume ID, not both")
     workspace = opts.workspace.resolve()
 
-    pool = BackendPool(config.backend_options(opts.debug))
+    pool = config.backend_pool(opts.debug)
     backend, model = pool.resolve(settings.model, settings.backend)
     info = backend.describe(model)
     if settings.permission_mode == "yolo":

@@ -1,9 +1,10 @@
 """``agent doctor``: can this machine run the agent, and if not, what to do about it.
 
 It knows backends only through the registry and the protocol (``HealthCheck``
-where a backend implements it, then one real chat turn and one tool call), so a
-third-party backend is checked exactly like a shipped one. Every probe runs under
-a deadline in a worker thread: a hung server must not hang the doctor.
+where a backend implements it, ``ConfigChecks`` for what the user configured for
+it, the manifest's ``setup_hint`` as the fix, then one real chat turn and one tool
+call), so a third-party backend is checked exactly like a shipped one. Every probe
+runs under a deadline in a worker thread: a hung server must not hang the doctor.
 
 Exit code: 0 when the default model can run, 1 when it cannot (or the config is
 unreadable), so scripts and CI can gate on it.
@@ -16,23 +17,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-Status = Literal["ok", "warn", "fail", "skip"]
+from agentshell.protocol import Backend, DoctorCheck
+
+if TYPE_CHECKING:
+    from agentshell.config import Config
+    from agentshell.registry import BackendPool
+
 T = TypeVar("T")
+Check = DoctorCheck  # one row; backends return the same rows from ConfigChecks
 
 MIN_PYTHON = (3, 11)
-
-# Generic advice per known backend, used when the failure itself carries no hint.
-KNOWN_FIXES = {
-    "ollama": "install Ollama from https://ollama.com and start it: ollama serve",
-    "gguf": "install the llama.cpp backend: uv tool install --force 'agentshell[gguf]'",
-    "builtin": "reinstall agentshell: the built-in model ships with it",
-    "openai": "set OPENAI_BASE_URL (or --base-url), or add [endpoints.NAME] base_url = ... to the config",
-}
 
 SMOKE_TOOL = {
     "name": "get_time",
@@ -45,14 +44,6 @@ SMOKE_TOOL = {
 }
 
 app = typer.Typer(add_completion=False)
-
-
-@dataclass
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 class Deadline(Exception):
@@ -98,10 +89,11 @@ def check_python() -> Check:
     if sys.version_info[:2] >= MIN_PYTHON:
         return Check("python", "ok", f"Python {version} at {sys.executable}")
     need = ".".join(map(str, MIN_PYTHON))
-    return Check("python", "fail", f"Python {version} is too old", f"install Python {need}+ and reinstall agentshell")
+    fix = f"install Python {need}+ and reinstall agentshell-cli"
+    return Check("python", "fail", f"Python {version} is too old", fix)
 
 
-def check_config() -> tuple[Check, Any]:
+def check_config() -> tuple[Check, Config | None]:
     from agentshell.config import ConfigError, config_path, load_config
 
     try:
@@ -112,7 +104,14 @@ def check_config() -> tuple[Check, Any]:
     return Check("config", "ok", where), config
 
 
-def check_backend(pool: Any, name: str, timeout: float) -> tuple[Check, Any | None]:
+def setup_fix(name: str) -> str:
+    """What the backend says to do when it cannot run (its manifest), for failures that carry no hint."""
+    from agentshell.registry import manifest
+
+    return manifest(name).setup_hint
+
+
+def check_backend(pool: BackendPool, name: str, timeout: float) -> tuple[Check, Backend | None]:
     """Load the backend and ask its HealthCheck; returns the backend when it looks usable."""
     from agentshell.protocol import HealthCheck
 
@@ -121,71 +120,37 @@ def check_backend(pool: Any, name: str, timeout: float) -> tuple[Check, Any | No
         backend = pool.get(name)
     except Exception as exc:
         detail, fix = describe_error(exc)
-        return Check(label, "warn", detail, fix or KNOWN_FIXES.get(name, "")), None
+        return Check(label, "warn", detail, fix or setup_fix(name)), None
     if not isinstance(backend, HealthCheck):
         return Check(label, "ok", "installed (no health check)"), backend
     try:
         usable, detail = bounded(backend.health, timeout)
     except Exception as exc:
         detail, fix = describe_error(exc)
-        return Check(label, "warn", detail, fix or KNOWN_FIXES.get(name, "")), None
+        return Check(label, "warn", detail, fix or setup_fix(name)), None
     if usable:
         return Check(label, "ok", detail), backend
-    return Check(label, "warn", detail, KNOWN_FIXES.get(name, "")), None
+    return Check(label, "warn", detail, setup_fix(name)), None
 
 
-def check_endpoint(name: str, endpoint: Any, timeout: float) -> Check:
-    """Reachability of a configured OpenAI-compatible endpoint: ``GET {base_url}/models``."""
-    import os
+def check_configured(pool: BackendPool, name: str, timeout: float) -> list[Check]:
+    """The backend's own checks of what the user configured for it (``ConfigChecks``), if it has any."""
+    from agentshell.protocol import ConfigChecks
 
-    import httpx
-
-    label = f"endpoint {name}"
-    base = str(endpoint.base_url).rstrip("/")
-    if "://" not in base:
-        base = f"http://{base}"
-    headers = {}
-    if endpoint.api_key_env:
-        key = os.environ.get(endpoint.api_key_env)
-        if not key:
-            return Check(
-                label,
-                "warn",
-                f"{base}: the API key variable {endpoint.api_key_env} is not set",
-                f"export {endpoint.api_key_env}=...",
-            )
-        headers["Authorization"] = f"Bearer {key}"
     try:
-        response = httpx.get(f"{base}/models", headers=headers, timeout=timeout)
-    except httpx.HTTPError as exc:
-        return Check(
-            label,
-            "fail",
-            f"{base} is unreachable ({type(exc).__name__})",
-            f"start the server, or fix [endpoints.{name}] base_url",
-        )
-    if response.status_code in (401, 403):
-        return Check(
-            label,
-            "fail",
-            f"{base} rejected the API key (HTTP {response.status_code})",
-            f"check the key in {endpoint.api_key_env or 'api_key_env'}",
-        )
-    if response.status_code >= 400:
-        return Check(
-            label,
-            "warn",
-            f"{base}/models answered HTTP {response.status_code}",
-            "check the base URL; it usually ends in /v1",
-        )
+        backend = pool.get(name)
+    except Exception:
+        return []  # its row says why it cannot be built
+    if not isinstance(backend, ConfigChecks):
+        return []
     try:
-        count = len(response.json().get("data") or [])
-    except (ValueError, AttributeError):
-        return Check(label, "warn", f"{base}/models is not an OpenAI model list", "check the base URL")
-    return Check(label, "ok", f"{base}: {count} model{'s' if count != 1 else ''}")
+        return backend.config_checks(timeout)  # each probe has its own deadline
+    except Exception as exc:
+        detail, fix = describe_error(exc)
+        return [Check(f"config of {name}", "warn", detail, fix)]
 
 
-def pick_model(backend: Any, default: tuple[Any, str] | None, timeout: float) -> str | None:
+def pick_model(backend: Backend, default: tuple[Backend, str] | None, timeout: float) -> str | None:
     """The default model when it belongs to this backend, else the first it lists."""
     if default is not None and default[0] is backend:
         return default[1]
@@ -193,7 +158,7 @@ def pick_model(backend: Any, default: tuple[Any, str] | None, timeout: float) ->
     return models[0].name if models else None
 
 
-def smoke(backend: Any, model: str, timeout: float) -> list[Check]:
+def smoke(backend: Backend, model: str, timeout: float) -> list[Check]:
     """One chat turn and one tool call, each under ``timeout``."""
     from agentshell.protocol import ChatOptions, Done, Message, TextDelta, ToolCall, ToolSpec
 
@@ -259,7 +224,7 @@ def smoke(backend: Any, model: str, timeout: float) -> list[Check]:
 
 def diagnose(only: Sequence[str], run_smoke: bool, timeout: float) -> tuple[list[Check], bool, str]:
     """All checks, whether the default model can run, and the default model string."""
-    from agentshell.registry import BackendPool, backend_names
+    from agentshell.registry import backend_names, install_hint
 
     checks = [check_python()]
     config_check, config = check_config()
@@ -267,8 +232,9 @@ def diagnose(only: Sequence[str], run_smoke: bool, timeout: float) -> tuple[list
     if config is None:
         return checks, False, ""
     settings = config.settings
-    pool = BackendPool(config.backend_options())
-    default: tuple[Any, str] | None = None
+    options = config.backend_options()
+    pool = config.backend_pool()
+    default: tuple[Backend, str] | None = None
     default_error: Check | None = None
     try:
         default = pool.resolve(settings.model, settings.backend)
@@ -278,15 +244,16 @@ def diagnose(only: Sequence[str], run_smoke: bool, timeout: float) -> tuple[list
     installed = backend_names()
     names = [n for n in installed if not only or n in only or (default is not None and default[0].name == n)]
     for missing in sorted(set(only) - set(installed)):
-        checks.append(Check(f"backend {missing}", "fail", "not installed", KNOWN_FIXES.get(missing, "")))
-    usable: dict[str, Any] = {}
+        checks.append(Check(f"backend {missing}", "fail", "not installed", install_hint(missing)))
+    usable: dict[str, Backend] = {}
     for name in names:
         check, backend = check_backend(pool, name, timeout)
         checks.append(check)
         if backend is not None:
             usable[name] = backend
-    for name, endpoint in settings.endpoints.items():
-        checks.append(check_endpoint(name, endpoint, min(timeout, 5.0)))
+    for name in installed:  # what the user configured is checked whichever backends --backend selects
+        if options.get(name):
+            checks.extend(check_configured(pool, name, timeout))
 
     default_ok = default is not None
     if default_error is not None:

@@ -66,12 +66,17 @@ def launch(
     resume: Annotated[
         str | None, typer.Option("--resume", "-r", help="Resume the session with this id (a unique prefix is enough).")
     ] = None,
-    host: Annotated[str | None, typer.Option("--host", help="Ollama server URL.")] = None,
+    # Backend flags: each reaches the backends whose manifest takes it (agentshell/protocol.py, BackendManifest).
+    host: Annotated[
+        str | None, typer.Option("--host", help="Server URL, for the backends that take a host (Ollama).")
+    ] = None,
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1.")
+        str | None,
+        typer.Option("--base-url", help="API root of an OpenAI-compatible server, e.g. http://localhost:8000/v1."),
     ] = None,
     gpu_layers: Annotated[
-        int | None, typer.Option("--gpu-layers", help="Layers to offload to the GPU (gguf backend; -1 = all).")
+        int | None,
+        typer.Option("--gpu-layers", help="Layers to offload to the GPU, for in-process engines (-1 = all)."),
     ] = None,
     think: Annotated[
         ThinkChoice | None, typer.Option("--think", help="Reasoning effort for models that think.")
@@ -96,9 +101,7 @@ def launch(
         deny=tuple(deny or ()),
         continue_session=continue_session,
         resume=resume,
-        host=host,
-        base_url=base_url,
-        gpu_layers=gpu_layers,
+        backend_flags={"host": host, "base_url": base_url, "gpu_layers": gpu_layers},
         think=think.value if think else None,
         temperature=temperature,
         seed=seed,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from agentshell.registry import BackendPool
 
 backends_app = typer.Typer(add_completion=False)
 models_app = typer.Typer(add_completion=False)
 
 
-def backend_rows(pool: Any, names: list[str]) -> list[dict[str, Any]]:
+def backend_rows(pool: BackendPool, names: list[str]) -> list[dict[str, Any]]:
     """One row per backend: usable now (HealthCheck when the backend has one) and why."""
     from agentshell.protocol import BackendFailure, HealthCheck
 
@@ -42,10 +45,9 @@ def backends(
 
     with user_errors():
         from agentshell.config import load_config
-        from agentshell.registry import BackendPool, backend_names
+        from agentshell.registry import backend_names
 
-        pool = BackendPool(load_config().backend_options())
-        rows = backend_rows(pool, backend_names())
+        rows = backend_rows(load_config().backend_pool(), backend_names())
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -71,9 +73,9 @@ def models(
     with user_errors():
         from agentshell.config import load_config
         from agentshell.protocol import BackendFailure, ModelInfo
-        from agentshell.registry import BackendPool, backend_names
+        from agentshell.registry import backend_names
 
-        pool = BackendPool(load_config().backend_options())
+        pool = load_config().backend_pool()
         found: list[ModelInfo] = []
         for name in [backend] if backend else backend_names():
             try:

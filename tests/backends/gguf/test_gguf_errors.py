@@ -43,9 +43,9 @@ def test_missing_extra_says_how_to_install(
     backend = GGUFBackend(fast_options)
     with pytest.raises(BackendUnavailable) as info:
         list(backend.chat(str(smollm2), HI, options=ChatOptions()))
-    assert "llama.cpp is not installed" in str(info.value) and "agentshell[gguf]" in str(info.value)
+    assert "llama.cpp is not installed" in str(info.value) and "'agentshell-cli[gguf]'" in str(info.value)
     usable, detail = backend.health()
-    assert not usable and "agentshell[gguf]" in detail
+    assert not usable and "'agentshell-cli[gguf]'" in detail
 
 
 def test_health_reports_the_engine(smollm2: Path, tmp_path: Path) -> None:

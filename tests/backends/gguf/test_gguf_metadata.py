@@ -11,7 +11,7 @@ from agentshell_gguf.engine import CONTEXT_STEP, plan_context
 from agentshell_gguf.locate import resolve_model
 from agentshell_gguf.metadata import read_metadata
 
-from agentshell.protocol import BackendError, ModelNotFound
+from agentshell.protocol import HOST_OPTION, BackendError, Host, ModelNotFound
 
 
 @pytest.mark.slow
@@ -50,6 +50,15 @@ def test_describe_and_list_without_loading(smollm2: Path, tmp_path: Path) -> Non
     assert backend.describe("smollm2-135m").name == "SmolLM2-135M"  # by name, any case
     assert backend.describe("smol").name == "SmolLM2-135M"  # a unique part of the name
     assert backend.loaded_model() is None
+
+
+def test_the_default_model_folder_is_in_the_agents_data_dir(smollm2: Path, tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "SmolLM2-135M.gguf").symlink_to(smollm2)
+    backend = GGUFBackend({HOST_OPTION: Host(version="test", data_dir=tmp_path)})
+    assert [info.name for info in backend.list_models()] == ["SmolLM2-135M"]
+    with pytest.raises(ModelNotFound, match="none is set"):  # without the agent's host there is no folder
+        GGUFBackend({}).describe("SmolLM2-135M")
 
 
 def test_claims_gguf_paths_only() -> None:

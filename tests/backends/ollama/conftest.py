@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from agentshell_ollama import OllamaBackend
 
+from agentshell.protocol import HOST_OPTION, Host
+
 FAKE_SERVER_MODULE = "agentshell_ollama_fake_server"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ollama"
 HOST = "http://127.0.0.1:11434"
@@ -79,9 +81,12 @@ def show() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def make_backend() -> Callable[..., OllamaBackend]:
+def make_backend(isolated_user_dirs: Path) -> Callable[..., OllamaBackend]:
+    """Built as the agent builds it: with a Host whose data folder is the test's own."""
+    agent = Host(version="test", data_dir=isolated_user_dirs / "data" / "agentshell")
+
     def make(host: str = HOST, **options: Any) -> OllamaBackend:
-        return OllamaBackend({**FAST, "host": host, **options})
+        return OllamaBackend({**FAST, "host": host, **options, HOST_OPTION: agent})
 
     return make
 

@@ -10,6 +10,7 @@ from agentshell_ollama.management import PullProgress
 from agentshell_ollama_fake_server import Reply
 
 from agentshell.cli.app import main
+from agentshell.cli.host import AgentCommandHost
 
 
 def agent(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -67,7 +68,8 @@ def test_progress_bar_follows_each_layer(capsys: Any) -> None:
         PullProgress(status="pulling sha256:eeee", digest="sha256:eeeeffff00001111", total=10),
         PullProgress(status="success"),
     ]
-    show_progress(parts)
+    with AgentCommandHost().progress() as display:
+        show_progress(parts, display)
     err = capsys.readouterr().err
     assert "pulling aaaabbbbcccc" in err and "pulling eeeeffff0000" in err and "success" in err
     assert "1.0/1.0 kB" in err

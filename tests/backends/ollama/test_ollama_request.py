@@ -87,6 +87,16 @@ def test_tools_request_matches_ollamas_example(
     assert body == {**expected, "options": {"num_ctx": 8192}}
 
 
+def test_user_agent_carries_the_agents_version(
+    make_backend: Callable[..., OllamaBackend], show: Callable[..., dict[str, Any]]
+) -> None:
+    hi = [Message(role="user", content="hi")]
+    _, _, request = chat_body(make_backend(), "llama3.2", hi, show=show(context=8192))
+    assert request.headers["user-agent"] == "agentshell/test"  # the Host's version (conftest.make_backend)
+    _, _, request = chat_body(OllamaBackend({"host": HOST}), "llama3.2", hi, show=show(context=8192))
+    assert request.headers["user-agent"] == "agentshell"  # built without the agent's host
+
+
 def test_nested_tool_schema_is_sent_unchanged(
     make_backend: Callable[..., OllamaBackend], show: Callable[..., dict[str, Any]]
 ) -> None:

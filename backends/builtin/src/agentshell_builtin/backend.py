@@ -37,13 +37,13 @@ from agentshell.protocol import (
     ToolSpec,
     Usage,
 )
+from agentshell_builtin.manifest import NAME, claims_model
 
 if TYPE_CHECKING:
     from agentshell_builtin.gguf_loader import GGUFModel
     from agentshell_builtin.model import KVCache, Llama, SamplerSettings
     from agentshell_builtin.tokenizer import Tokenizer
 
-NAME = "builtin"
 SHIPPED_FILE = "agentshell-tiny.gguf"
 DEFAULT_CONTEXT = 4096  # the KV cache is preallocated: a window, not the model's whole trained length
 PREFILL_CHUNK = 512  # prompt tokens per forward pass, bounding the (T, S) attention matrices
@@ -86,7 +86,7 @@ def model_path(model: str) -> Path:
         if not path.is_file():
             raise ModelNotFound(
                 f"the built-in model is not installed ({SHIPPED_FILE} is missing from agentshell_builtin/models)",
-                hint="reinstall agentshell, or run a file of your own: --model builtin:PATH.gguf",
+                hint="reinstall agentshell-cli, or run a file of your own: --model builtin:PATH.gguf",
             )
         return path
     path = Path(name).expanduser()
@@ -233,7 +233,7 @@ class BuiltinBackend:
         self._options = dict(options or {})
 
     def claims(self, model: str) -> bool:
-        return model == NAME or model.startswith(f"{NAME}:")
+        return claims_model(model)
 
     def health(self) -> tuple[bool, str]:
         if shipped_model_path().is_file():

@@ -20,12 +20,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
-from agentshell.protocol import BackendError, Message, ToolSpec
+from agentshell.protocol import BackendError, Message, ToolSpec, function_tool_json
 from agentshell_chatformat.toolformat import (
     TOOL_CALL_OPEN,
     format_tool_call,
     format_tool_response,
-    tool_schema,
     tools_system_prompt,
 )
 
@@ -141,7 +140,7 @@ class ChatTemplate:
         if enable_thinking is not None:
             context["enable_thinking"] = enable_thinking
         if tools and self.supports_tools:
-            context["tools"] = [tool_schema(t) for t in tools]
+            context["tools"] = [function_tool_json(t) for t in tools]
         try:
             return str(self._template.render(**context))
         except ChatTemplateError:

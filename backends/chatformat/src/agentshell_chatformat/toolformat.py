@@ -18,9 +18,8 @@ import json
 import secrets
 import string
 from collections.abc import Sequence
-from typing import Any
 
-from agentshell.protocol import ToolCallRequest, ToolSpec
+from agentshell.protocol import ToolCallRequest, ToolSpec, function_tool_json
 
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
@@ -35,17 +34,14 @@ def new_call_id() -> str:
     return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
 
-def tool_schema(tool: ToolSpec) -> dict[str, Any]:
-    """The OpenAI/HF ``{"type": "function", "function": ...}`` shape that chat templates expect."""
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
-    }
+tool_schema = function_tool_json
+"""The ``{"type": "function", ...}`` shape chat templates expect: the protocol's one builder, under the name
+chatformat has always exported."""
 
 
 def tools_system_prompt(tools: Sequence[ToolSpec]) -> str:
     """Instructions for templates without a ``tools`` section; appended to the system message."""
-    listing = "\n".join(json.dumps(tool_schema(t), ensure_ascii=False) for t in tools)
+    listing = "\n".join(json.dumps(function_tool_json(t), ensure_ascii=False) for t in tools)
     return (
         "You may call one or more functions to assist with the user query. "
         "The available functions are listed within <tools></tools> XML tags:\n"

@@ -27,6 +27,7 @@ from agentshell.protocol import (
     ModelInfo,
     Notice,
     ToolSpec,
+    host_of,
 )
 from agentshell_gguf.engine import (
     DEFAULT_CONTEXT,
@@ -43,6 +44,7 @@ from agentshell_gguf.engine import (
 from agentshell_gguf.generation import Sampling, Turn, grammar_loads, run_turn
 from agentshell_gguf.grammar import tool_call_gbnf
 from agentshell_gguf.locate import gguf_files, model_dirs, resolve_model
+from agentshell_gguf.manifest import claims_model
 from agentshell_gguf.metadata import GGUFMetadata, human_count, human_size, read_metadata
 
 GPU_HINT = "reinstall llama-cpp-python with GPU support, e.g. CMAKE_ARGS='-DGGML_CUDA=on' pip install llama-cpp-python"
@@ -94,7 +96,8 @@ class GGUFBackend:
     name = "gguf"
 
     def __init__(self, options: Mapping[str, Any]) -> None:
-        self._dirs = model_dirs(options.get("model_dirs"))
+        agent = host_of(options)
+        self._dirs = model_dirs(options.get("model_dirs"), agent.data_dir if agent else None)
         self._context_length = _int_option(options, "context_length", DEFAULT_CONTEXT) or DEFAULT_CONTEXT
         self._gpu_layers = _int_option(options, "gpu_layers", 0) or 0
         self._threads = _int_option(options, "threads", None)
@@ -111,7 +114,7 @@ class GGUFBackend:
     # ------------------------------------------------------------------ discovery
 
     def claims(self, model: str) -> bool:
-        return model.strip().lower().endswith(".gguf")
+        return claims_model(model)
 
     def _metadata(self, model: str) -> GGUFMetadata:
         return self._read(resolve_model(model, self._dirs))
@@ -166,7 +169,7 @@ class GGUFBackend:
             return False, str(exc)
         device = "GPU offload available" if gpu_offload_supported(llama_cpp) else "CPU only"
         count = len(gguf_files(self._dirs))
-        where = ", ".join(str(d) for d in self._dirs)
+        where = ", ".join(str(d) for d in self._dirs) or "no model folder"
         return True, f"llama.cpp {llama_cpp.__version__} ({device}); {count} GGUF file(s) in {where}"
 
     # ------------------------------------------------------------------ loading

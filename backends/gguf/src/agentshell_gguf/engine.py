@@ -19,9 +19,9 @@ from types import ModuleType
 from typing import Any
 
 from agentshell.protocol import BackendError, BackendUnavailable
+from agentshell_gguf.manifest import INSTALL_HINT
 from agentshell_gguf.metadata import GGUFMetadata, human_size, known_architectures
 
-INSTALL_HINT = "install the llama.cpp extra: uv tool install 'agentshell[gguf]' (or pip install 'agentshell[gguf]')"
 CONTEXT_STEP = 256  # llama.cpp rounds n_ctx up to this; llama-cpp-python's buffers do not, so we round ourselves
 DEFAULT_CONTEXT = 32768
 MIN_CONTEXT = 512

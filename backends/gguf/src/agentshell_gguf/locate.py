@@ -8,12 +8,14 @@ from pathlib import Path
 from agentshell.protocol import ModelNotFound
 
 
-def model_dirs(option: object) -> list[Path]:
-    """The ``model_dirs`` option (a path or a list of paths), defaulting to ``<data dir>/models``."""
-    if option is None or option == "" or option == []:
-        from agentshell.config import data_dir
+def model_dirs(option: object, data_dir: Path | None) -> list[Path]:
+    """The ``model_dirs`` option (a path or a list of paths), defaulting to ``<agent data dir>/models``.
 
-        return [data_dir() / "models"]
+    ``data_dir`` is the agent's (:class:`agentshell.protocol.Host`); without one, and without the
+    option, there is no model folder and only paths name models.
+    """
+    if option is None or option == "" or option == []:
+        return [data_dir / "models"] if data_dir is not None else []
     items: Iterable[object] = option if isinstance(option, list | tuple) else [option]
     return [Path(str(item)).expanduser() for item in items]
 
@@ -57,7 +59,7 @@ def resolve_model(model: str, dirs: Sequence[Path]) -> Path:
     partial = [p for p in files if wanted in p.stem.lower()]
     if len(partial) == 1:
         return partial[0]
-    where = ", ".join(str(d) for d in dirs)
+    where = ", ".join(str(d) for d in dirs) or "a model folder (none is set: the gguf option model_dirs)"
     if len(partial) > 1:
         names = ", ".join(p.stem for p in partial[:5])
         raise ModelNotFound(f"gguf model {name!r} is ambiguous: {names}", hint="type more of the name")

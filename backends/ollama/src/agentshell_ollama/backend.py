@@ -7,7 +7,6 @@ the first request is made, the official ``ollama`` package only to list or pull.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,10 +25,12 @@ from agentshell.protocol import (
     Notice,
     ToolSpec,
     ToolsUnsupported,
+    host_of,
 )
 from agentshell_ollama.catalog import ShowCache, ShowFacts, display_details, model_info, parse_show
 from agentshell_ollama.endpoint import cloud_api_name, is_cloud_model, is_direct_cloud
 from agentshell_ollama.failures import RETRYABLE_STATUS, http_failure, unreachable
+from agentshell_ollama.manifest import claims_model
 from agentshell_ollama.request import chat_body, wire_think
 from agentshell_ollama.settings import OllamaSettings
 from agentshell_ollama.stream import ChatStreamDecoder, StreamEvent
@@ -47,8 +48,6 @@ TEXT_TOOLS_NOTICE = (
     "{model} has no native tool calling in Ollama: its tools are described in the prompt "
     "and its calls read from its text"
 )
-# Ollama model names: optional registry/namespace path, a name, an optional tag. Not a file path.
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)*(:[\w.\-]+)?$")
 
 
 def _tls_context(host: str) -> Any:
@@ -91,6 +90,7 @@ class OllamaBackend:
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.settings = OllamaSettings.from_options(options)
+        self._agent = host_of(options)  # the agent's version and data folder; None when built on its own
         self._client: httpx.Client | None = None
         self._facts: dict[str, ShowFacts | None] = {}
         self._num_ctx: dict[str, int | None] = {}
@@ -102,7 +102,7 @@ class OllamaBackend:
     # ------------------------------------------------------------------ identity
 
     def claims(self, model: str) -> bool:
-        return bool(_MODEL_NAME.match(model)) and not model.lower().endswith(".gguf")
+        return claims_model(model)
 
     def is_remote(self, model: str) -> bool:
         return is_direct_cloud(self.settings.host) or is_cloud_model(model)
@@ -117,9 +117,7 @@ class OllamaBackend:
         if self._client is None:
             import httpx
 
-            from agentshell import __version__
-
-            headers = {"User-Agent": f"agentshell/{__version__}"}
+            headers = {"User-Agent": f"agentshell/{self._agent.version}" if self._agent else "agentshell"}
             s = self.settings
             if s.api_key and s.host.startswith("https://"):
                 # Over plain HTTP the key would travel in clear text, and a daemon does not need it.
@@ -235,11 +233,11 @@ class OllamaBackend:
     def list_models(self) -> list[ModelInfo]:
         from concurrent.futures import ThreadPoolExecutor
 
-        from agentshell.config import data_dir
         from agentshell_ollama.management import list_tags
 
         tags = list_tags(self.settings)
-        cache = ShowCache(data_dir() / "ollama" / "show-cache.json")
+        # /api/show answers per digest never change, so they are kept between runs (in memory without a host).
+        cache = ShowCache(self._agent.data_dir / "ollama" / "show-cache.json" if self._agent else None)
         known: dict[str, ShowFacts | None] = {}
         missing = []
         for tag in tags:

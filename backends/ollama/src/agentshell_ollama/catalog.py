@@ -94,16 +94,19 @@ def model_info(
 
 
 class ShowCache:
-    """A small JSON file of show facts keyed by host and digest; any damage just empties it."""
+    """A small JSON file of show facts keyed by host and digest; any damage just empties it.
 
-    def __init__(self, path: Path) -> None:
+    Without a path (a backend built without the agent's :class:`~agentshell.protocol.Host`) it lives in memory.
+    """
+
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
+                data = json.loads(self.path.read_text(encoding="utf-8")) if self.path else {}
             except (OSError, ValueError):
                 data = {}
             self._entries = data if isinstance(data, dict) else {}
@@ -126,7 +129,7 @@ class ShowCache:
             entries.pop(next(iter(entries)))
 
     def save(self) -> None:
-        if self._entries is None:
+        if self._entries is None or self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,10 @@
 """``agent pull MODEL``: download an Ollama model with a progress bar per layer.
 
-Added to the ``agent`` command through the ``agentshell.commands`` entry point;
-rich and the ollama client are imported only when the command runs.
+Added to the ``agent`` command through the ``agentshell.commands`` entry point.
+Its options, its one-line errors and the progress bars come from the agent's
+:class:`~agentshell.protocol.CommandHost` (the click context object), so this
+module imports nothing of the agent but the protocol; the ollama client is
+imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from agentshell.protocol import ProgressDisplay, command_host
+
 if TYPE_CHECKING:
     from agentshell_ollama.management import PullProgress
 
@@ -19,6 +24,7 @@ app = typer.Typer(add_completion=False)
 
 @app.command()
 def pull(
+    ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="Ollama model to download, e.g. qwen3:8b or ollama:gpt-oss:20b.")],
     host: Annotated[
         str | None,
@@ -27,63 +33,27 @@ def pull(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on stderr.")] = False,
 ) -> None:
     """Download an Ollama model so `agent launch --model NAME` can use it."""
-    from agentshell.cli.failures import user_errors
-    from agentshell.config import load_config
+    import itertools
+
     from agentshell_ollama.backend import OllamaBackend
 
+    agent = command_host(ctx.obj)
     name = model.removeprefix("ollama:")
-    with user_errors(debug):
-        config = load_config({"backends.ollama.host": host})
-        options = config.backend_options(debug)
-        backend = OllamaBackend({**options.get("*", {}), **options.get("ollama", {})})
-        show_progress(backend.pull(name))
+    with agent.user_errors(debug):
+        backend = OllamaBackend(agent.options("ollama", {"host": host}, debug=debug))
+        parts = iter(backend.pull(name))
+        first = next(parts, None)  # awaited before drawing: a daemon that is down gives one line, no empty bar
+        if first is not None:
+            with agent.progress() as display:
+                show_progress(itertools.chain([first], parts), display)
     typer.echo(f"pulled {name}")
 
 
-def show_progress(parts: Iterable[PullProgress]) -> None:
-    """One bar per layer while it downloads; the other statuses as the bar's caption.
-
-    The first part is awaited before anything is drawn, so a daemon that is not
-    running gives its one error line and no empty progress bar.
-    """
-    import itertools
-
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    stream = iter(parts)
-    first = next(stream, None)
-    if first is None:
-        return
-    layers: dict[str, TaskID] = {}
-    with Progress(*columns, console=console, transient=False) as progress:
-        status_task = progress.add_task("starting", total=None)
-        for part in itertools.chain([first], stream):
-            if part.digest and part.total:
-                task = layers.get(part.digest)
-                if task is None:
-                    label = f"pulling {part.digest.removeprefix('sha256:')[:12]}"
-                    task = layers[part.digest] = progress.add_task(label, total=part.total)
-                progress.update(task, completed=part.completed or 0)
-            else:
-                progress.update(status_task, description=part.status)
-        for task in layers.values():
-            total = progress.tasks[task].total
-            progress.update(task, completed=total)
-        progress.update(status_task, total=1, completed=1)
+def show_progress(parts: Iterable[PullProgress], display: ProgressDisplay) -> None:
+    """One bar per layer while it downloads (keyed by its digest); the other statuses as the caption."""
+    for part in parts:
+        if part.digest and part.total:
+            label = f"pulling {part.digest.removeprefix('sha256:')[:12]}"
+            display.transfer(part.digest, label, part.completed or 0, part.total)
+        else:
+            display.status(part.status)

@@ -13,7 +13,7 @@ from typing import Any
 
 from agentshell_chatformat import call_or_answer_schema, text_tool_messages
 
-from agentshell.protocol import ChatOptions, Message, ThinkLevel, ToolSpec
+from agentshell.protocol import ChatOptions, Message, ThinkLevel, ToolSpec, function_tool_json
 
 
 def wire_message(message: Message) -> dict[str, Any]:
@@ -36,13 +36,6 @@ def wire_message(message: Message) -> dict[str, Any]:
         if message.tool_call_id:
             out["tool_call_id"] = message.tool_call_id
     return out
-
-
-def wire_tool(spec: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": spec.name, "description": spec.description, "parameters": spec.parameters},
-    }
 
 
 def wire_think(level: ThinkLevel | None, can_think: bool | None) -> bool | str | None:
@@ -108,7 +101,7 @@ def chat_body(
         if constrain:
             body["format"] = call_or_answer_schema(tools)
     elif tools:
-        body["tools"] = [wire_tool(t) for t in tools]
+        body["tools"] = [function_tool_json(t) for t in tools]
     if think is not None:
         body["think"] = think
     wired = wire_options(options, num_ctx)

@@ -30,6 +30,7 @@ from agentshell.protocol import (
     BackendFailure,
     BackendUnavailable,
     ChatOptions,
+    DoctorCheck,
     Done,
     Event,
     Message,
@@ -146,6 +147,12 @@ class OpenAIBackend:
             details={"server": server.base_url},
             remote=is_remote(server.base_url),
         )
+
+    def config_checks(self, timeout: float) -> list[DoctorCheck]:
+        """One ``agent doctor`` row per named endpoint (probes of at most 5 s: a listing is quick or broken)."""
+        from agentshell_openai.checks import endpoint_check
+
+        return [endpoint_check(server, min(timeout, 5.0)) for server in self._servers.endpoints.values()]
 
     def health(self) -> tuple[bool, str]:
         servers = self._servers.servers()

@@ -122,7 +122,7 @@ class ServerTable:
 
     def is_endpoint_model(self, model: str) -> bool:
         head, sep, rest = model.partition(":")
-        return bool(sep and rest and head in self.endpoints)
+        return bool(sep and rest and head in self.endpoints)  # the same test as manifest.claims_model
 
     def route(self, model: str) -> tuple[Server, str]:
         """The server for ``model`` and the model id that server expects."""

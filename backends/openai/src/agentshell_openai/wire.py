@@ -13,7 +13,7 @@ from typing import Any
 
 from agentshell_chatformat import text_tool_messages
 
-from agentshell.protocol import ChatOptions, Message, ToolSpec
+from agentshell.protocol import ChatOptions, Message, ToolSpec, function_tool_json
 
 _EFFORTS = {"low": "low", "medium": "medium", "high": "high"}
 
@@ -39,13 +39,6 @@ def message_json(message: Message) -> dict[str, Any]:
     return out
 
 
-def tool_json(tool: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
-    }
-
-
 def request_body(
     model: str,
     messages: Sequence[Message],
@@ -69,7 +62,7 @@ def request_body(
     if stream_usage:
         body["stream_options"] = {"include_usage": True}
     if tools:
-        body["tools"] = [tool_json(t) for t in tools]
+        body["tools"] = [function_tool_json(t) for t in tools]
     if options.temperature is not None:
         body["temperature"] = options.temperature
     if options.top_p is not None:
