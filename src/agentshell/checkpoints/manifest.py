@@ -71,17 +71,28 @@ def parent_dirs(path: str) -> Iterable[str]:
         yield path
 
 
-def scan(workspace: Path, tracked: Mapping[str, str], leave_out: Iterable[str] = ()) -> tuple[dict[str, int], set[str]]:
+def directories_of(paths: Iterable[str]) -> set[str]:
+    """Every directory holding one of ``paths``, the root ("") included."""
+    dirs = {""}
+    for path in paths:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in dirs:
+                break
+            dirs.add(path)
+    return dirs
+
+
+def scan(
+    workspace: Path, tracked: Mapping[str, str], dirs: set[str], leave_out: Iterable[str] = ()
+) -> tuple[dict[str, int], set[str]]:
     """Permissions of the tracked files that git would not restore, and the empty directories.
 
-    ``tracked`` maps each path in the checkpoint's tree to its git mode. Only directories that
-    hold tracked files are listed (one ``scandir`` each); an untracked directory found there is
-    an empty-directory candidate only if it holds nothing but directories, so ignored trees
-    such as node_modules cost one listing, not a walk.
+    ``tracked`` maps each path in the checkpoint's tree to its git mode, ``dirs`` is
+    :func:`directories_of` it. Only those directories are listed (one ``scandir`` each); an
+    untracked directory found there is an empty-directory candidate only if it holds nothing
+    but directories, so ignored trees such as node_modules cost one listing, not a walk.
     """
-    dirs = {""}
-    for path in tracked:
-        dirs.update(parent_dirs(path))
     leave = set(leave_out)
     perms: dict[str, int] = {}
     empty: set[str] = set()

@@ -23,13 +23,14 @@ import hashlib
 import os
 import re
 import stat
+import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from agentshell.checkpoints.gitcmd import CheckpointError, Git, GitFailed
-from agentshell.checkpoints.manifest import Manifest, Skipped, scan
+from agentshell.checkpoints.manifest import Manifest, Skipped, directories_of, scan
 
 try:  # POSIX; on Windows checkpoints work without the cross-process lock.
     import fcntl
@@ -39,6 +40,7 @@ except ImportError:  # pragma: no cover - exercised only on Windows
 MIB = 1 << 20
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 REF_PREFIX = "refs/agentshell/"
+ADD_BY_NAME = 500  # more changed paths than this: one whole-tree add is faster than matching each name
 # What the shadow repository must never change, whatever a workspace's .gitattributes says.
 ATTRIBUTES = b"* -text -eol -filter -ident -working-tree-encoding -diff -merge\n"
 
@@ -86,6 +88,8 @@ class ShadowRepo:
         self._snapshots: dict[str, Snapshot] = {}
         self._listings: dict[str, dict[str, Entry]] = {}
         self._trees: dict[str, str] = {}  # commit -> root tree
+        self._last_tree: tuple[tuple[int, int, int], str] | None = None  # (index stat, its tree)
+        self._tracked: tuple[str, dict[str, str], set[str]] | None = None  # (files tree, paths -> modes, dirs)
 
     # ------------------------------------------------------------------ set-up
 
@@ -103,8 +107,6 @@ class ShadowRepo:
             self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not (git_dir / "HEAD").is_file():
                 env = {k: v for k, v in self.git.env.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
-                import subprocess
-
                 done = subprocess.run(
                     [self.git.binary, "init", "-q", "--bare", str(git_dir)],
                     env=env,
@@ -148,20 +150,23 @@ class ShadowRepo:
     # ------------------------------------------------------------------ taking a checkpoint
 
     def snapshot(self, ref: str, message: str = "checkpoint") -> Snapshot:
-        """Commit the workspace as it is now on ``refs/agentshell/<ref>``; call under :meth:`locked`."""
-        skipped = self._left_out()
-        done = self.git.run(
-            "add", "-A", "--ignore-errors", config={"core.excludesFile": str(self.dir / "left-out")}, ok=(0, 1)
-        )
-        if done.returncode:
-            for path in _unreadable(done.stderr):
+        """Commit the workspace as it is now on ``refs/agentshell/<ref>``; call under :meth:`locked`.
+
+        One walk of the work tree (``ls-files``) finds what changed since the last checkpoint; only
+        those paths are added, and when nothing changed git is not asked to write anything.
+        """
+        changed, skipped, untrack = self._survey()
+        if changed:
+            done = self._add(changed)
+            for path in _unreadable(done.stderr) if done.returncode else ():
                 skipped.setdefault(path, Skipped("unreadable"))
-        if skipped:  # names no ignore pattern can hold (a newline in them) were added: take them out again
-            body = b"".join(os.fsencode(p) + b"\0" for p in skipped)
+                untrack.add(path)
+        if untrack:  # tracked files now too large or unreadable
+            body = b"".join(os.fsencode(p) + b"\0" for p in sorted(untrack))
             self.git.run("update-index", "-z", "--force-remove", "--stdin", input=body)
-        files = self.git.out("write-tree")
-        tracked = self.tracked()
-        perms, empty = scan(self.workspace, tracked, skipped)
+        files = self._write_tree(bool(changed or untrack))
+        tracked, dirs = self._index_paths(files)
+        perms, empty = scan(self.workspace, tracked, dirs, skipped)
         if empty:
             empty -= self._ignored(empty)
         manifest = Manifest(perms=perms, empty_dirs=empty, skipped=skipped)
@@ -171,39 +176,89 @@ class ShadowRepo:
         self._snapshots[commit] = snap
         return snap
 
-    def _left_out(self) -> dict[str, Skipped]:
-        """New or changed files over the size limit and nested repositories; written where ``git add`` reads it."""
-        listing = self.git.run("ls-files", "-z", "-o", "-m", "--exclude-standard").stdout
-        names = [os.fsdecode(raw) for raw in listing.split(b"\0") if raw]
-        if len(names) > self.limits.max_files:
+    def _survey(self) -> tuple[list[str], dict[str, Skipped], set[str]]:
+        """(paths to add, paths left out and why, tracked paths to drop from the index).
+
+        New, changed and deleted files come from one ``ls-files`` against the shadow index (its stat
+        cache). Files over the size limit and nested repositories are left out, and written where a
+        whole-tree ``git add`` reads its exclusions.
+        """
+        listing = self.git.run("ls-files", "-z", "-t", "-o", "-m", "--exclude-standard").stdout
+        entries = [(raw[:1], os.fsdecode(raw[2:])) for raw in listing.split(b"\0") if raw]
+        if len(entries) > self.limits.max_files:
             raise CheckpointError(
                 f"{self.workspace} has more than {self.limits.max_files:,} files: checkpoints are off here"
             )
+        changed: list[str] = []
         skipped: dict[str, Skipped] = {}
-        for name in names:
+        untrack: set[str] = set()
+        for tag, name in entries:
             if name.endswith("/"):
                 skipped[name[:-1]] = Skipped("a nested git repository")
                 continue
             try:
                 st = os.lstat(self.workspace / name)
             except OSError:
+                changed.append(name)  # deleted: the add takes it out of the index
                 continue
             if stat.S_ISREG(st.st_mode) and st.st_size > self.limits.max_file_bytes:
                 reason = f"too large ({st.st_size / MIB:.1f} MiB, the limit is {self.limits.max_file_bytes // MIB} MiB)"
                 skipped[name] = Skipped(reason, st.st_size, st.st_mtime_ns)
+                if tag != b"?":
+                    untrack.add(name)
+            else:
+                changed.append(name)
+        untrack.update(p for p in skipped if "\n" in p or "\r" in p)  # no ignore pattern can name them
         patterns = "".join(ignore_pattern(p) + ("/" if s.reason.startswith("a nested") else "") + "\n"
                            for p, s in sorted(skipped.items()) if "\n" not in p and "\r" not in p)  # fmt: skip
         _write_if_changed(self.dir / "left-out", patterns.encode("utf-8", "surrogateescape"))
-        return skipped
+        return changed, skipped, untrack
 
-    def tracked(self) -> dict[str, str]:
-        """path -> git mode of everything in the shadow index (what the last ``add`` captured)."""
-        out: dict[str, str] = {}
-        for record in self.git.run("ls-files", "-z", "-s").stdout.split(b"\0"):
-            if record:
-                meta, _, path = record.partition(b"\t")
-                out[os.fsdecode(path)] = meta.split(b" ", 1)[0].decode()
-        return out
+    def _add(self, paths: list[str]) -> subprocess.CompletedProcess[bytes]:
+        """``git add`` of exactly ``paths`` (deletions included); of the whole tree when they are many, since git
+        matches each file against every path given."""
+        config = {"core.excludesFile": str(self.dir / "left-out")}
+        if len(paths) > ADD_BY_NAME:
+            return self.git.run("add", "-A", "--ignore-errors", config=config, ok=(0, 1))
+        body = b"".join(os.fsencode(p) + b"\0" for p in paths)
+        done = self.git.run(
+            "add", "-A", "--ignore-errors", "--pathspec-from-file=-", "--pathspec-file-nul",
+            input=body, config=config, ok=(0, 1, 128),
+        )  # fmt: skip
+        if done.returncode == 128:  # a path git refuses by name ("beyond a symbolic link"): the whole tree then
+            return self.git.run("add", "-A", "--ignore-errors", config=config, ok=(0, 1))
+        return done
+
+    def _write_tree(self, index_changed: bool) -> str:
+        """The index as a tree; when nothing was added and no other process wrote the index, the last one."""
+        try:
+            st = os.stat(self.dir / "index")
+            stamp: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if not index_changed and stamp is not None and self._last_tree is not None and self._last_tree[0] == stamp:
+            return self._last_tree[1]
+        files = self.git.out("write-tree")
+        try:
+            st = os.stat(self.dir / "index")
+            self._last_tree = ((st.st_mtime_ns, st.st_size, st.st_ino), files)
+        except OSError:
+            self._last_tree = None
+        return files
+
+    def tracked(self, files: str) -> dict[str, str]:
+        """path -> git mode of everything in the files tree ``files`` (what the index holds after the last add)."""
+        return self._index_paths(files)[0]
+
+    def _index_paths(self, files: str) -> tuple[dict[str, str], set[str]]:
+        if self._tracked is None or self._tracked[0] != files:
+            out: dict[str, str] = {}
+            for record in self.git.run("ls-files", "-z", "-s").stdout.split(b"\0"):
+                if record:
+                    meta, _, path = record.partition(b"\t")
+                    out[os.fsdecode(path)] = meta.split(b" ", 1)[0].decode()
+            self._tracked = (files, out, directories_of(out))
+        return self._tracked[1], self._tracked[2]
 
     def _ignored(self, dirs: Iterable[str]) -> set[str]:
         body = b"".join(os.fsencode(d) + b"\0" for d in dirs)
