@@ -252,3 +252,11 @@ def test_the_stream_parser_reads_xml_bodies_typed_by_its_tools() -> None:
         + parser.finish()
     )
     assert events == [ToolCall(id="call_1", name="bash", arguments={"timeout": 5})]
+
+
+def test_the_stream_parser_leaves_a_tag_in_inline_code_as_text() -> None:
+    text = "Wrap calls in `<tool_call>` tags, like `<tool_call>{}</tool_call>`."
+    for cut in range(len(text) + 1):
+        parser = ToolCallParser(id_factory=ids(), tools=BASH)
+        events = coalesce(parser.feed(text[:cut]) + parser.feed(text[cut:]) + parser.finish())
+        assert events == [TextDelta(text=text)], cut

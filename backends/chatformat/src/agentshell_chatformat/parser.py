@@ -13,6 +13,7 @@ Rules, chosen so the result never depends on how the stream was chunked:
   ``<tool_call>`` is text: a model showing the format to the user is not calling
   a tool. The fence closes on a line starting with at least as many of the same
   character. A fence *inside* the tags (```` ```json ````) is tolerated.
+  A ``<tool_call>`` written as inline code, right after a backtick, is text too.
 * The body between the tags may be strict JSON or near-JSON (see
   :mod:`agentshell_chatformat.nearjson`); ``arguments`` may be called
   ``parameters``, and may be a JSON string holding the object. A body holding a
@@ -117,6 +118,7 @@ class ToolCallParser:
         self._in_call = False
         self._fence: str | None = None  # the opening fence run while inside a code block
         self._line_start = True
+        self._last_char = ""  # the character before the unscanned text: a backtick makes a tag inline code
         self.calls_seen = 0
 
     @property
@@ -192,11 +194,12 @@ class ToolCallParser:
             newline = buf.find("\n", i)
             line_end = len(buf) if newline < 0 else newline + 1
             if self._fence is None:
-                opening = buf.find(TOOL_CALL_OPEN, i, line_end)
+                opening = self._find_opening(buf, i, line_end)
                 if opening >= 0:
                     out.append(buf[i:opening])
                     self._buf = buf[opening + len(TOOL_CALL_OPEN) :]
                     self._in_call = True
+                    self._last_char = ">"
                     return "".join(out), True
                 if newline < 0 and not final:
                     keep = _partial_prefix_len(buf[i:], TOOL_CALL_OPEN)
@@ -207,8 +210,17 @@ class ToolCallParser:
             i = line_end
             if newline >= 0:
                 self._line_start = True
+        if i > 0:
+            self._last_char = buf[i - 1]
         self._buf = buf[i:]
         return "".join(out), False
+
+    def _find_opening(self, buf: str, start: int, end: int) -> int:
+        """Where ``<tool_call>`` opens a call; written as inline code (after a backtick) it is text."""
+        at = buf.find(TOOL_CALL_OPEN, start, end)
+        while at >= 0 and (buf[at - 1] if at > 0 else self._last_char) == "`":
+            at = buf.find(TOOL_CALL_OPEN, at + 1, end)
+        return at
 
     def _match_fence(self, buf: str, i: int, *, final: bool) -> int | None:
         """At a line start: where a fence run ends (toggling fence state), ``i`` if none, None if undecided."""
