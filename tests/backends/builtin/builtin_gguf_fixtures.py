@@ -131,9 +131,14 @@ def write_llama_gguf(
 
 
 def llama_cpp_reference(path: Path, n_ctx: int = 512, **kwargs: Any) -> Any:
-    """llama.cpp with an F32 KV cache and logits for every position: the reference to compare with."""
+    """llama.cpp with an F32 KV cache and logits for every position: the reference to compare with.
+
+    Loaded through the gguf backend's AMX protection (agentshell_gguf.amx), like every llama.cpp in the tests.
+    """
     llama_cpp = pytest.importorskip("llama_cpp")
-    return llama_cpp.Llama(
+    amx = pytest.importorskip("agentshell_gguf.amx")
+    return amx.open_llama(
+        llama_cpp,
         str(path),
         n_ctx=n_ctx,
         n_batch=n_ctx,

@@ -15,6 +15,11 @@ import httpx
 import pytest
 
 API_KEY = "test-key"
+# `python -m llama_cpp.server`, with its weights loaded safely on AMX CPUs (agentshell_gguf.amx, llama.cpp #20824).
+PROTECTED_SERVER = (
+    "import runpy, sys, llama_cpp; from agentshell_gguf.amx import protect_process; protect_process(llama_cpp); "
+    "sys.argv[0] = 'llama_cpp.server'; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
 
 
 def smollm2_path() -> Path | None:
@@ -44,8 +49,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "llama_cpp.server",
+                "-c",
+                PROTECTED_SERVER,
                 "--model",
                 str(model),
                 "--host",

@@ -29,6 +29,7 @@ from agentshell.protocol import (
     ToolSpec,
     host_of,
 )
+from agentshell_gguf.amx import machine_protection, setting_of
 from agentshell_gguf.engine import (
     DEFAULT_CONTEXT,
     LoadedModel,
@@ -82,7 +83,7 @@ def _tool_choice(value: Any, what: str) -> str | None:
 
 class GGUFBackend:
     """Options: ``model_dirs``, ``context_length``, ``gpu_layers``, ``threads``, ``max_memory`` (bytes),
-    ``tool_choice``, ``debug``.
+    ``tool_choice``, ``extra_buffers`` (``auto``/``on``/``off``, see :mod:`agentshell_gguf.amx`), ``debug``.
 
     ``tool_choice`` (also per request in ``ChatOptions.extra``): ``auto`` lets the
     model decide; ``first`` makes the reply to each user message start with a
@@ -104,6 +105,7 @@ class GGUFBackend:
         self._max_memory = _int_option(options, "max_memory", None)
         self._debug = bool(options.get("debug", False))
         self._tool_choice = _tool_choice(options.get("tool_choice"), "gguf option tool_choice")
+        self._extra_buffers = setting_of(options.get("extra_buffers"))  # auto | on | off: see agentshell_gguf.amx
         self._loaded: LoadedModel | None = None
         self._vocab: tuple[Path, Any] | None = None  # a vocabulary-only llama.cpp model, for count_tokens
         self._templates: dict[tuple[Path, str | None], ChatTemplate] = {}
@@ -170,7 +172,8 @@ class GGUFBackend:
         device = "GPU offload available" if gpu_offload_supported(llama_cpp) else "CPU only"
         count = len(gguf_files(self._dirs))
         where = ", ".join(str(d) for d in self._dirs) or "no model folder"
-        return True, f"llama.cpp {llama_cpp.__version__} ({device}); {count} GGUF file(s) in {where}"
+        weights = machine_protection(llama_cpp, self._extra_buffers).describe()
+        return True, f"llama.cpp {llama_cpp.__version__} ({device}); {weights}; {count} GGUF file(s) in {where}"
 
     # ------------------------------------------------------------------ loading
 
@@ -201,7 +204,13 @@ class GGUFBackend:
         yield Notice(level="loading", text=f"loading {meta.name} ({human_size(meta.size_bytes)})…")
         self._drop_vocab()
         self._loaded = load_model(
-            llama_cpp, meta, n_ctx=n_ctx, n_threads=self._threads or physical_cores(), gpu_layers=gpu_layers, seed=None
+            llama_cpp,
+            meta,
+            n_ctx=n_ctx,
+            n_threads=self._threads or physical_cores(),
+            gpu_layers=gpu_layers,
+            seed=None,
+            extra_buffers=self._extra_buffers,
         )
         self._loaded.requested_ctx = wanted_ctx
 
@@ -318,5 +327,6 @@ class GGUFBackend:
                 force_call=force and grammar is not None,
                 thinking_opened=prompt_opens_thinking(prompt),
                 tools=tuple(tools),
+                debug=self._debug,
             )
             yield from run_turn(llama_cpp, turn)

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from agentshell.protocol import BackendError, BackendUnavailable
+from agentshell_gguf.amx import Setting, open_llama
 from agentshell_gguf.manifest import INSTALL_HINT
 from agentshell_gguf.metadata import GGUFMetadata, human_size, known_architectures
 
@@ -151,12 +152,22 @@ class LoadedModel:
 
 
 def load_model(
-    llama_cpp: ModuleType, meta: GGUFMetadata, *, n_ctx: int, n_threads: int, gpu_layers: int, seed: int | None
+    llama_cpp: ModuleType,
+    meta: GGUFMetadata,
+    *,
+    n_ctx: int,
+    n_threads: int,
+    gpu_layers: int,
+    seed: int | None,
+    extra_buffers: Setting = "auto",
 ) -> LoadedModel:
+    """The weights in memory; on a CPU with AMX without llama.cpp's extra buffer types (:mod:`agentshell_gguf.amx`)."""
     started = time.perf_counter()
     _recent_log.clear()
     try:
-        llm = llama_cpp.Llama(
+        llm = open_llama(
+            llama_cpp,
+            setting=extra_buffers,
             model_path=str(meta.path),
             n_ctx=n_ctx,
             n_batch=min(512, n_ctx),

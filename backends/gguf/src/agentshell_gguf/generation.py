@@ -2,7 +2,9 @@
 
 A ``<think>…</think>`` block that starts the reply becomes ``ThinkingDelta``
 events (:class:`agentshell_chatformat.ThinkSplitter`); the answer after it goes
-through the tool-call parser. Decoding is free until the parser sees ``<tool_call>``; from there
+through the tool-call parser, then through the recovery of calls written without the tags
+(a bare JSON call as the whole answer, Qwen's ``<function=…>`` XML; :class:`agentshell_chatformat.CallRecovery`).
+Decoding is free until the parser sees ``<tool_call>``; from there
 it continues under the tools' grammar (:mod:`agentshell_gguf.grammar`). The
 switch reuses llama.cpp's KV cache: ``Llama.generate`` keeps the longest
 common prefix, so only the token after the tag is evaluated again.
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from agentshell_chatformat import TOOL_CALL_OPEN, StopScanner, ThinkSplitter, ToolCallParser
+from agentshell_chatformat import TOOL_CALL_OPEN, CallRecovery, ParserEvent, StopScanner, ThinkSplitter, ToolCallParser
 
 from agentshell.protocol import (
     ChatOptions,
@@ -83,6 +85,7 @@ class Turn:
     force_call: bool = False  # tool_choice "required": the answer starts inside <tool_call>
     tools: Sequence[ToolSpec] = ()  # what the grammar allows: the closer reads their required arguments
     thinking_opened: bool = False  # the prompt ends with <think>: the reply starts inside the thinking
+    debug: bool = False  # say when calls were recovered from text written without the tags
 
 
 def grammar_loads(llama_cpp: ModuleType, llm: Any, gbnf: str) -> bool:
@@ -97,7 +100,8 @@ def grammar_loads(llama_cpp: ModuleType, llm: Any, gbnf: str) -> bool:
 def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     llm = turn.llm
     vocab = llm._model.vocab
-    parser = ToolCallParser() if turn.parse_tools else None
+    parser = ToolCallParser(tools=turn.tools) if turn.parse_tools else None
+    recovery = CallRecovery(turn.tools) if parser is not None else None
     stopper = StopScanner(turn.stops)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     generated = 0
@@ -107,7 +111,7 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
     seen_calls: set[str] = set()
     call_started: int | None = None  # tokens generated when the open call began
     last_call_tokens = 0
-    saw_call = repeated = False
+    saw_call = repeated = after_call = False  # after_call: only blank text since the last call
     stop_reason: StopReason = "stop"
     gen_started = time.perf_counter()
     first_token_at: float | None = None
@@ -135,12 +139,16 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
             yield from emit_answer("", final=True)
 
     def emit_answer(text: str, *, final: bool = False) -> Iterator[Event]:
-        nonlocal saw_call, repeated
+        nonlocal saw_call, repeated, after_call
         if parser is None:
             if text:
                 yield TextDelta(text=text)
             return
         events = parser.feed(text) + (parser.finish() if final else [])
+        if recovery is not None:
+            events = [out for event in events for out in _recover(recovery, event)]
+            if final:
+                events += recovery.finish()
         for event in events:
             if isinstance(event, ToolCall):
                 key = json.dumps([event.name, event.arguments], sort_keys=True)
@@ -149,9 +157,11 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
                     continue
                 seen_calls.add(key)
             if isinstance(event, ToolCall | MalformedToolCall):
-                saw_call = True
-            elif saw_call and not event.text.strip():
+                saw_call = after_call = True
+            elif after_call and not event.text.strip():
                 continue  # the newlines between calls
+            else:
+                after_call = False
             yield event
 
     finished = False
@@ -218,6 +228,9 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
                 }
             )
         yield event
+    notice = recovery.notice() if recovery is not None and turn.debug else None
+    if notice is not None:
+        yield notice
     if saw_call and stop_reason == "stop":
         stop_reason = "tool_calls"
     end = time.perf_counter()
@@ -232,6 +245,13 @@ def run_turn(llama_cpp: ModuleType, turn: Turn) -> Iterator[Event]:
             first_token_ms=(first - turn.started) * 1000,
         ),
     )
+
+
+def _recover(recovery: CallRecovery, event: ParserEvent) -> list[ParserEvent]:
+    """Text goes through the recovery (which may hold it back); calls the parser read pass as they are."""
+    if isinstance(event, TextDelta):
+        return list(recovery.feed(event.text))
+    return [event]
 
 
 def _rewind_to_tag(llm: Any, prompt: list[int], produced: list[str], body: str, tokens: list[int]) -> list[int]:
