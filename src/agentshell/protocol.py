@@ -154,12 +154,18 @@ class ThinkingDelta(_Frozen):
 
 
 class ToolCall(_Frozen):
-    """A whole tool call. Backends assemble partial JSON themselves."""
+    """A whole tool call. Backends assemble partial JSON themselves.
+
+    ``recovered``: the server did not parse the call; the backend read it from the
+    reply's text (agentshell_chatformat's CallRecovery). It is run like any other
+    call; ``agent doctor --model`` counts these to say how usable a model is.
+    """
 
     type: Literal["tool_call"] = "tool_call"
     id: str
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    recovered: bool = False
 
 
 class MalformedToolCall(_Frozen):

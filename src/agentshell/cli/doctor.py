@@ -7,7 +7,8 @@ call), so a third-party backend is checked exactly like a shipped one. Every pro
 runs under a deadline in a worker thread: a hung server must not hang the doctor.
 
 Exit code: 0 when the default model can run, 1 when it cannot (or the config is
-unreadable), so scripts and CI can gate on it.
+unreadable, or the model given to ``--model`` made no tool call at all, see
+cli/probe.py), so scripts and CI can gate on it.
 """
 
 from __future__ import annotations
@@ -326,12 +327,26 @@ def doctor(
         bool, typer.Option("--smoke/--no-smoke", help="Run one chat turn and one tool call on each usable backend.")
     ] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed for each probe and smoke turn.")] = 60.0,
+    probe_model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Also send this model a fixed set of tool-call requests and count the calls that come back "
+            "native, recovered from text, or not at all.",
+        ),
+    ] = None,
 ) -> None:
     """Check Python, the config and every backend, then try a chat turn and a tool call on each usable one."""
     checks, default_ok, model = diagnose(tuple(backend or ()), run_smoke, timeout)
+    if probe_model:
+        from agentshell.cli.probe import probe_check  # see cli/probe.py
+
+        checks.append(probe_check(probe_model, timeout))
+    probe_failed = bool(probe_model) and checks[-1].status == "fail"
     if as_json:
         payload = {"ok": default_ok, "default_model": model, "checks": [asdict(c) for c in checks]}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         render(checks, default_ok, model)
-    raise typer.Exit(0 if default_ok else 1)
+    raise typer.Exit(0 if default_ok and not probe_failed else 1)

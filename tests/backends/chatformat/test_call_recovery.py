@@ -260,3 +260,10 @@ def test_the_stream_parser_leaves_a_tag_in_inline_code_as_text() -> None:
         parser = ToolCallParser(id_factory=ids(), tools=BASH)
         events = coalesce(parser.feed(text[:cut]) + parser.feed(text[cut:]) + parser.finish())
         assert events == [TextDelta(text=text)], cut
+
+
+def test_recovered_calls_say_so() -> None:
+    recovery = CallRecovery(BASH)
+    recovery.feed('{"name": "bash", "arguments": {"command": "ls"}}')
+    (call,) = recovery.finish()
+    assert isinstance(call, ToolCall) and call.recovered

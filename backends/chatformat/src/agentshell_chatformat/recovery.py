@@ -304,7 +304,7 @@ class CallRecovery:
             if call.error is not None:
                 events.append(self._malformed(call.raw, call.error, call.name))
             else:
-                events.append(ToolCall(id=self._new_id(), name=call.name, arguments=call.arguments))
+                events.append(ToolCall(id=self._new_id(), name=call.name, arguments=call.arguments, recovered=True))
         return events or None
 
     def _json_calls(self, body: str) -> list[RecoveredEvent] | None:
@@ -330,7 +330,7 @@ class CallRecovery:
                 continue
             if name not in self._tools:
                 return None
-            events.append(ToolCall(id=self._new_id(), name=name, arguments=arguments))
+            events.append(ToolCall(id=self._new_id(), name=name, arguments=arguments, recovered=True))
         return events or None
 
     def _whole_reply(self, text: str) -> list[RecoveredEvent] | str | None:
@@ -358,7 +358,7 @@ class CallRecovery:
             except ValueError as exc:
                 events.append(self._malformed(stripped, f"could not read the tool call: {exc}", name))
                 continue
-            events.append(ToolCall(id=self._new_id(), name=name, arguments=arguments))
+            events.append(ToolCall(id=self._new_id(), name=name, arguments=arguments, recovered=True))
         return events or None
 
     def _bare_call_name(self, value: Any) -> str | None:
