@@ -103,3 +103,13 @@ def test_a_line_starting_with_a_path_is_a_prompt(tmp_path: Path) -> None:
     shell, out, _ = run_shell(tmp_path, model, "/etc/hosts what is this?\r")
     assert "unknown command" not in out and "that is the hosts file" in out
     assert shell.agent is not None and shell.agent.messages[0].content == "/etc/hosts what is this?"
+
+
+def test_asking_again_is_not_a_repeated_call(tmp_path: Path) -> None:
+    """The same command once per request, before and after /clear: never "repeated ... in a row"."""
+    turns = [[[call("bash", f"c{i}", command="echo hi")], [text(f"said hi {i}")]] for i in range(5)]
+    model = write_script(tmp_path, [response for turn in turns for response in turn])
+    keys = "run echo hi\ra\ragain please\rthird time\r/clear\rfourth\rfifth\r"
+    _, out, code = run_shell(tmp_path, model, keys)
+    assert code == 0 and "in a row" not in out
+    assert out.count("said hi") == 5

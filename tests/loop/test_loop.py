@@ -149,6 +149,48 @@ def test_repeated_identical_call_stops_with_a_message(tmp_path: Path) -> None:
     assert agent.messages[-1].role == "tool" and "repeated" in agent.messages[-1].content
 
 
+def test_repeats_count_within_one_request_only(tmp_path: Path) -> None:
+    """ "run echo hi", "again please", "third time": each request may repeat what the last one did."""
+    responses = [r for i in range(4) for r in ([call("echo", f"c{i}", text="hi")], [text(f"done {i}")])]
+    agent, _, _, tool = make_agent(tmp_path, responses)
+    assert [agent.run(prompt).result for prompt in ("run it", "again", "third time", "fourth")] == [
+        "done 0",
+        "done 1",
+        "done 2",
+        "done 3",
+    ]
+    assert tool.runs == 4
+
+
+class CounterArgs(ToolArgs):
+    path: str
+
+
+class CounterTool:
+    """Answers differently each time, as the tests do once a file was edited between two runs."""
+
+    name: ClassVar[str] = "count"
+    description: ClassVar[str] = "Count."
+    kind: ClassVar[Any] = "read"
+    Args: ClassVar[type[BaseModel]] = CounterArgs
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def run(self, args: BaseModel, ctx: ToolContext) -> ToolResult:
+        self.runs += 1
+        return ToolResult(output=f"{self.runs} failed" if self.runs < 5 else "all passed")
+
+
+def test_the_same_call_with_a_new_answer_is_progress_not_a_loop(tmp_path: Path) -> None:
+    responses = [[call("count", f"c{i}", path="tests")] for i in range(5)] + [[text("green")]]
+    backend = ScriptedBackend({"responses": responses})
+    tool = CounterTool()
+    runner = ToolRunner([tool], ToolContext(workspace=tmp_path), PermissionGate("ask", tmp_path))
+    agent = Agent(backend, "script", runner, Recorder())
+    assert agent.run("make the tests pass").result == "green" and tool.runs == 5
+
+
 def test_different_arguments_are_not_repeats(tmp_path: Path) -> None:
     responses = [[call("echo", f"c{i}", text=str(i % 2))] for i in range(4)] + [[text("done")]]
     agent, _, _, tool = make_agent(tmp_path, responses)

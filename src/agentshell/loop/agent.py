@@ -51,6 +51,7 @@ class Agent:
 
     def run(self, prompt: str) -> RunOutcome:
         self.outcome = RunOutcome()
+        self.guard.new_request()
         self._append(Message(role="user", content=prompt))
         while not self.step():
             pass
@@ -130,7 +131,11 @@ class Agent:
 
     def _run_one(self, call: ToolCallRequest) -> ToolOutcome:
         refusal = self.guard.vet(call)
-        return refusal if refusal is not None else self.tools.execute(call.name, dict(call.arguments))
+        if refusal is not None:
+            return refusal
+        result = self.tools.execute(call.name, dict(call.arguments))
+        self.guard.record(call, result.output)
+        return result
 
     def _answer(self, call: ToolCallRequest, result: ToolOutcome, interrupted: bool) -> None:
         self.observer.on_tool_result(call, result)

@@ -4,11 +4,15 @@ Every way out of ``Agent.run`` other than a final answer is a :class:`LoopExit`
 whose ``str()`` is the line for the user and whose ``exit_code`` is what a script
 sees (the codes and the whole error tree are in :mod:`agentshell.errors`).
 :class:`CallGuard` vets each tool call before it runs: malformed calls,
-oversized arguments and a model stuck repeating itself.
+oversized arguments and a model stuck repeating itself. A model is stuck when it
+sends the same call and gets the same answer, again and again, within one request:
+a new request (:meth:`CallGuard.new_request`) starts the count over, and so does a
+call whose result differs from the last one (the tests rerun after an edit).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -39,7 +43,7 @@ class Interrupted(LoopExit):
 @dataclass(frozen=True)
 class Limits:
     max_turns: int = 50  # model requests per run()
-    repeat_limit: int = 3  # identical tool calls in a row before stopping
+    repeat_limit: int = 3  # identical calls in a row, with identical results, within one request before stopping
     max_argument_bytes: int = 1_000_000  # larger tool arguments get an error result instead of running
 
 
@@ -49,7 +53,14 @@ class CallGuard:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._malformed: dict[str, str] = {}  # tool call id -> the error to answer it with
-        self._last: tuple[str, int] = ("", 0)  # signature of the last call, times in a row
+        self._last = ""  # signature of the last call that ran
+        self._last_result = ""  # digest of what it answered
+        self._in_a_row = 0  # how many times in a row that call ran and got that answer
+
+    def new_request(self) -> None:
+        """A new user request: what the model did for the last one says nothing about this one."""
+        self._malformed.clear()
+        self._last, self._last_result, self._in_a_row = "", "", 0
 
     def malformed(self, event: MalformedToolCall) -> ToolCallRequest:
         """The call as the transcript keeps it; :meth:`vet` answers it with the parse error."""
@@ -62,11 +73,11 @@ class CallGuard:
         """An error result for a call that must not run, None for one that may; raises when the model is stuck."""
         if call.id in self._malformed:
             return ToolResult(self._malformed.pop(call.id), is_error=True, summary="malformed tool call")
-        signature = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
-        self._last = (signature, self._last[1] + 1 if signature == self._last[0] else 1)
-        if self._last[1] >= self.limits.repeat_limit:
+        signature = _signature(call)
+        if signature == self._last and self._in_a_row + 1 >= self.limits.repeat_limit:
             raise RepeatedToolCall(
-                f"the model called {call.name} with the same arguments {self._last[1]} times in a row; stopped"
+                f"the model called {call.name} with the same arguments {self._in_a_row + 1} times in a row "
+                "and got the same answer each time; stopped"
             )
         size = len(signature.encode())
         if size > self.limits.max_argument_bytes:
@@ -77,3 +88,16 @@ class CallGuard:
                 summary="too large",
             )
         return None
+
+    def record(self, call: ToolCallRequest, output: str) -> None:
+        """What the call answered: the same call with a different answer (a file changed) is progress."""
+        signature = _signature(call)
+        digest = hashlib.blake2b(output.encode(errors="replace"), digest_size=16).hexdigest()
+        if signature == self._last and digest == self._last_result:
+            self._in_a_row += 1
+        else:
+            self._last, self._last_result, self._in_a_row = signature, digest, 1
+
+
+def _signature(call: ToolCallRequest) -> str:
+    return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
