@@ -8,7 +8,7 @@
     uv.lock synced into a virtual environment under %LOCALAPPDATA%\agentshell; a package or git URL
     with uv: `uv tool install`; without uv: pip in that virtual environment, with an `agent.cmd`
     shim in %USERPROFILE%\.local\bin, which is added to the user PATH. The shim is written only once
-    a check has found this project there (install/README.md). Running it again updates in place.
+    a check has found this project there (docs/install.md). Running it again updates in place.
 
     .\install\install.ps1 -From .          # from a checkout
 

@@ -9,7 +9,7 @@
 # unrelated project) into its own environment. From a checkout with uv on PATH: the checkout's
 # uv.lock synced into a virtual environment under the user data directory; a package or git URL with
 # uv: `uv tool install`; without uv: pip in that virtual environment. `agent` is linked into
-# ~/.local/bin only once a check has found this project there (install/README.md).
+# ~/.local/bin only once a check has found this project there (docs/install.md).
 # Running it again updates in place.
 set -eu
 
