@@ -165,6 +165,11 @@ class Session:
         self._write({"type": "compaction", "time": _now(), "messages": [_dump_message(m) for m in messages]})
         self.messages = list(messages)
 
+    def record_checkpoint(self, checkpoint_id: str, request: int) -> None:
+        """The workspace's files were checkpointed before request ``request`` (docs/checkpoints.md): an outer
+        program reads the id here and passes it to ``agent rewind --to``. Readers skip the line like any unknown one."""
+        self._write({"type": "checkpoint", "time": _now(), "id": checkpoint_id, "request": request})
+
     def close(self) -> None:
         """Release the lock. A session that never got a message leaves no file behind."""
         if self._fd is None:

@@ -98,6 +98,7 @@ def test_json_schema_is_exported() -> None:
         "ToolResultEvent",
         "ResultEvent",
         "ErrorEvent",
+        "CheckpointEvent",
     }
 
 

@@ -18,6 +18,7 @@ from agentshell.permissions.modes import PermissionMode
 from agentshell.protocol import Backend, ChatOptions, ModelInfo, ThinkLevel
 
 if TYPE_CHECKING:  # the loop, tools and sessions are imported by assemble(), not by `agent launch --help`
+    from agentshell.checkpoints.recorder import Checkpoint, Checkpointer
     from agentshell.loop.context import ContextKeeper
     from agentshell.permissions.gate import Approval, ApprovalRequest, PermissionGate
     from agentshell.registry import BackendPool
@@ -76,6 +77,7 @@ class Assembly:
     system_prompt: str
     options: ChatOptions
     workspace: Path
+    checkpoints: Checkpointer  # file checkpoints before each request's changes (docs/checkpoints.md)
 
     def switch(self, model: str, backend: str | None = None) -> None:
         """``/model``: resolve and describe the new model before touching anything, so a typo changes nothing."""
@@ -90,6 +92,10 @@ class Assembly:
 
         self.close()
         self.session = SessionStore().create(self.workspace)
+
+    def record_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Each checkpoint id goes into the session file too, for the session's current (after /clear, new) file."""
+        self.session.record_checkpoint(checkpoint.id, checkpoint.request)
 
     def close(self) -> None:
         self.session.close()
@@ -109,6 +115,7 @@ def assemble(
     ``ask`` is the approval callback (None when nothing may be asked); ``notice``
     prints a one-line diagnostic on stderr.
     """
+    from agentshell.checkpoints.recorder import Checkpointer
     from agentshell.loop.instructions import system_prompt
     from agentshell.permissions.gate import PermissionGate
     from agentshell.session import SessionStore
@@ -156,7 +163,11 @@ def assemble(
         notice(f"warning: session {session.id}: {warning}")
 
     options = ChatOptions(temperature=settings.temperature, seed=settings.seed, think=opts.think)
-    return Assembly(
+    if settings.permission_mode == "read-only":  # nothing that changes files runs: no checkpoints to take
+        checkpoints = Checkpointer(None, notice)
+    else:
+        checkpoints = Checkpointer.open(workspace, notice)
+    parts = Assembly(
         config=config,
         pool=pool,
         backend=backend,
@@ -169,7 +180,10 @@ def assemble(
         system_prompt=system_prompt(workspace, runner.specs()),
         options=options,
         workspace=workspace,
+        checkpoints=checkpoints,
     )
+    parts.checkpoints.listeners.append(parts.record_checkpoint)
+    return parts
 
 
 def stderr_notice(line: str) -> None:

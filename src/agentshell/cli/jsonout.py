@@ -112,8 +112,25 @@ class ErrorEvent(_Out):
     exit_code: int
 
 
+class CheckpointEvent(_Out):
+    """The workspace's files were checkpointed before the request's first change (docs/checkpoints.md):
+    ``agent rewind --to ID`` puts them back to this point."""
+
+    type: Literal["checkpoint"] = "checkpoint"
+    id: str
+    session_id: str
+    request: int
+
+
 StreamEvent = Annotated[
-    InitEvent | TextEvent | ThinkingEvent | ToolCallEvent | ToolResultEvent | ResultEvent | ErrorEvent,
+    InitEvent
+    | TextEvent
+    | ThinkingEvent
+    | ToolCallEvent
+    | ToolResultEvent
+    | ResultEvent
+    | ErrorEvent
+    | CheckpointEvent,
     Field(discriminator="type"),
 ]
 stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)

@@ -46,6 +46,8 @@ SLASH_COMMANDS = (
     SlashCommand("/tools", "/tools", "list the tools the model can call"),
     SlashCommand("/clear", "/clear", "start a fresh conversation (a new session)"),
     SlashCommand("/compact", "/compact", "summarize older turns now to free context"),
+    SlashCommand("/undo", "/undo", "put the files back as they were before the last request (twice: redo)"),
+    SlashCommand("/rewind", "/rewind [N]", "go back to before request N: the code, the conversation or both"),
     SlashCommand("/exit", "/exit", "quit (Ctrl-D does the same)"),
 )
 
@@ -123,7 +125,7 @@ class Shell:
         self.parts = parts = assemble(opts, ask=self.ask, notice=self.notice)
         messages = parts.session.messages if parts.session is not None else []
         self.agent = Agent(
-            parts.backend, parts.model, parts.tools, self.renderer,
+            parts.backend, parts.model, parts.checkpoints.guard(parts.tools), self.renderer,
             system_prompt=parts.system_prompt, options=parts.options,
             limits=Limits(max_turns=parts.config.settings.max_turns), session=parts.session,
             context=parts.context, messages=messages,
@@ -152,7 +154,8 @@ class Shell:
             self.turn(line)
 
     def turn(self, line: str) -> None:
-        assert self.agent is not None
+        assert self.agent is not None and self.parts is not None
+        self.parts.checkpoints.begin_request(self.parts.session.id, line, len(self.agent.messages))
         try:
             self.agent.run(line)
         except (Interrupted, KeyboardInterrupt):
@@ -179,6 +182,14 @@ class Shell:
             self.console.print(table)
         elif name == "/clear":
             self.clear()
+        elif name in ("/undo", "/rewind"):
+            from agentshell.cli import rewind_shell  # rich and the checkpoints only when asked for
+
+            ask = self._questions.prompt
+            if name == "/undo":
+                rewind_shell.undo(self.console, ask, self.parts, self.agent)
+            else:
+                rewind_shell.rewind(self.console, ask, self.parts, self.agent, arg)
         elif name == "/compact":
             try:
                 note = self.agent.compact()

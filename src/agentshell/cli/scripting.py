@@ -14,7 +14,14 @@ from typing import Any, TextIO
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
 from agentshell.cli.failures import classify
 from agentshell.cli.formats import OutputFormat
-from agentshell.cli.jsonout import ErrorEvent, InitEvent, StreamJsonWriter, build_result, dump_redacted
+from agentshell.cli.jsonout import (
+    CheckpointEvent,
+    ErrorEvent,
+    InitEvent,
+    StreamJsonWriter,
+    build_result,
+    dump_redacted,
+)
 from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Limits, LoopExit
@@ -132,10 +139,14 @@ def _run(
                 permission_mode=parts.config.settings.permission_mode,
             )
         )
+        emit = writer.emit
+        parts.checkpoints.listeners.append(
+            lambda cp: emit(CheckpointEvent(id=cp.id, session_id=cp.session, request=cp.request))
+        )
     agent = Agent(
         parts.backend,
         parts.model,
-        parts.tools,
+        parts.checkpoints.guard(parts.tools),
         observer,
         system_prompt=parts.system_prompt,
         options=parts.options,
@@ -145,6 +156,7 @@ def _run(
         messages=parts.session.messages if parts.session is not None else (),
     )
     code, error, kind = EXIT_OK, None, ""
+    parts.checkpoints.begin_request(parts.session.id, text, len(agent.messages))
     try:
         outcome = agent.run(text)
     except (LoopExit, BackendFailure, KeyboardInterrupt) as exc:
