@@ -55,6 +55,25 @@ def config_path() -> Path:
     return Path(override).expanduser() if override else config_dir() / "config.toml"
 
 
+MAX_BASH_TIMEOUT = 86_400.0
+# Where common tools keep credentials; a sandboxed command sees empty ones (docs/tools-and-permissions.md#sandbox).
+DEFAULT_SANDBOX_HIDE = (
+    "~/.ssh",
+    "~/.gnupg",
+    "~/.aws",
+    "~/.azure",
+    "~/.config/gcloud",
+    "~/.config/gh",
+    "~/.docker/config.json",
+    "~/.kube",
+    "~/.netrc",
+    "~/.git-credentials",
+    "~/.pypirc",
+    "~/.npmrc",
+    "~/.ollama",
+)
+
+
 class EndpointConfig(BaseModel):
     """A named OpenAI-compatible server, used as ``--model NAME:MODEL`` (the backend whose manifest lists
     ``endpoints`` among its sections receives the table)."""
@@ -85,14 +104,29 @@ class Settings(BaseModel):
     """Permission rules that always deny, e.g. ``bash(rm *)``."""
     max_turns: int = 50
     """Upper bound on model requests in one run of the loop."""
-    context_threshold: float = 0.8
-    """Share of the context window at which older turns are compacted."""
-    temperature: float | None = None
-    """Sampling temperature; the backend's default when unset."""
+    context_threshold: float = Field(0.8, gt=0, le=1, allow_inf_nan=False)
+    """Share of the context window at which older turns are compacted: more than 0, at most 1."""
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
+    """Sampling temperature, 0 to 2; the backend's default when unset."""
     seed: int | None = None
     """Sampling seed, for reproducible runs where the backend supports it."""
-    bash_timeout: float = 120.0
-    """Seconds before a ``bash`` tool call is killed."""
+    bash_timeout: float = Field(120.0, gt=0, le=MAX_BASH_TIMEOUT, allow_inf_nan=False)
+    """Seconds before a ``bash`` tool call is killed: more than 0, at most a day."""
+    bash_pass_env: list[str] = Field(default_factory=list)
+    """Credential-looking variables commands still get, e.g. ``["GH_TOKEN"]`` (by default they get none;
+    what a command prints is redacted either way). agentshell's own keys never pass."""
+    sandbox: bool | None = None
+    """Run every bash call in the OS sandbox (docs/tools-and-permissions.md#sandbox): true refuses to start
+    when none can run, false never sandboxes; unset, yolo mode (and ``sandbox_allow_net``) turn it on where
+    one can run."""
+    sandbox_allow_net: list[str] = Field(default_factory=list)
+    """Hosts sandboxed commands may reach over HTTP(S) through agentshell's proxy: ``pypi.org``,
+    ``github.com:443``, ``*.example.com``. Everything else has no network."""
+    sandbox_writable: list[str] = Field(default_factory=list)
+    """Paths the sandbox leaves writable besides the workspace, e.g. ``["~/.cache"]`` for package managers."""
+    sandbox_hide: list[str] = Field(default_factory=lambda: list(DEFAULT_SANDBOX_HIDE))
+    """Paths the sandbox replaces with empty ones (credential stores); agentshell's own config and data
+    directories are always hidden."""
     backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-backend options, e.g. ``[backends.ollama] host = "..."``."""
     endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
@@ -106,6 +140,7 @@ ENV_VARS: dict[str, str] = {
     "AGENT_PERMISSION_MODE": "permission_mode",
     "AGENT_MAX_TURNS": "max_turns",
     "AGENT_CONTEXT_THRESHOLD": "context_threshold",
+    "AGENT_SANDBOX": "sandbox",
 }
 
 
@@ -194,6 +229,8 @@ def load_config(
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path} is not a file; remove it, or point AGENT_CONFIG at a TOML file")
     if path.is_file():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -10,7 +10,11 @@ so redaction happens at the writer, not at the source. What counts as a secret:
 
 Each occurrence becomes ``[REDACTED:NAME]`` so a reader still knows what was there.
 Settings are judged by name too (:func:`is_secret`): their values are masked in
-``agent config show`` and kept from the commands the bash tool runs.
+``agent config show``. Variables are judged by name alone (:func:`is_secret_variable`,
+whatever their length) to keep them out of the commands the bash tool runs.
+
+Tool results are redacted before they enter the conversation (``loop/agent.py``),
+so what is sent to a model server never holds a key a command printed.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ def is_secret(key: str) -> bool:
     return any(s in leaf for s in SECRET_KEYS)
 
 
+def is_secret_variable(name: str) -> bool:
+    """Whether environment variable ``name`` looks like a credential (``OPENAI_API_KEY``, ``GH_TOKEN``...)."""
+    return name not in _NOT_SECRETS and SECRET_NAME.search(name) is not None
+
+
 def add_secret(value: str, label: str = "secret") -> None:
     """Mask ``value`` from now on, e.g. an API key that came from the config file rather than the environment."""
     if len(value) >= MIN_SECRET_LENGTH:
@@ -55,7 +64,7 @@ def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     env = os.environ if environ is None else environ
     found = dict(_registered)
     for name, value in env.items():
-        if len(value) >= MIN_SECRET_LENGTH and name not in _NOT_SECRETS and SECRET_NAME.search(name):
+        if len(value) >= MIN_SECRET_LENGTH and is_secret_variable(name):
             found[value] = name
     return found
 

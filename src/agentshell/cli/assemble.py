@@ -45,6 +45,9 @@ class LaunchOptions:
     seed: int | None = None
     debug: bool = False
     workspace: Path = field(default_factory=Path.cwd)
+    sandbox: bool | None = None
+    """``--sandbox`` / ``--no-sandbox``; None leaves it to the config and the mode (cli/sandboxing.py)."""
+    sandbox_allow_net: tuple[str, ...] = ()
 
     def flags(self) -> dict[str, Any]:
         """Dotted config keys, for :func:`agentshell.config.load_config` (None = not given).
@@ -58,6 +61,7 @@ class LaunchOptions:
             "permission_mode": self.permission_mode,
             "temperature": self.temperature,
             "seed": self.seed,
+            "sandbox": self.sandbox,
         }
 
 
@@ -116,10 +120,12 @@ def assemble(
     prints a one-line diagnostic on stderr.
     """
     from agentshell.checkpoints.recorder import Checkpointer
+    from agentshell.cli import sandboxing
     from agentshell.loop.instructions import system_prompt
     from agentshell.permissions.gate import PermissionGate
     from agentshell.session import SessionStore
     from agentshell.tools import ToolContext, ToolRunner, default_tools
+    from agentshell.tools.processes import protect_environment
 
     config = load_config(opts.flags(), backend_flags=opts.backend_flags)
     settings = config.settings
@@ -129,11 +135,16 @@ def assemble(
         raise UsageError("give either --continue or --resume ID, not both")
     workspace = opts.workspace.resolve()
 
+    protect_environment()  # /proc/AGENT/environ holds the API keys: not readable by the commands (tools/shell.py)
+    sandbox = sandboxing.open_for_run(settings, workspace, notice, opts.sandbox_allow_net)
     pool = config.backend_pool(opts.debug)
     backend, model = pool.resolve(settings.model, settings.backend)
     info = backend.describe(model)
     if settings.permission_mode == "yolo":
-        notice("warning: --permission-mode yolo: every tool call runs without asking, including shell commands")
+        confined = f" (inside the {sandbox.kind} sandbox)" if sandbox is not None else ""
+        notice(
+            f"warning: --permission-mode yolo: every tool call runs without asking, including shell commands{confined}"
+        )
 
     allow, deny = [*settings.allow, *opts.allow], [*settings.deny, *opts.deny]
     gate = PermissionGate(settings.permission_mode, workspace, allow=allow, deny=deny, ask=ask)
@@ -143,6 +154,8 @@ def assemble(
             workspace=workspace,
             bash_timeout=settings.bash_timeout,
             hidden_env=credential_env_vars(settings),
+            pass_env=tuple(settings.bash_pass_env),
+            sandbox=sandbox,
         ),
         gate,
     )

@@ -84,6 +84,21 @@ def launch(
     temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed, for reproducible runs.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and backend debug output on stderr.")] = False,
+    sandbox: Annotated[
+        bool | None,
+        typer.Option(
+            "--sandbox/--no-sandbox",
+            help="Run every bash call in an OS sandbox (bubblewrap; on by default in yolo mode where it works).",
+        ),
+    ] = None,
+    sandbox_allow_net: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sandbox-allow-net",
+            metavar="HOST",
+            help="Let sandboxed commands reach HOST over HTTP(S) through a proxy, e.g. pypi.org. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Start the agent in this directory: interactive on a terminal, one run with -p or piped stdin.
 
@@ -106,6 +121,8 @@ def launch(
         temperature=temperature,
         seed=seed,
         debug=debug,
+        sandbox=sandbox,
+        sandbox_allow_net=tuple(sandbox_allow_net or ()),
     )
     with user_errors(debug):
         if prompt is None and sys.stdin.isatty():

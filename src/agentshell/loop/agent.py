@@ -27,6 +27,7 @@ from agentshell.protocol import (
     ToolCall,
     ToolCallRequest,
 )
+from agentshell.redact import redact
 from agentshell.tools.base import ToolResult
 
 
@@ -140,8 +141,10 @@ class Agent:
     def _answer(self, call: ToolCallRequest, result: ToolOutcome, interrupted: bool) -> None:
         self.observer.on_tool_result(call, result)
         self.outcome.tool_calls.append(call)
+        # A key a command printed (env, a config file it read) is masked before any model server sees it.
+        content = redact(result.output)
         self._append(
-            Message(role="tool", content=result.output, tool_call_id=call.id, name=call.name, interrupted=interrupted)
+            Message(role="tool", content=content, tool_call_id=call.id, name=call.name, interrupted=interrupted)
         )
 
     def _append(self, message: Message) -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, get_args, get_origin, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args, get_origin, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from agentshell.permissions.modes import ToolKind
+
+if TYPE_CHECKING:
+    from agentshell.tools.sandbox import Sandbox
 
 MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: a longer path cannot name anything
 MAX_PATTERN_CHARS = 1000  # compiling a regex of megabytes takes minutes; no search needs that
@@ -37,6 +40,9 @@ class ToolContext:
     # Variables kept from commands: agentshell's own credentials (OLLAMA_API_KEY, endpoints' api_key_env...).
     # Tools never read the configuration; whoever builds the context (cli/assemble.py) fills this in.
     hidden_env: tuple[str, ...] = ()
+    # Credential-looking variables the user still wants commands to get (``bash_pass_env``, e.g. GH_TOKEN).
+    pass_env: tuple[str, ...] = ()
+    sandbox: Sandbox | None = None  # every bash call runs inside it when set (tools/sandbox.py)
 
 
 @dataclass(frozen=True)

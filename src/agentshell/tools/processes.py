@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,26 @@ from pathlib import Path
 
 MARKER_VAR = "AGENTSHELL_COMMAND_ID"
 _PROC = Path("/proc")
+_PR_SET_DUMPABLE = 4  # linux/prctl.h
+
+
+def protect_environment() -> bool:
+    """Make the agent's /proc files (environ, mem, fd...) root's, so a command it runs as the same user
+    cannot read its API keys there: ``prctl(PR_SET_DUMPABLE, 0)``. Linux only; True when it took effect.
+
+    Commands are unaffected (exec makes a process dumpable again). The price: no core dumps, and a
+    debugger or py-spy needs root to attach. It does nothing against root, which may read any process:
+    there, only the sandbox's PID namespace hides the agent (docs/tools-and-permissions.md, "Sandbox").
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
 
 
 def _read(path: str) -> bytes | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentshell.permissions.gate import ApprovalRequest, PermissionGate
 from agentshell.protocol import ToolSpec
+from agentshell.redact import redact
 from agentshell.tools.base import (
     Access,
     DescribesAccess,
@@ -94,7 +95,8 @@ class ToolRunner:
             output = output[:MAX_OUTPUT_CHARS] + f"\n[... {cut} more characters cut ...]"
         diff = visible(result.diff) if isinstance(result.diff, str) else None
         summary = visible(result.summary) if isinstance(result.summary, str) else ""
-        return ToolResult(visible(output), bool(result.is_error), summary, diff)
+        # Redacted here for what the terminal shows; loop/agent.py redacts what enters the conversation.
+        return ToolResult(visible(redact(output)), bool(result.is_error), summary, diff)
 
 
 def describe_validation(exc: ValidationError) -> str:

@@ -5,6 +5,13 @@ its own session and process group, and a timeout. Output is read as it comes
 and only its head and tail are kept, so ``yes`` cannot fill memory. When the
 command returns, times out, or the user presses Ctrl-C, every process it
 started is stopped (see :mod:`agentshell.tools.processes`).
+
+The command never sees a credential: agentshell's own (``ToolContext.hidden_env``) and every variable
+whose name looks like one (:func:`agentshell.redact.is_secret_variable`) are left out of its
+environment, unless ``bash_pass_env`` names them. It cannot read the agent's environment through
+/proc either: the agent is made undumpable (:func:`agentshell.tools.processes.protect_environment`),
+which holds against other users' processes, and the sandbox (:mod:`agentshell.tools.sandbox`) gives
+the command its own PID namespace, which holds against root too.
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ from pathlib import Path
 from pydantic import Field
 
 from agentshell.permissions.modes import ToolKind
+from agentshell.redact import is_secret_variable
 from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolResult, plural
 from agentshell.tools.processes import MARKER_VAR, ProcessTree, hold_sigint, release_sigint, sigint_deferred
+from agentshell.tools.sandbox import Sandbox
 
 HEAD_BYTES = 15_000
 TAIL_BYTES = 15_000
@@ -97,39 +106,53 @@ class CommandOutcome:
     total_bytes: int
 
 
-def command_env(marker: str, hidden: tuple[str, ...] = ()) -> dict[str, str]:
-    """The command's environment: ``hidden`` (agentshell's own credentials) removed, quiet defaults, the marker.
+def command_env(marker: str, hidden: tuple[str, ...] = (), passed: tuple[str, ...] = ()) -> dict[str, str]:
+    """The command's environment: no credentials, quiet defaults, the marker.
 
-    Which variables are credentials is the configuration's knowledge; it arrives as ``ToolContext.hidden_env``.
+    ``hidden`` (agentshell's own credentials, from the configuration through ``ToolContext.hidden_env``)
+    never passes; other credential-looking variables pass only when ``passed`` names them.
     """
-    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env = {k: v for k, v in os.environ.items() if k not in hidden and (k in passed or not is_secret_variable(k))}
     env.update(_QUIET_ENV)
     env[MARKER_VAR] = marker
     return env
 
 
 def run_command(
-    command: str, cwd: Path, *, timeout: float, grace: float, hidden_env: tuple[str, ...] = ()
+    command: str,
+    cwd: Path,
+    *,
+    timeout: float,
+    grace: float,
+    hidden_env: tuple[str, ...] = (),
+    pass_env: tuple[str, ...] = (),
+    sandbox: Sandbox | None = None,
 ) -> CommandOutcome:
-    """Run ``bash -c command``; returns (or raises KeyboardInterrupt) only once every process it started is stopped."""
+    """Run ``bash -c command`` (inside ``sandbox`` when given); returns (or raises KeyboardInterrupt) only once
+    every process it started is stopped."""
     marker = uuid.uuid4().hex
+    env = command_env(marker, hidden_env, pass_env)
+    argv = ["bash", "-c", command]
+    if sandbox is not None:
+        argv = sandbox.wrap(argv, env)  # the sandbox itself starts with the clean environment: /proc/1/environ
     # Ctrl-C is held from before the start until the try below, where the cleanup can reach the processes:
     # a KeyboardInterrupt inside Popen itself would leave a running command nobody stops.
     held = hold_sigint()
     try:
         proc = subprocess.Popen(
-            ["bash", "-c", command],
+            argv,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=command_env(marker, hidden_env),
+            env=env,
         )
     except BaseException as exc:
         release_sigint(held)
         if isinstance(exc, OSError):
-            raise ToolError(f"cannot start bash: {exc.strerror or exc}") from None
+            what = "the sandbox" if sandbox is not None else "bash"
+            raise ToolError(f"cannot start {what}: {exc.strerror or exc}") from None
         raise
     tree = ProcessTree(proc, marker)
     capture = HeadTail()
@@ -261,7 +284,13 @@ class Bash(BaseTool[BashArgs]):
     def run(self, args: BashArgs, ctx: ToolContext) -> ToolResult:
         command = _checked(args.command)
         outcome = run_command(
-            command, ctx.workspace, timeout=ctx.bash_timeout, grace=ctx.kill_grace, hidden_env=ctx.hidden_env
+            command,
+            ctx.workspace,
+            timeout=ctx.bash_timeout,
+            grace=ctx.kill_grace,
+            hidden_env=ctx.hidden_env,
+            pass_env=ctx.pass_env,
+            sandbox=ctx.sandbox,
         )
         body = outcome.output if outcome.output.strip() else "(no output)"
         if not body.endswith("\n"):
