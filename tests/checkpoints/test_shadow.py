@@ -161,3 +161,19 @@ def test_one_shadow_per_workspace_under_the_data_directory(tmp_path: Path) -> No
     assert shadow_dir(a, tmp_path / "d") != shadow_dir(b, tmp_path / "d")
     assert shadow_dir(a, tmp_path / "d").parent == tmp_path / "d" / "checkpoints"
     assert shadow_dir(a, tmp_path / "d").name.startswith("proj-")
+
+
+def test_a_git_lock_left_by_a_killed_checkpoint_does_not_stop_the_next_one(tmp_path: Path) -> None:
+    ws, data = tmp_path / "ws", tmp_path / "data"
+    ws.mkdir()
+    (ws / "a.txt").write_text("a\n")
+    notes: list[str] = []
+    checkpointer = open_checkpointer(ws, data, notes)
+    checkpointer.begin_request("s", "go")
+    agent_call(checkpointer, lambda: None)
+    repo = store_of(checkpointer).repo
+    (repo.dir / "index.lock").write_text("")  # what `git add` leaves when killed with SIGKILL
+    (repo.dir / "git" / "refs" / "agentshell" / "s.lock").write_text("")
+    agent_call(checkpointer, lambda: (ws / "a.txt").write_text("b\n"))
+    assert checkpointer.enabled and notes == []
+    assert store_of(checkpointer).timeline.records()[-1].changed == ("a.txt",)

@@ -107,10 +107,11 @@ def test_a_rewind_across_two_sessions(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "a.txt").write_text("a0\n")
+    (ws / "deep" / "er").mkdir(parents=True)
     first = launch(tmp_path, ws, "one", [call("write_file", "1", path="a.txt", content="a1\n")])
     launch(tmp_path, ws, "two", [call("write_file", "1", path="a.txt", content="a2\n")], "--continue")
     launch(tmp_path, ws, "three", [call("write_file", "1", path="b.txt", content="b\n")])  # a new session
-    listed = rewind_json(ws, "--list", "--session", first[0]["session_id"][:15])
+    listed = rewind_json(ws / "deep" / "er", "--list", "--session", first[0]["session_id"][:15])  # from below too
     assert [(e["request"], e["prompt"], e["files"]) for e in listed["entries"]] == [
         (1, "one", ["a.txt"]),
         (2, "two", ["a.txt"]),

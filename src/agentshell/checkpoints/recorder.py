@@ -42,6 +42,14 @@ class Checkpoint:
     request: int
 
 
+def prompt_line(text: str) -> str:
+    """The first line of a prompt, with credentials masked and shortened, as the timeline keeps it."""
+    from agentshell.redact import redact
+
+    line = redact(text.strip().splitlines()[0] if text.strip() else "")
+    return line if len(line) <= PROMPT_CHARS else line[: PROMPT_CHARS - 1] + "…"
+
+
 class Executor(Protocol[R_co]):
     """The loop's ToolExecutor (``agentshell.loop.ports``), restated so this package needs nothing of the loop."""
 
@@ -126,10 +134,7 @@ class Checkpointer:
                 )
             self._numbers[session] += 1
             self.request = self._numbers[session]
-            from agentshell.redact import redact
-
-            line = redact(prompt.strip().splitlines()[0] if prompt.strip() else "")
-            shown = line if len(line) <= PROMPT_CHARS else line[: PROMPT_CHARS - 1] + "…"
+            shown = prompt_line(prompt)
             with self.store.repo.locked():
                 self.store.timeline.append(Record("request", session, self.request, prompt=shown, messages=messages))
         except (CheckpointError, OSError) as exc:

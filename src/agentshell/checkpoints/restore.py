@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from agentshell.checkpoints.gitcmd import CheckpointError
 from agentshell.checkpoints.manifest import GIT_DEFAULT_PERMS, parent_dirs
 from agentshell.checkpoints.shadow import Entry, Snapshot
 
@@ -144,6 +145,8 @@ class WorkspaceWriter:
     """Applies operations inside ``root`` without ever following a symlink."""
 
     def __init__(self, root: Path) -> None:
+        if os.open not in os.supports_dir_fd or os.rename not in os.supports_dir_fd:  # replace = rename there
+            raise CheckpointError("rewinding needs a system whose file calls take directory descriptors (POSIX)")
         self.root = root
 
     def apply(self, ops: Iterable[Op], blobs: Iterator[tuple[str, bytes]]) -> dict[str, str]:

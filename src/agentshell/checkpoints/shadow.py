@@ -82,7 +82,6 @@ class ShadowRepo:
         self.dir = directory
         self.limits = limits or Limits()
         self.git = Git(directory / "git", workspace, directory / "index")
-        self._parents: dict[str, str | None] = {}
         self._last_manifest: tuple[bytes, str] | None = None
         self._roots: dict[tuple[str, str], str] = {}
         self._snapshots: dict[str, Snapshot] = {}
@@ -143,9 +142,19 @@ class ShadowRepo:
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
+                self._remove_stale_git_locks()
             yield
         finally:
             os.close(fd)
+
+    def _remove_stale_git_locks(self) -> None:
+        """Holding our lock, no git of ours runs: a lock file left is from one killed mid-write (SIGKILL)."""
+        stale = [self.dir / "index.lock", self.dir / "git" / "packed-refs.lock", self.dir / "git" / "HEAD.lock"]
+        with contextlib.suppress(OSError):
+            stale += [e for e in (self.dir / "git" / "refs" / "agentshell").iterdir() if e.name.endswith(".lock")]
+        for path in stale:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     # ------------------------------------------------------------------ taking a checkpoint
 
@@ -155,6 +164,18 @@ class ShadowRepo:
         One walk of the work tree (``ls-files``) finds what changed since the last checkpoint; only
         those paths are added, and when nothing changed git is not asked to write anything.
         """
+        try:
+            return self._snapshot(ref, message)
+        except GitFailed:  # what this process remembers may be stale (another one pruned): once more, from scratch
+            self._forget()
+            return self._snapshot(ref, message)
+
+    def _forget(self) -> None:
+        self._last_manifest, self._last_tree, self._tracked = None, None, None
+        self._roots.clear()
+        self._trees.clear()
+
+    def _snapshot(self, ref: str, message: str) -> Snapshot:
         changed, skipped, untrack = self._survey()
         if changed:
             done = self._add(changed)
@@ -280,18 +301,25 @@ class ShadowRepo:
 
     def _commit(self, ref: str, root: str, message: str) -> str:
         full = REF_PREFIX + ref
-        if full not in self._parents:
-            found = self.git.run("rev-parse", "-q", "--verify", f"{full}^{{commit}}", ok=(0, 1)).stdout
-            self._parents[full] = found.decode().strip() or None
-        parent = self._parents[full]
+        parent = self._ref(full)
         if parent is not None and self._tree_of(parent) == root:
             return parent
         args = ["commit-tree", root, "-m", message] + (["-p", parent] if parent else [])
         commit = self.git.out(*args)
         self.git.run("update-ref", full, commit, *([parent] if parent else []))
-        self._parents[full] = commit
         self._trees[commit] = root
         return commit
+
+    def _ref(self, full: str) -> str | None:
+        """Where a ref points now; read fresh each time (``agent rewind`` in another process commits on it too)."""
+        try:
+            text = (self.dir / "git" / full).read_text().strip()
+            if re.fullmatch(r"[0-9a-f]{40,64}", text):
+                return text
+        except OSError:
+            pass
+        found = self.git.run("rev-parse", "-q", "--verify", f"{full}^{{commit}}", ok=(0, 1)).stdout  # packed by gc
+        return found.decode().strip() or None
 
     def _tree_of(self, commit: str) -> str:
         if commit not in self._trees:
@@ -382,7 +410,6 @@ class ShadowRepo:
         body = "".join(f"delete {REF_PREFIX}{ref}\n" for ref in refs).encode()
         if body:
             self.git.run("update-ref", "--stdin", input=body)
-        self._parents.clear()
 
     def collect_garbage(self) -> None:
         """Drop what no ref reaches any more; call under :meth:`locked` (a snapshot's loose objects are unreferenced

@@ -97,11 +97,10 @@ def run_rewind(
 
     if rollback and (to is not None or dry_run or list_ or force):
         raise UsageError("--rollback takes no other option: it undoes the interrupted rewind")
-    workspace = Path.cwd().resolve()
-    if not CheckpointStore.exists(workspace):
-        raise rw.RewindTargetError(
-            f"no checkpoints in {workspace} yet: the agent takes them when it changes files here"
-        )
+    here = Path.cwd().resolve()
+    workspace = next((d for d in (here, *here.parents) if CheckpointStore.exists(d)), None)
+    if workspace is None:  # the agent may have run in a parent directory: the nearest one with checkpoints counts
+        raise rw.RewindTargetError(f"no checkpoints in {here} yet: the agent takes them when it changes files here")
     store = CheckpointStore.open(workspace)
     pending = store.journal.read()
     if rollback:
