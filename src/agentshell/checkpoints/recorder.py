@@ -136,7 +136,8 @@ class Checkpointer:
             self.request = self._numbers[session]
             shown = prompt_line(prompt)
             with self.store.repo.locked():
-                self.store.timeline.append(Record("request", session, self.request, prompt=shown, messages=messages))
+                record = Record("request", session, self.request, prompt=shown, messages=messages)
+                self.store.timeline.append(record, sync=False)
         except (CheckpointError, OSError) as exc:
             self._disable(exc)
         return self.request

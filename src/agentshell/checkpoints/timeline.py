@@ -84,8 +84,9 @@ class Timeline:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def append(self, record: Record) -> None:
-        """One whole line, fsynced before returning; call under the shadow's lock."""
+    def append(self, record: Record, *, sync: bool = True) -> None:
+        """One whole line, fsynced before returning unless ``sync`` is False (a request line: the next record's
+        fsync carries it, and losing it in a crash only shifts request numbers); call under the shadow's lock."""
         line = (record.to_json() + "\n").encode()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -93,7 +94,8 @@ class Timeline:
             if end and os.pread(fd, 1, end - 1) != b"\n":  # a torn line from a killed writer: start a new one
                 line = b"\n" + line
             os.write(fd, line)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
 
