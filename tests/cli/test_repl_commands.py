@@ -22,8 +22,8 @@ def run_shell(tmp_path: Path, model: str, keys: str, **options: object) -> tuple
     out = Console(file=io.StringIO(), width=100, force_terminal=False, color_system=None)
     with create_pipe_input() as pipe:
         shell = Shell(out, PromptSession(input=pipe, output=DummyOutput()))
+        pipe.send_text(keys)  # typed ahead: start() may already ask (the --resume picker)
         shell.start(LaunchOptions(model=model, workspace=tmp_path, **options))  # type: ignore[arg-type]
-        pipe.send_text(keys)
         pipe.close()
         code = shell.loop()
     assert shell.parts is not None

@@ -6,8 +6,9 @@ of it, and so the REPL can rebuild the backend half on ``/model``.
 
 from __future__ import annotations
 
+import shlex
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +23,11 @@ if TYPE_CHECKING:  # the loop, tools and sessions are imported by assemble(), no
     from agentshell.loop.context import ContextKeeper
     from agentshell.permissions.gate import Approval, ApprovalRequest, PermissionGate
     from agentshell.registry import BackendPool
-    from agentshell.session import Session
+    from agentshell.session import Session, SessionStore, SessionSummary
     from agentshell.tools import ToolRunner
+
+PickSession = Callable[[Sequence["SessionSummary"]], "str | None"]
+"""Shows the sessions to choose from (newest first) and returns the chosen id, or None for a new session."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class LaunchOptions:
     deny: tuple[str, ...] = ()
     continue_session: bool = False
     resume: str | None = None
+    """A session id or unique prefix; "" (``--resume`` alone) asks which, see :data:`PickSession`."""
     backend_flags: Mapping[str, Any] = field(default_factory=dict)
     """``--host``, ``--base-url``, ``--gpu-layers`` as ``{"host": ...}``: each goes to the backends that declare it."""
     think: ThinkLevel | None = None
@@ -112,33 +117,56 @@ def make_context(info: ModelInfo, config: Config) -> ContextKeeper:
 
 
 def assemble(
-    opts: LaunchOptions, ask: Callable[[ApprovalRequest], Approval] | None, notice: Callable[[str], None]
+    opts: LaunchOptions,
+    ask: Callable[[ApprovalRequest], Approval] | None,
+    notice: Callable[[str], None],
+    pick: PickSession | None = None,
 ) -> Assembly:
-    """Resolve the backend and model, open or resume the session, build tools behind the permission gate.
+    """Open or resume the session, resolve the backend and model, build tools behind the permission gate.
 
     ``ask`` is the approval callback (None when nothing may be asked); ``notice``
-    prints a one-line diagnostic on stderr.
+    prints a one-line diagnostic on stderr; ``pick`` chooses a session for ``--resume``
+    without an id (None when nobody can choose). The session comes first: a resumed
+    conversation goes on with the model it was held on, unless ``--model`` names another.
     """
-    from agentshell.checkpoints.recorder import Checkpointer
-    from agentshell.cli import sandboxing
-    from agentshell.loop.instructions import system_prompt
-    from agentshell.permissions.gate import PermissionGate
     from agentshell.session import SessionStore
-    from agentshell.tools import ToolContext, ToolRunner, default_tools
-    from agentshell.tools.processes import protect_environment
 
     config = load_config(opts.flags(), backend_flags=opts.backend_flags)
     settings = config.settings
     if settings.max_turns < 1:
         raise UsageError("--max-turns must be at least 1")
-    if opts.continue_session and opts.resume:
+    if opts.continue_session and opts.resume is not None:
         raise UsageError("give either --continue or --resume ID, not both")
     workspace = opts.workspace.resolve()
 
+    session = _open_session(SessionStore(), opts, workspace, pick, notice)
+    try:
+        return _assemble(opts, config, workspace, session, ask, notice)
+    except BaseException:
+        session.close()
+        raise
+
+
+def _assemble(
+    opts: LaunchOptions,
+    config: Config,
+    workspace: Path,
+    session: Session,
+    ask: Callable[[ApprovalRequest], Approval] | None,
+    notice: Callable[[str], None],
+) -> Assembly:
+    from agentshell.checkpoints.recorder import Checkpointer
+    from agentshell.cli import sandboxing
+    from agentshell.loop.instructions import system_prompt
+    from agentshell.permissions.gate import PermissionGate
+    from agentshell.tools import ToolContext, ToolRunner, default_tools
+    from agentshell.tools.processes import protect_environment
+
+    settings = config.settings
     protect_environment()  # /proc/AGENT/environ holds the API keys: not readable by the commands (tools/shell.py)
     sandbox = sandboxing.open_for_run(settings, workspace, notice, opts.sandbox_allow_net)
     pool = config.backend_pool(opts.debug)
-    backend, model = pool.resolve(settings.model, settings.backend)
+    backend, model = _resolve_model(pool, opts, config, session, notice)
     info = backend.describe(model)
     if settings.permission_mode == "yolo":
         confined = f" (inside the {sandbox.kind} sandbox)" if sandbox is not None else ""
@@ -159,19 +187,6 @@ def assemble(
         ),
         gate,
     )
-
-    store = SessionStore()
-    if opts.resume:
-        session = store.load(opts.resume)
-    elif opts.continue_session:
-        found = store.latest(workspace)
-        if found is None:
-            busy = any(s.messages and store.is_busy(s.id) for s in store.list(workspace))
-            in_use = " (the latest one is in use by another running agent)" if busy else ""
-            raise UsageError(f"no earlier session to continue in {workspace}{in_use} (start one without --continue)")
-        session = found
-    else:
-        session = store.create(workspace)
     for warning in session.warnings:
         notice(f"warning: session {session.id}: {warning}")
 
@@ -197,6 +212,71 @@ def assemble(
     )
     parts.checkpoints.listeners.append(parts.record_checkpoint)
     return parts
+
+
+def _open_session(
+    store: SessionStore, opts: LaunchOptions, workspace: Path, pick: PickSession | None, notice: Callable[[str], None]
+) -> Session:
+    """The new, resumed, continued or picked session; a session of another directory is refused with a hint."""
+    from agentshell.session import SessionNotFound
+
+    if opts.resume == "":
+        chosen = _pick(store, workspace, pick)
+        if chosen is None:
+            notice("no session chosen; starting a new one")
+            return store.create(workspace)
+        session = store.load(chosen)
+    elif opts.resume:
+        session = store.load(opts.resume)
+    elif opts.continue_session:
+        found = store.latest(workspace)
+        if found is None:
+            busy = any(s.messages and store.is_busy(s.id) for s in store.list(workspace))
+            in_use = " (the latest one is in use by another running agent)" if busy else ""
+            raise UsageError(f"no earlier session to continue in {workspace}{in_use} (start one without --continue)")
+        return found
+    else:
+        return store.create(workspace)
+    if session.workspace != workspace:
+        # Its tools would act on this directory while the conversation is about the other one.
+        session.close()
+        raise SessionNotFound(
+            f"session {session.id} belongs to {session.workspace}, not this directory; resume it there: "
+            f"cd {shlex.quote(str(session.workspace))} && agent launch --resume {session.id}"
+        )
+    return session
+
+
+def _pick(store: SessionStore, workspace: Path, pick: PickSession | None) -> str | None:
+    if pick is None:
+        raise UsageError("--resume without an id needs a terminal to choose on; give the id (`agent sessions list`)")
+    summaries = [s for s in store.list(workspace) if s.messages > 0]
+    if not summaries:
+        raise UsageError(f"no earlier session to resume in {workspace} (`agent sessions list --all` shows every one)")
+    summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
+    return pick(summaries)
+
+
+def _resolve_model(
+    pool: BackendPool, opts: LaunchOptions, config: Config, session: Session, notice: Callable[[str], None]
+) -> tuple[Backend, str]:
+    """The configured model, or for a resumed conversation the one it was held on (``--model`` overrides)."""
+    from agentshell.registry import UnknownBackend
+
+    settings = config.settings
+    if not session.messages or not session.model or opts.model is not None or opts.backend is not None:
+        return pool.resolve(settings.model, settings.backend)
+    try:
+        backend, model = pool.resolve(session.model, session.backend or None)
+    except UnknownBackend:
+        fallback, fallback_model = pool.resolve(settings.model, settings.backend)
+        notice(
+            f"warning: session {session.id} was on {session.backend} · {session.model}, which is not installed; "
+            f"going on with {fallback.name} · {fallback_model}"
+        )
+        return fallback, fallback_model
+    notice(f"resuming on {backend.name} · {model}, the session's model (--model picks another)")
+    return backend, model
 
 
 def stderr_notice(line: str) -> None:

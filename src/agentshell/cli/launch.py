@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from agentshell.cli.formats import OutputFormat
 from agentshell.permissions.modes import PermissionMode
@@ -25,7 +26,32 @@ class ThinkChoice(StrEnum):
     high = "high"
 
 
-@app.command(no_args_is_help=False)
+class LaunchCommand(TyperCommand):
+    """``--resume`` may come without an id: then the REPL shows the sessions to pick from."""
+
+    OPTIONAL_VALUE = ("--resume", "-r")
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        takes_value = {
+            o for p in self.params if p.param_type_name == "option" and not getattr(p, "is_flag", 0) for o in p.opts
+        }
+        given: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            given.append(arg)
+            if arg == "--":
+                given.extend(rest)
+            elif arg in self.OPTIONAL_VALUE:
+                following = next(rest, None)
+                if following is None or following.startswith("-"):
+                    given.append("")  # "" = choose interactively (LaunchOptions.resume)
+                given.extend([following] if following is not None else [])
+            elif arg in takes_value:
+                given.extend(v for v in [next(rest, None)] if v is not None)  # "-p -r" asks about "-r"
+        return super().parse_args(ctx, given)
+
+
+@app.command(cls=LaunchCommand, no_args_is_help=False)
 def launch(
     model: Annotated[
         str | None,
@@ -64,7 +90,12 @@ def launch(
         bool, typer.Option("--continue", "-c", help="Continue the latest session of this directory.")
     ] = False,
     resume: Annotated[
-        str | None, typer.Option("--resume", "-r", help="Resume the session with this id (a unique prefix is enough).")
+        str | None,
+        typer.Option(
+            "--resume",
+            "-r",
+            help="Resume the session with this id (a unique prefix is enough); without an id, choose from a list.",
+        ),
     ] = None,
     # Backend flags: each reaches the backends whose manifest takes it (agentshell/protocol.py, BackendManifest).
     host: Annotated[

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -20,6 +22,7 @@ from rich.panel import Panel
 from rich.segment import SegmentLines
 from rich.status import Status
 from rich.syntax import Syntax
+from rich.table import Table
 from rich.text import Text
 
 from agentshell.loop.outcomes import ToolOutcome, TurnStatus
@@ -28,6 +31,7 @@ from agentshell.protocol import (
     Done,
     Event,
     MalformedToolCall,
+    Message,
     Notice,
     TextDelta,
     ThinkingDelta,
@@ -36,9 +40,14 @@ from agentshell.protocol import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    from agentshell.session import SessionSummary
+
 THINKING_SHOWN = 240  # characters of thinking kept on screen: enough to follow, short enough to skim past
+PROMPT_MARK = "› "  # what the REPL's prompt looks like, to show an earlier request as it was typed
 DIFF_LINES_SHOWN = 80
 OUTPUT_LINES_SHOWN = 4
+RESUMED_LINES_SHOWN = 12  # of the last answer, when a session is resumed
 
 
 def _fence_of(line: str) -> str | None:
@@ -172,6 +181,49 @@ def tool_panel(call: ToolCallRequest, result: ToolOutcome) -> Panel:
         parts.append(diff_renderable(result.diff))
     style = "red" if result.is_error else "green"
     return Panel(Group(*parts), title=call.name, title_align="left", border_style=style, expand=False)
+
+
+def last_exchange(messages: Sequence[Message]) -> RenderableType:
+    """Where a resumed conversation stopped: the last request and the end of its answer."""
+    asked = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user"), None)
+    if asked is None:
+        return Text("")
+    prompt = messages[asked].content.strip().splitlines() or [""]
+    shown: list[RenderableType] = [
+        Text(
+            f"{PROMPT_MARK}{prompt[0]}" + (" …" if len(prompt) > 1 else ""),
+            style="dim",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+    ]
+    answers = [m.content for m in messages[asked + 1 :] if m.role == "assistant" and m.content.strip()]
+    if answers:
+        lines = answers[-1].strip().splitlines()
+        if len(lines) > RESUMED_LINES_SHOWN:
+            shown.append(Text(f"… {len(lines) - RESUMED_LINES_SHOWN} earlier lines", style="dim"))
+            lines = lines[-RESUMED_LINES_SHOWN:]
+        shown.append(Markdown("\n".join(lines)))
+    elif messages[-1].role == "tool":
+        shown.append(Text("(the answer was not finished)", style="dim"))
+    return Group(*shown)
+
+
+def session_table(sessions: Sequence[SessionSummary], *, numbered: bool = False) -> Table:
+    """The sessions a user may pick from, newest first; the key to press leads each row."""
+    table = Table(box=None, show_header=False, pad_edge=False)
+    if numbered:
+        table.add_column(style="bold", no_wrap=True)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(style="dim", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    for number, summary in enumerate(sessions, start=1):
+        when = summary.updated.astimezone().strftime("%m-%d %H:%M")
+        model = f"{summary.backend}:{summary.model}" if summary.backend else ""
+        cells = [when, f"{summary.messages} msgs", model, summary.title]
+        table.add_row(*([f"{number}"] if numbered else []), *cells)
+    return table
 
 
 def status_line(status: TurnStatus) -> str:

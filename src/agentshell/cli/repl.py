@@ -9,8 +9,9 @@ with the conversation intact; Ctrl-C at the prompt clears the line; Ctrl-D or
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -30,7 +31,11 @@ from agentshell.loop.limits import Interrupted, Limits, LoopExit
 from agentshell.permissions.gate import Approval, ApprovalRequest
 from agentshell.protocol import BackendFailure
 
+if TYPE_CHECKING:
+    from agentshell.session import SessionSummary
+
 PROMPT = "› "
+PICK_SHOWN = 9  # sessions offered by `--resume` without an id: one digit each
 
 
 @dataclass(frozen=True)
@@ -121,8 +126,24 @@ class Shell:
     def notice(self, line: str) -> None:
         self.console.print(Text(line, style="yellow" if line.startswith("warning") else "dim"))
 
+    def pick_session(self, sessions: Sequence[SessionSummary]) -> str | None:
+        """``--resume`` without an id: the newest sessions of this directory, one key each."""
+        from agentshell.cli.keypress import read_key
+        from agentshell.cli.render import session_table
+
+        shown = list(sessions[:PICK_SHOWN])
+        self.console.print(session_table(shown, numbered=True))
+        choices: dict[str, tuple[str | None, str]] = {str(i): (s.id, s.id) for i, s in enumerate(shown, start=1)}
+        choices["n"] = (None, "a new session")
+        question = f"resume which? [1-{len(shown)}] (Enter: 1, n: a new session)" if len(shown) > 1 else ""
+        question = question or "resume it? [1] (Enter: yes, n: a new session)"
+        return read_key(question, choices, enter="1", escape="n", **self._terminal())
+
+    def _terminal(self) -> dict[str, Any]:
+        return {"input": self.prompt_session.input, "output": self.prompt_session.output}
+
     def start(self, opts: LaunchOptions) -> None:
-        self.parts = parts = assemble(opts, ask=self.ask, notice=self.notice)
+        self.parts = parts = assemble(opts, ask=self.ask, notice=self.notice, pick=self.pick_session)
         messages = parts.session.messages if parts.session is not None else []
         self.agent = Agent(
             parts.backend, parts.model, parts.checkpoints.guard(parts.tools), self.renderer,
@@ -136,6 +157,16 @@ class Shell:
             Text("/help for commands, Ctrl-C cancels a turn, Ctrl-D quits", style="dim"),
             sep="\n",
         )
+        if messages:
+            from agentshell.cli.render import last_exchange
+
+            self.console.print(last_exchange(messages))
+
+    def goodbye(self) -> None:
+        """Ctrl-D or /exit: say how to come back to this conversation."""
+        if self.parts is not None and self.parts.session.messages:
+            session_id = self.parts.session.id
+            self.console.print(Text(f"resume this conversation with: agent launch --resume {session_id}", "dim"))
 
     def loop(self) -> int:
         while True:
@@ -144,11 +175,13 @@ class Shell:
             except KeyboardInterrupt:
                 continue
             except EOFError:
+                self.goodbye()
                 return EXIT_OK
             if not line.strip():
                 continue
             if line.strip().startswith("/") and "/" not in line.split()[0][1:]:  # "/etc/hosts ..." is a prompt
                 if self.slash(line.strip()) == "exit":
+                    self.goodbye()
                     return EXIT_OK
                 continue
             self.turn(line)
