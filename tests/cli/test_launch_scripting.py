@@ -216,11 +216,34 @@ def test_malformed_tool_call_is_answered_and_the_run_goes_on(tmp_path: Path) -> 
     assert events[2].type == "tool_result" and events[2].is_error and "unclosed JSON" in events[2].output
 
 
-def test_a_run_that_cannot_start_is_one_error_event(tmp_path: Path) -> None:
+def test_a_run_that_cannot_start_is_an_error_event_then_the_result(tmp_path: Path) -> None:
     proc = run_agent("launch", "-m", "scripted:absent.json", "-p", "hi", "--output-format", "stream-json", cwd=tmp_path)
     assert proc.returncode == 1
-    (event,) = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
-    assert event.type == "error" and event.kind == "ModelNotFound" and "absent.json" in event.message
+    error, result = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
+    assert error.type == "error" and error.kind == "ModelNotFound" and "absent.json" in error.message
+    assert result.type == "result" and result.is_error and result.exit_code == 1 and result.error == error.message
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "message"),
+    [
+        (("-m", "scripted:absent.json", "-p", "hi"), None, 1, "no script file"),
+        (("-m", "x", "--backend", "nosuch", "-p", "hi"), None, 2, "no backend named 'nosuch'"),
+        (("-p", "hi", "--resume", "does-not-exist"), None, 2, "no session 'does-not-exist'"),
+        ((), "", 2, "nothing to do"),
+        (("-m", "qwen3", "--host", "http://127.0.0.1:9", "-p", "hi"), None, 1, "127.0.0.1:9"),
+    ],
+)
+def test_json_output_is_one_result_object_when_the_run_cannot_start(
+    tmp_path: Path, args: tuple[str, ...], stdin: str | None, code: int, message: str
+) -> None:
+    """Scripts that do ``| jq -r .result`` get an object with the error, never nothing."""
+    proc = run_agent("launch", *args, "--output-format", "json", cwd=tmp_path, stdin=stdin)
+    assert proc.returncode == code, proc.stderr
+    result = ResultEvent.model_validate_json(proc.stdout)
+    assert result.is_error and result.exit_code == code and result.error is not None and message in result.error
+    assert result.stop_reason == "error" and result.result == "" and result.session_id is None
+    assert proc.stderr == f"agent: error: {result.error}\n"
 
 
 def test_allow_flags_add_to_the_config_files_rules(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageErro
 from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Limits, LoopExit
 from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
-from agentshell.protocol import BackendFailure, Event, Notice, ToolCallRequest
+from agentshell.protocol import Event, Notice, ToolCallRequest
 
 
 def compose_prompt(prompt: str | None, stdin_text: str | None) -> str:
@@ -100,22 +100,49 @@ class QuietObserver:
 
 def run_script(opts: LaunchOptions, prompt: str | None, output_format: OutputFormat) -> int:
     """Run the loop once and write its outcome; returns the exit code."""
-    text = compose_prompt(prompt, read_stdin(sys.stdin))
     started = time.monotonic()
     out, err = sys.stdout, sys.stderr
     writer = StreamJsonWriter(out) if output_format == "stream-json" else None
     observer = QuietObserver(err, writer)
     try:
+        text = compose_prompt(prompt, read_stdin(sys.stdin))
         parts = assemble(opts, ask=None, notice=stderr_notice)
-    except BaseException as exc:
-        known = classify(exc)
-        if writer is not None and known is not None:
-            writer.emit(ErrorEvent(message=known[1], kind=type(exc).__name__, exit_code=known[0]))
-        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        _not_started(exc, opts, output_format, writer, started)
+        raise  # the one line on stderr and the exit code: cli/failures.py
     try:
         return _run(parts, text, opts, observer, writer, output_format, started)
     finally:
         parts.close()
+
+
+def _not_started(
+    exc: BaseException,
+    opts: LaunchOptions,
+    output_format: OutputFormat,
+    writer: StreamJsonWriter | None,
+    started: float,
+) -> None:
+    """A run that cannot start (server down, unknown model or session) still ends in one result object,
+    so ``| jq -r .result`` and stream readers always get one (docs/scripting.md)."""
+    if output_format == "text":
+        return
+    code, error = classify(exc) or (EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (please report this)")
+    result = build_result(
+        RunOutcome(stop_reason="error"),
+        session_id=None,
+        backend=opts.backend or "",
+        model=opts.model or "",
+        duration_ms=int((time.monotonic() - started) * 1000),
+        exit_code=code,
+        error=error,
+    )
+    if writer is not None:
+        writer.emit(ErrorEvent(message=error, kind=type(exc).__name__, exit_code=code))
+        writer.emit(result)
+    else:
+        sys.stdout.write(dump_redacted(result, indent=2) + "\n")
+        sys.stdout.flush()
 
 
 def _run(
@@ -159,13 +186,14 @@ def _run(
     parts.checkpoints.begin_request(parts.session.id, text, len(agent.messages))
     try:
         outcome = agent.run(text)
-    except (LoopExit, BackendFailure, KeyboardInterrupt) as exc:
+    except (Exception, KeyboardInterrupt) as exc:  # whatever ends the run (a full disk, a bug), a result follows
         outcome = agent.outcome
         if opts.debug:
             import traceback
 
             traceback.print_exc()
-        known = classify(exc) or (EXIT_FAILURE, str(exc))
+        bug = f"internal error: {type(exc).__name__}: {exc} (please report this; --debug shows where)"
+        known = classify(exc) or (EXIT_FAILURE, bug)
         code, error, kind = known[0], known[1], type(exc).__name__
         outcome.stop_reason = (
             exc.stop_reason if isinstance(exc, LoopExit) else ("interrupted" if code == EXIT_INTERRUPTED else "error")
@@ -202,7 +230,7 @@ def _finish(
         writer.emit(result)
     elif output_format == "json":
         sys.stdout.write(dump_redacted(result, indent=2) + "\n")
-    elif outcome.result and code == EXIT_OK:
+    elif outcome.result and code == EXIT_OK:  # on a terminal, the model's escape sequences are shown, not obeyed
         sys.stdout.write(outcome.result.rstrip("\n") + "\n")
     sys.stdout.flush()
     if error is not None:
