@@ -21,6 +21,7 @@ class can move or be renamed without turning a user's mistake into an
     │   ├── RewindTargetError      2            no such session, request or checkpoint
     │   ├── RewindPending          1            an interrupted rewind must be finished first
     │   └── RewindRefused          1            files changed outside the agent (--force overwrites)
+    ├── SandboxUnavailable         1          agentshell.tools.sandbox: --sandbox asked for, none can run here
     └── LoopExit                   1          agentshell.loop.limits: the loop stopped before a final answer
         ├── TurnLimitReached       3            --max-turns
         ├── RepeatedToolCall       1            the model repeats the same call

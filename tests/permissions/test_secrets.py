@@ -165,3 +165,27 @@ def test_stream_redactor_holds_back_only_a_possible_secret_start(secrets_env: No
     assert stream.feed("a1c77e2b04d and more") == "[REDACTED:OLLAMA_API_KEY] and more"
     assert stream.feed("ollama") == ""
     assert stream.flush() == "ollama"  # the stream ended: it was not a secret after all
+
+
+# --------------------------------------------------------------------------- what reaches the model
+
+
+def test_tool_results_are_redacted_before_the_model_server_sees_them(secrets_env: None, tmp_path: Path) -> None:
+    """Hole 4 of issue 15: the transcript and json output were redacted, the next request's body was not."""
+    import io
+
+    from agentshell.cli.jsonout import StreamJsonWriter
+    from agentshell.loop.agent import Agent
+    from agentshell.permissions.gate import PermissionGate
+    from agentshell.testing.scripted import ScriptedBackend
+    from agentshell.tools import ToolContext, ToolRunner, default_tools
+
+    (tmp_path / "keys.txt").write_text(f"ollama={OLLAMA_KEY}\nopenai={OPENAI_KEY}\n")
+    call = {"type": "tool_call", "id": "r", "name": "read_file", "arguments": {"path": "keys.txt"}}
+    backend = ScriptedBackend.factory([[call], [{"type": "text", "text": "ok"}]])({})
+    runner = ToolRunner(default_tools(), ToolContext(tmp_path), PermissionGate("yolo", tmp_path))
+    agent = Agent(backend, "m", runner, StreamJsonWriter(io.StringIO()))
+    assert agent.run("read it").result == "ok"
+    sent = backend.requests[1].messages[-1]
+    assert sent.role == "tool" and "[REDACTED:OLLAMA_API_KEY]" in sent.content
+    assert OLLAMA_KEY not in sent.content and OPENAI_KEY not in sent.content

@@ -81,3 +81,14 @@ def test_a_command_that_cannot_run_is_refused_before_asking(ws: Path) -> None:
     assert "over the limit" in runner.execute("bash", {"command": "x" * 200_000}).output
     assert "NUL byte" in runner.execute("bash", {"command": "echo a\x00b"}).output
     assert not asked
+
+
+def test_credential_looking_variables_pass_only_when_named(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GH_TOKEN", "gh-token-value-1234")
+    monkeypatch.setenv("SOME_SECRET", "x")  # short: still kept back, whatever its length
+    monkeypatch.setenv("OLLAMA_API_KEY", "sk-secret-ollama")
+    ctx = ToolContext(ws, hidden_env=("OLLAMA_API_KEY",), pass_env=("GH_TOKEN", "OLLAMA_API_KEY"))
+    runner = ToolRunner(default_tools(), ctx, PermissionGate("yolo", ws))
+    out = runner.execute("bash", {"command": "env"}).output
+    assert "GH_TOKEN=[REDACTED:GH_TOKEN]" in out  # it passed; what the command prints is redacted all the same
+    assert "SOME_SECRET" not in out and "OLLAMA_API_KEY" not in out  # agentshell's own never pass

@@ -35,6 +35,9 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
 
 
 def fail(code: int, line: str) -> NoReturn:
+    from agentshell.cli.safe_text import for_stream
+
+    line = for_stream(line, sys.stderr)  # a server's error message may carry escape sequences
     sys.stderr.write(f"agent: error: {line}\n" if code != EXIT_INTERRUPTED else f"agent: {line}\n")
     sys.stderr.flush()
     raise SystemExit(code)

@@ -167,12 +167,21 @@ def build_result(
     )
 
 
+# Characters JSON leaves raw that Python's str.splitlines() (and JavaScript before ES2019) take as line ends:
+# raw, one stream-json line would read as two. Escaped, the line is the same JSON.
+_LINE_BREAKERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _dumps(data: Any, indent: int | None = None) -> str:
+    text = json.dumps(data, ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
+    return text.translate(_LINE_BREAKERS)
+
+
 def dump_redacted(event: BaseModel, indent: int | None = None) -> str:
     """The object as JSON with credentials masked (agentshell.redact): scripted output often ends up in logs."""
     from agentshell.redact import redact_obj
 
-    data = redact_obj(event.model_dump(mode="json"))
-    return json.dumps(data, ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
+    return _dumps(redact_obj(event.model_dump(mode="json")), indent)
 
 
 class StreamJsonWriter:
@@ -206,7 +215,7 @@ class StreamJsonWriter:
 
     def _write_delta(self, kind: Literal["text", "thinking"], text: str) -> None:
         data = {"schema_version": SCHEMA_VERSION, "type": kind, "text": text}
-        self.out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.out.write(_dumps(data) + "\n")
         self.out.flush()
 
     def on_event(self, event: Event) -> None:

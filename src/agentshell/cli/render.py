@@ -25,6 +25,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from agentshell.cli.safe_text import one_line, terminal_safe
 from agentshell.loop.outcomes import ToolOutcome, TurnStatus
 from agentshell.permissions.gate import ApprovalRequest
 from agentshell.protocol import (
@@ -118,7 +119,8 @@ class MarkdownStream:
     def _flush(self) -> None:
         self._stop_live()
         if self._open:
-            markdown = Markdown("\n".join(self._open), code_theme=self.code_theme)
+            # Model text: an escape sequence in it must not reach the terminal (cli/safe_text.py).
+            markdown = Markdown(terminal_safe("\n".join(self._open)), code_theme=self.code_theme)
             lines = self.console.render_lines(markdown, pad=False)
             while lines and not "".join(segment.text for segment in lines[0]):
                 lines.pop(0)  # some elements (lists) start with an empty line; blocks get exactly one between them
@@ -134,7 +136,7 @@ class MarkdownStream:
         tail = max(4, self.console.size.height - 2)
         if len(lines) > tail:
             lines = ([lines[0]] if self._fence is not None else []) + lines[-tail:]
-        renderable = Markdown("\n".join(lines), code_theme=self.code_theme)
+        renderable = Markdown(terminal_safe("\n".join(lines)), code_theme=self.code_theme)
         if self._live is None:
             self._live = Live(
                 renderable, console=self.console, auto_refresh=False, transient=True, vertical_overflow="crop"
@@ -159,7 +161,7 @@ def format_arguments(call: ToolCallRequest, limit: int = 160) -> str:
             break
     else:
         text = json.dumps(args, ensure_ascii=False)
-    text = " ".join(text.split())
+    text = one_line(text)  # the model wrote it: no escape sequences on the spinner line or the panel
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -180,7 +182,7 @@ def tool_panel(call: ToolCallRequest, result: ToolOutcome) -> Panel:
     if result.diff:
         parts.append(diff_renderable(result.diff))
     style = "red" if result.is_error else "green"
-    return Panel(Group(*parts), title=call.name, title_align="left", border_style=style, expand=False)
+    return Panel(Group(*parts), title=one_line(call.name), title_align="left", border_style=style, expand=False)
 
 
 def last_exchange(messages: Sequence[Message]) -> RenderableType:
@@ -266,7 +268,7 @@ class TerminalRenderer:
             self._calls_this_request += not isinstance(event, Done)
 
     def on_tool_start(self, call: ToolCallRequest) -> None:
-        self._start_spinner(f"{call.name}: {format_arguments(call, 80)}")
+        self._start_spinner(f"{one_line(call.name)}: {format_arguments(call, 80)}")
 
     def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
         self._stop_spinner()
@@ -291,7 +293,7 @@ class TerminalRenderer:
         else:
             self._stop_spinner()
             style = "yellow" if notice.level == "warning" else "dim"
-            self.err.print(Text(f"{notice.level}: {notice.text}", style=style))
+            self.err.print(Text(f"{notice.level}: {terminal_safe(notice.text)}", style=style))
 
     # ------------------------------------------------------------------ beyond the loop
 
@@ -323,7 +325,7 @@ class TerminalRenderer:
     def _end_thinking(self) -> None:
         if not self._thinking:
             return
-        text = " ".join("".join(self._thinking).split())
+        text = one_line("".join(self._thinking))
         self._thinking = []
         self._stop_spinner()
         if text:

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
 from agentshell.cli.render import TerminalRenderer
+from agentshell.cli.safe_text import terminal_safe
 from agentshell.config import data_dir
 from agentshell.errors import EXIT_OK
 from agentshell.loop.agent import Agent
@@ -124,7 +125,7 @@ class Shell:
             self.console.print("answer y, n or a")
 
     def notice(self, line: str) -> None:
-        self.console.print(Text(line, style="yellow" if line.startswith("warning") else "dim"))
+        self.console.print(Text(terminal_safe(line), style="yellow" if line.startswith("warning") else "dim"))
 
     def pick_session(self, sessions: Sequence[SessionSummary]) -> str | None:
         """``--resume`` without an id: the newest sessions of this directory, one key each."""
@@ -195,7 +196,7 @@ class Shell:
             self.renderer.interrupted()
         except (LoopExit, BackendFailure) as exc:
             self.renderer.reset()
-            self.console.print(Text(f"error: {exc}", style="red"))
+            self.console.print(Text(f"error: {terminal_safe(str(exc))}", style="red"))
 
     def slash(self, line: str) -> str | None:
         assert self.agent is not None and self.parts is not None
@@ -227,7 +228,7 @@ class Shell:
             try:
                 note = self.agent.compact()
             except (BackendFailure, KeyboardInterrupt) as exc:
-                self.console.print(Text(f"error: {exc or 'interrupted'}", style="red"))
+                self.console.print(Text(f"error: {terminal_safe(str(exc)) or 'interrupted'}", style="red"))
                 return None
             self.console.print(Text(note or "nothing to compact", style="dim"))
         else:
@@ -242,7 +243,7 @@ class Shell:
         try:
             self.parts.switch(arg)
         except BackendFailure as exc:
-            self.console.print(Text(f"error: {exc}; still on {self.parts.model}", style="red"))
+            self.console.print(Text(f"error: {terminal_safe(str(exc))}; still on {self.parts.model}", style="red"))
             return
         self.agent.switch(self.parts.backend, self.parts.model, self.parts.context)
         self.console.print(Text(f"now on {self.parts.backend.name} · {self.parts.model}", style="green"))

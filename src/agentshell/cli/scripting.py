@@ -22,6 +22,7 @@ from agentshell.cli.jsonout import (
     build_result,
     dump_redacted,
 )
+from agentshell.cli.safe_text import for_stream, one_line
 from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Limits, LoopExit
@@ -74,7 +75,7 @@ class QuietObserver:
                 self._spinner = Console(file=self.err).status(notice.text)
                 self._spinner.start()
             return
-        self.err.write(f"agent: {notice.level}: {notice.text}\n")
+        self.err.write(f"agent: {notice.level}: {for_stream(notice.text, self.err)}\n")
         self.err.flush()
 
     def on_tool_start(self, call: ToolCallRequest) -> None:
@@ -84,7 +85,8 @@ class QuietObserver:
         if self.writer is not None:
             self.writer.on_tool_result(call, result)
         elif self._tty:
-            self.err.write(f"agent: {call.name}: {result.summary or ('error' if result.is_error else 'done')}\n")
+            what = result.summary or ("error" if result.is_error else "done")
+            self.err.write(f"agent: {one_line(call.name)}: {what}\n")
 
     def on_turn_end(self, status: TurnStatus) -> None:
         self._stop_spinner()
@@ -231,9 +233,9 @@ def _finish(
     elif output_format == "json":
         sys.stdout.write(dump_redacted(result, indent=2) + "\n")
     elif outcome.result and code == EXIT_OK:  # on a terminal, the model's escape sequences are shown, not obeyed
-        sys.stdout.write(outcome.result.rstrip("\n") + "\n")
+        sys.stdout.write(for_stream(outcome.result.rstrip("\n"), sys.stdout) + "\n")
     sys.stdout.flush()
     if error is not None:
         prefix = "agent: " if code == EXIT_INTERRUPTED else "agent: error: "
-        sys.stderr.write(f"{prefix}{error}\n")
+        sys.stderr.write(f"{prefix}{for_stream(error, sys.stderr)}\n")
         sys.stderr.flush()

@@ -66,6 +66,8 @@ def list_sessions(
     from rich.markup import escape
     from rich.table import Table
 
+    from agentshell.cli.safe_text import one_line
+
     table = Table(box=None, header_style="bold")
     id_width = max(len(r["id"]) + (9 if r["in_use"] else 0) for r in rows)
     table.add_column("id", no_wrap=True, min_width=id_width)  # the one column that must stay whole
@@ -91,7 +93,7 @@ def list_sessions(
             third_cell,
             row["title"],
         ]
-        table.add_row(*(escape(c) for c in cells))
+        table.add_row(*(escape(one_line(c)) for c in cells))  # a title is a prompt: it may hold escape sequences
     Console().print(table)
 
 
@@ -120,24 +122,28 @@ def show(
     from rich.console import Console
     from rich.markup import escape
 
+    from agentshell.cli.safe_text import one_line, terminal_safe
     from agentshell.redact import redact
+
+    def shown(text: str) -> str:  # transcripts hold what models and commands wrote: no escape sequences obeyed
+        return escape(terminal_safe(redact(text)))
 
     console = Console()
     console.print(
-        f"[bold]{escape(summary.id)}[/]  {escape(str(summary.workspace))}  "
+        f"[bold]{escape(summary.id)}[/]  {escape(one_line(str(summary.workspace)))}  "
         f"{_local(summary.created)} → {_local(summary.updated)}  {len(messages)} messages"
     )
     for m in messages:
         console.print()
         label = {"user": "you", "assistant": "assistant", "system": "system", "tool": f"tool {m.name or ''}"}[m.role]
-        console.print(f"[bold cyan]{escape(label.strip())}[/]" + (" [dim](interrupted)[/]" if m.interrupted else ""))
+        console.print(f"[bold cyan]{escape(one_line(label))}[/]" + (" [dim](interrupted)[/]" if m.interrupted else ""))
         if m.thinking:
-            console.print(f"[dim]{escape(redact(m.thinking))}[/]")
+            console.print(f"[dim]{shown(m.thinking)}[/]")
         if m.content:
-            console.print(escape(redact(m.content)), highlight=False)
+            console.print(shown(m.content), highlight=False)
         for call in m.tool_calls:
-            args = json.dumps(redact_obj(call.arguments), ensure_ascii=False)
-            console.print(f"[yellow]→ {escape(call.name)}[/] {escape(args)}", highlight=False)
+            args = json.dumps(call.arguments, ensure_ascii=False)
+            console.print(f"[yellow]→ {escape(one_line(call.name))}[/] {shown(args)}", highlight=False)
 
 
 @app.command("rm")

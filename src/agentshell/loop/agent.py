@@ -80,6 +80,8 @@ class Agent:
         stream = self.backend.chat(self.model, request, tools=specs, options=self.options)
         try:
             for event in stream:
+                if isinstance(event, ToolCall):
+                    event = self.guard.screen(event)
                 self.observer.on_event(event)
                 if isinstance(event, TextDelta):
                     text.append(event.text)

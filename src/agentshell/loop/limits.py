@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 
 from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TURN_LIMIT, UserError
-from agentshell.protocol import MalformedToolCall, ToolCallRequest
+from agentshell.protocol import MalformedToolCall, ToolCall, ToolCallRequest
 from agentshell.tools.base import ToolResult
 
 
@@ -45,6 +45,7 @@ class Limits:
     max_turns: int = 50  # model requests per run()
     repeat_limit: int = 3  # identical calls in a row, with identical results, within one request before stopping
     max_argument_bytes: int = 1_000_000  # larger tool arguments get an error result instead of running
+    max_argument_depth: int = 64  # deeper ones too: no tool takes them, and transcripts could not be written
 
 
 class CallGuard:
@@ -61,6 +62,13 @@ class CallGuard:
         """A new user request: what the model did for the last one says nothing about this one."""
         self._malformed.clear()
         self._last, self._last_result, self._in_a_row = "", "", 0
+
+    def screen(self, event: ToolCall) -> ToolCall | MalformedToolCall:
+        """A call whose arguments nest too deep becomes a malformed one, before anything tries to show or save it."""
+        if not _deeper_than(event.arguments, self.limits.max_argument_depth):
+            return event
+        error = f"the arguments nest deeper than {self.limits.max_argument_depth} levels; no tool takes that"
+        return MalformedToolCall(id=event.id, name=event.name, raw="(not shown)", error=error)
 
     def malformed(self, event: MalformedToolCall) -> ToolCallRequest:
         """The call as the transcript keeps it; :meth:`vet` answers it with the parse error."""
@@ -97,6 +105,19 @@ class CallGuard:
             self._in_a_row += 1
         else:
             self._last, self._last_result, self._in_a_row = signature, digest, 1
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether lists and dicts nest more than ``limit`` levels, found without recursion (it is what overflows)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _signature(call: ToolCallRequest) -> str:

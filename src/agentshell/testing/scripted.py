@@ -131,6 +131,8 @@ def load_script(path: Path) -> tuple[list[list[Step]], int | None]:
         raise ModelNotFound(f"no script file {str(path)!r}", hint="give scripted:PATH to a JSON file") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BackendError(f"cannot read script {str(path)!r}: {exc}") from exc
+    except RecursionError as exc:
+        raise BackendError(f"cannot read script {str(path)!r}: it nests too deep") from exc
     return parse_script(data, str(path))
 
 
