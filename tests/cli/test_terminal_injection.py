@@ -19,7 +19,7 @@ import pexpect
 import pytest
 from rich.console import Console
 
-from agentshell.cli.render import TerminalRenderer
+from agentshell.cli.render import TerminalRenderer, last_exchange
 from agentshell.protocol import Message, TextDelta, ThinkingDelta, ToolCallRequest
 from agentshell.session import SessionStore
 from agentshell.tools.base import ToolResult
@@ -94,6 +94,14 @@ def test_the_renderer_shows_answers_thinking_spinners_and_panels_harmlessly() ->
     renderer.reset()
     _assert_harmless(out.getvalue())
     _assert_harmless(err.getvalue())
+
+
+def test_a_resumed_conversation_shows_where_it_stopped_harmlessly() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200, color_system=None)
+    messages = [Message(role="user", content=f"question {ATTACK}"), Message(role="assistant", content=ATTACK)]
+    console.print(last_exchange(messages))
+    _assert_harmless(out.getvalue())
 
 
 def test_sessions_show_prints_transcripts_harmlessly(tmp_path: Path) -> None:

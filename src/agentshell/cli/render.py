@@ -193,7 +193,7 @@ def last_exchange(messages: Sequence[Message]) -> RenderableType:
     prompt = messages[asked].content.strip().splitlines() or [""]
     shown: list[RenderableType] = [
         Text(
-            f"{PROMPT_MARK}{prompt[0]}" + (" …" if len(prompt) > 1 else ""),
+            f"{PROMPT_MARK}{one_line(prompt[0])}" + (" …" if len(prompt) > 1 else ""),
             style="dim",
             no_wrap=True,
             overflow="ellipsis",
@@ -205,7 +205,7 @@ def last_exchange(messages: Sequence[Message]) -> RenderableType:
         if len(lines) > RESUMED_LINES_SHOWN:
             shown.append(Text(f"… {len(lines) - RESUMED_LINES_SHOWN} earlier lines", style="dim"))
             lines = lines[-RESUMED_LINES_SHOWN:]
-        shown.append(Markdown("\n".join(lines)))
+        shown.append(Markdown(terminal_safe("\n".join(lines))))  # model text: shown, never obeyed
     elif messages[-1].role == "tool":
         shown.append(Text("(the answer was not finished)", style="dim"))
     return Group(*shown)
@@ -223,7 +223,7 @@ def session_table(sessions: Sequence[SessionSummary], *, numbered: bool = False)
     for number, summary in enumerate(sessions, start=1):
         when = summary.updated.astimezone().strftime("%m-%d %H:%M")
         model = f"{summary.backend}:{summary.model}" if summary.backend else ""
-        cells = [when, f"{summary.messages} msgs", model, summary.title]
+        cells = [when, f"{summary.messages} msgs", one_line(model), one_line(summary.title)]
         table.add_row(*([f"{number}"] if numbered else []), *cells)
     return table
 
