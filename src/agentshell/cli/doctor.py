@@ -26,7 +26,7 @@ import typer
 from agentshell.protocol import Backend, DoctorCheck
 
 if TYPE_CHECKING:
-    from agentshell.config import Config
+    from agentshell.config import Config, Settings
     from agentshell.registry import BackendPool
 
 T = TypeVar("T")
@@ -103,6 +103,21 @@ def check_config() -> tuple[Check, Config | None]:
         return Check("config", "fail", str(exc), f"fix or remove {config_path()}"), None
     where = f"{config.path} ({'found' if config.path and config.path.is_file() else 'not created, using defaults'})"
     return Check("config", "ok", where), config
+
+
+def check_sandbox(settings: Settings) -> Check:
+    """Whether bash calls can run in the OS sandbox, and whether they will (docs/tools-and-permissions.md#sandbox)."""
+    from agentshell.cli.sandboxing import wanted
+    from agentshell.tools.sandbox import probe
+
+    found = probe()
+    want = wanted(settings)
+    use = {True: "on (sandbox = true)", None: "on in yolo mode", False: "off (--sandbox turns it on)"}[want]
+    if found.available:
+        return Check("sandbox", "ok", f"{found.detail}; {use}")
+    if want is True:
+        return Check("sandbox", "fail", f"{found.detail}; sandbox = true, so agent launch refuses to start", found.fix)
+    return Check("sandbox", "warn", f"{found.detail}; bash runs unconfined, yolo mode too", found.fix)
 
 
 def setup_fix(name: str) -> str:
@@ -233,6 +248,7 @@ def diagnose(only: Sequence[str], run_smoke: bool, timeout: float) -> tuple[list
     if config is None:
         return checks, False, ""
     settings = config.settings
+    checks.append(check_sandbox(settings))
     options = config.backend_options()
     pool = config.backend_pool()
     default: tuple[Backend, str] | None = None
