@@ -15,7 +15,6 @@ those models were trained with, lightly shortened.
 from __future__ import annotations
 
 import json
-import secrets
 import string
 from collections.abc import Sequence
 
@@ -31,6 +30,8 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 
 def new_call_id() -> str:
     """``call_`` plus 8 random characters: unique enough within one conversation, short in transcripts."""
+    import secrets  # loads OpenSSL: only when a call is made, not when a backend is imported
+
     return "call_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
 

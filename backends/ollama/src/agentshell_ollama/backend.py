@@ -11,8 +11,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentshell_chatformat import ANSWER_KEY, CallRecovery
-
 from agentshell.protocol import (
     BackendError,
     BackendFailure,
@@ -37,6 +35,7 @@ from agentshell_ollama.stream import ChatStreamDecoder, StreamEvent
 
 if TYPE_CHECKING:
     import httpx
+    from agentshell_chatformat import CallRecovery
 
     from agentshell_ollama.management import PullProgress
     from agentshell_ollama.transport import Opened, StreamingRequest
@@ -77,6 +76,15 @@ def _request_summary(host: str, body: Mapping[str, Any], size: int) -> str:
         f"bytes={size}",
     ]
     return " ".join(parts)
+
+
+def _recovery(tools: Sequence[ToolSpec], constrain: bool) -> CallRecovery | None:
+    """Reads the calls a model wrote as text (agentshell_chatformat, imported only when tools are offered)."""
+    if not tools:
+        return None
+    from agentshell_chatformat import ANSWER_KEY, CallRecovery
+
+    return CallRecovery(tools, answer_key=ANSWER_KEY if constrain else None)
 
 
 class _Retry(Exception):
@@ -336,7 +344,7 @@ class OllamaBackend:
             content = json.dumps(body, ensure_ascii=False).encode("utf-8")
             if self.settings.debug:
                 yield Notice(level="info", text=_request_summary(self.settings.host, body, len(content)))
-            recovery = CallRecovery(tools, answer_key=ANSWER_KEY if constrain else None) if tools else None
+            recovery = _recovery(tools, constrain)
             decoder = ChatStreamDecoder(
                 model=model,
                 num_ctx=num_ctx,

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentshell_chatformat import call_or_answer_schema, text_tool_messages
-
 from agentshell.protocol import ChatOptions, Message, ThinkLevel, ToolSpec, function_tool_json
 
 
@@ -91,6 +89,8 @@ def chat_body(
     to "one call or an answer" with Ollama's ``format`` (a JSON schema it turns into a grammar).
     """
     if text_tools and tools:
+        from agentshell_chatformat import text_tool_messages
+
         messages = text_tool_messages(messages, tools, constrained=constrain)
     body: dict[str, Any] = {
         "model": model,
@@ -99,6 +99,8 @@ def chat_body(
     }
     if text_tools and tools:
         if constrain:
+            from agentshell_chatformat import call_or_answer_schema
+
             body["format"] = call_or_answer_schema(tools)
     elif tools:
         body["tools"] = [function_tool_json(t) for t in tools]

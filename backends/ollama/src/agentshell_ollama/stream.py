@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import string
 from dataclasses import dataclass, field
-from typing import Any
-
-from agentshell_chatformat import CallRecovery
+from typing import TYPE_CHECKING, Any
 
 from agentshell.protocol import (
     BackendError,
@@ -34,6 +32,9 @@ from agentshell.protocol import (
 )
 
 StreamEvent = TextDelta | ThinkingDelta | ToolCall | MalformedToolCall | Notice | Done
+
+if TYPE_CHECKING:
+    from agentshell_chatformat import CallRecovery
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _STOP_REASONS: dict[str, StopReason] = {"stop": "stop", "length": "length"}

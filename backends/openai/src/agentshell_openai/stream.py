@@ -23,9 +23,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from agentshell_chatformat import CallRecovery
+from typing import TYPE_CHECKING, Any
 
 from agentshell.protocol import (
     BackendError,
@@ -39,6 +37,9 @@ from agentshell.protocol import (
     Usage,
 )
 from agentshell_openai.errors import one_line, server_message
+
+if TYPE_CHECKING:
+    from agentshell_chatformat import CallRecovery
 
 DONE_SENTINEL = "[DONE]"
 
@@ -80,7 +81,11 @@ class ChunkAssembler:
 
     def __init__(self, where: str, *, tools: Sequence[ToolSpec] = (), debug: bool = False) -> None:
         self.where = where
-        self.recovery = CallRecovery(tools) if tools else None
+        self.recovery: CallRecovery | None = None
+        if tools:
+            from agentshell_chatformat import CallRecovery  # only when tools are offered: start-up stays light
+
+            self.recovery = CallRecovery(tools)
         self.debug = debug
         self.called = False  # the answer held a call: native, or recovered from the text
         self.calls: dict[int, _PartialCall] = {}

@@ -11,8 +11,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentshell_chatformat import text_tool_messages
-
 from agentshell.protocol import ChatOptions, Message, ToolSpec, function_tool_json
 
 _EFFORTS = {"low": "low", "medium": "medium", "high": "high"}
@@ -53,6 +51,8 @@ def request_body(
     system prompt and calls and results travel as text (:func:`agentshell_chatformat.text_tool_messages`).
     """
     if text_tools and tools:
+        from agentshell_chatformat import text_tool_messages
+
         messages, tools = text_tool_messages(messages, tools), ()
     body: dict[str, Any] = {
         "model": model,
