@@ -9,7 +9,8 @@ import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 
-from agentshell.cli.render import MarkdownStream, TerminalRenderer, format_arguments, status_line
+from agentshell.cli.render import MarkdownStream, TerminalRenderer, status_line
+from agentshell.cli.toolview import CommandProgress, call_title, tool_view
 from agentshell.loop.outcomes import TurnStatus
 from agentshell.permissions.gate import ApprovalRequest
 from agentshell.protocol import Done, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest, Usage
@@ -106,18 +107,75 @@ def test_renderer_shows_thinking_short_and_dim_then_the_answer_and_a_panel() -> 
     renderer.on_turn_end(TurnStatus("ollama", "qwen3", Usage(prompt_tokens=1234, completion_tokens=6), 0.12))
     out = c.file.getvalue()  # type: ignore[attr-defined]
     assert 10 < out.count("long thought") < 25 and "…" in out  # 1,300 characters of thinking shown as ~240
-    assert out.index("✻") < out.index("Let me edit.") < out.index("edit_file")
-    assert "a.py" in out and "-x = 1" in out and "+y = 1" in out and "1 line changed" in out
+    assert out.index("✻") < out.index("Let me edit.") < out.index("● edit a.py  (+1 −1)")
+    assert "-x = 1" in out and "+y = 1" in out
     assert "ollama · qwen3 · 1,234 in / 56 out · 12% of context" in out
 
 
-def test_failed_tool_panel_shows_the_error() -> None:
-    c = console(width=80)
-    renderer = TerminalRenderer(c)
+def render(renderable: object, width: int = 80) -> str:
+    c = console(width=width)
+    c.print(renderable)
+    return c.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_failing_command_shows_its_end_the_exit_code_and_what_was_cut() -> None:
     call = ToolCallRequest(id="1", name="bash", arguments={"command": "make"})
-    renderer.on_tool_result(call, ToolResult(output="error: make: no rule\nmore", is_error=True, summary="exit 2"))
-    out = c.file.getvalue()  # type: ignore[attr-defined]
-    assert "$ make" in out and "no rule" in out
+    output = "".join(f"line {i}\n" for i in range(30)) + "[exit code 1]"
+    out = render(tool_view(call, ToolResult(output=output, is_error=True, summary="exit 1, 30 lines")))
+    lines = out.splitlines()
+    assert lines[0] == "● $ make  exit 1 · 30 lines"
+    assert lines[1] == "  … +20 lines above"
+    assert lines[2:] == [f"  line {i}" for i in range(20, 30)]
+    assert "line 0\n" not in out and "[exit code 1]" not in out
+
+
+def test_a_command_that_worked_shows_its_last_lines() -> None:
+    call = ToolCallRequest(id="1", name="bash", arguments={"command": "echo hi"})
+    out = render(tool_view(call, ToolResult(output="hi\n[exit code 0]", summary="exit 0, 1 line")))
+    assert out == "● $ echo hi  exit 0 · 1 line\n  hi\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "title"),
+    [
+        ("edit_file", {"path": "src/app.py", "old_string": "a\n    b", "new_string": "c"}, "edit src/app.py"),
+        ("grep", {"pattern": "def ", "path": "."}, 'grep "def " in .'),
+        ("grep", {"pattern": "TODO", "include": "*.py"}, 'grep "TODO" in . (*.py)'),
+        ("glob", {"pattern": "**/*.md"}, 'glob "**/*.md" in .'),
+        ("read_file", {"path": "a.py", "offset": 10, "limit": 5}, "read a.py from line 10 (5 lines)"),
+        ("write_file", {"path": "p.txt", "content": "x" * 1000}, "write p.txt"),
+        ("list_dir", {"path": "src", "depth": 2}, "list src"),
+        ("mcp__git__log", {"n": 3, "ref": "main"}, 'mcp__git__log n=3, ref="main"'),
+        ("bash", {"command": "echo \x1b[2Jhi\n  there"}, "$ echo ^[[2Jhi there"),
+    ],
+)
+def test_tool_headers_read_like_what_was_done(name: str, arguments: dict[str, object], title: str) -> None:
+    assert call_title(ToolCallRequest(id="1", name=name, arguments=arguments)) == title
+
+
+def test_an_edit_says_what_changed_and_shows_its_diff_once() -> None:
+    call = ToolCallRequest(
+        id="1", name="edit_file", arguments={"path": "src/app.py", "old_string": "", "new_string": "x"}
+    )
+    diff = "--- a/src/app.py\n+++ b/src/app.py\n@@ -1 +1,2 @@\n x = 1\n+y = 2\n"
+    result = ToolResult(output="edited", summary="+1 -0 lines", diff=diff)
+    out = render(tool_view(call, result))
+    assert out.splitlines()[0] == "● edit src/app.py  (+1 −0)" and "+y = 2" in out
+    assert render(tool_view(call, result, diff_shown=True)) == "● edit src/app.py  (+1 −0)\n"
+
+
+def test_a_running_command_shows_its_last_lines_and_the_time() -> None:
+    now = [100.0]
+    progress = CommandProgress(ToolCallRequest(id="1", name="bash", arguments={"command": "pytest"}), lambda: now[0])
+    for i in range(8):
+        progress.feed(f"test {i} ok\n".encode())
+    progress.feed(b"50%\r75%\r100% \xe2\x9c")  # a progress bar, and a character split across two reads
+    progress.feed(b"\x93")
+    now[0] += 12.4
+    out = render(progress)
+    lines = out.splitlines()
+    assert "$ pytest  12s" in lines[0]
+    assert [line.strip() for line in lines[1:]] == ["test 4 ok", "test 5 ok", "test 6 ok", "test 7 ok", "100% ✓"]
 
 
 def test_notices_and_approval() -> None:
@@ -140,8 +198,7 @@ def test_notices_and_approval() -> None:
 
 
 def test_argument_and_status_formatting() -> None:
-    long = ToolCallRequest(id="1", name="write_file", arguments={"path": "p.txt", "content": "x" * 1000})
-    assert format_arguments(long) == "p.txt"
-    assert len(format_arguments(ToolCallRequest(id="2", name="t", arguments={"q": "y" * 500}))) == 160
+    assert len(call_title(ToolCallRequest(id="2", name="t", arguments={"q": "y" * 500}))) < 80
+    assert len(call_title(ToolCallRequest(id="2", name="bash", arguments={"command": "y" * 500}))) == 160
     status = TurnStatus("builtin", "m", Usage(prompt_tokens=5, completion_tokens=1), None)
     assert status_line(status) == "builtin · m · 5 in / 1 out · context size unknown"

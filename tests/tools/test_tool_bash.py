@@ -92,3 +92,15 @@ def test_credential_looking_variables_pass_only_when_named(ws: Path, monkeypatch
     out = runner.execute("bash", {"command": "env"}).output
     assert "GH_TOKEN=[REDACTED:GH_TOKEN]" in out  # it passed; what the command prints is redacted all the same
     assert "SOME_SECRET" not in out and "OLLAMA_API_KEY" not in out  # agentshell's own never pass
+
+
+def test_a_running_command_reports_its_output_as_it_comes(ws: Path) -> None:
+    """``ToolContext.on_output`` sees every chunk before the command ends (the REPL's live tail, cli/toolview.py)."""
+    chunks: list[bytes] = []
+    ctx = ToolContext(workspace=ws, on_output=chunks.append)
+    runner = ToolRunner(default_tools(), ctx, PermissionGate("yolo", ws))
+    result = runner.execute("bash", {"command": "for i in 1 2 3; do echo line $i; sleep 0.05; done; seq 100000"})
+    assert not result.is_error
+    seen = b"".join(chunks)
+    assert seen.startswith(b"line 1\nline 2\nline 3\n1\n") and seen.endswith(b"\n100000\n")
+    assert len(chunks) > 1 and "output cut here" in result.output  # all of it was seen, though only head and tail kept

@@ -10,7 +10,6 @@ cropped to the screen, so the total cost grows linearly with the answer.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentshell.cli.safe_text import one_line, terminal_safe
+from agentshell.cli.toolview import CommandProgress, call_title, diff_renderable, tool_view
 from agentshell.loop.outcomes import ToolOutcome, TurnStatus
 from agentshell.permissions.gate import ApprovalRequest
 from agentshell.protocol import (
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 
 THINKING_SHOWN = 240  # characters of thinking kept on screen: enough to follow, short enough to skim past
 PROMPT_MARK = "› "  # what the REPL's prompt looks like, to show an earlier request as it was typed
-DIFF_LINES_SHOWN = 80
-OUTPUT_LINES_SHOWN = 4
 RESUMED_LINES_SHOWN = 12  # of the last answer, when a session is resumed
 
 
@@ -150,41 +148,6 @@ class MarkdownStream:
             self._live = None
 
 
-def format_arguments(call: ToolCallRequest, limit: int = 160) -> str:
-    """One line a person can read at a glance: the command for bash, the path for file tools."""
-    args = call.arguments
-    for key in ("command", "path", "pattern"):
-        if isinstance(args.get(key), str):
-            rest = {k: v for k, v in args.items() if k != key and k not in ("content", "old", "new")}
-            head = args[key] if key != "command" else f"$ {args[key]}"
-            text = head + (" " + json.dumps(rest, ensure_ascii=False) if rest else "")
-            break
-    else:
-        text = json.dumps(args, ensure_ascii=False)
-    text = one_line(text)  # the model wrote it: no escape sequences on the spinner line or the panel
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def diff_renderable(diff: str) -> RenderableType:
-    lines = diff.splitlines()
-    if len(lines) > DIFF_LINES_SHOWN:
-        lines = [*lines[:DIFF_LINES_SHOWN], f"… {len(lines) - DIFF_LINES_SHOWN} more lines"]
-    return Syntax("\n".join(lines), "diff", theme="ansi_dark", background_color="default")
-
-
-def tool_panel(call: ToolCallRequest, result: ToolOutcome) -> Panel:
-    parts: list[RenderableType] = [Text(format_arguments(call), style="bold")]
-    if result.is_error:
-        shown = result.output.strip().splitlines()[:OUTPUT_LINES_SHOWN]
-        parts.append(Text("\n".join(shown) or "failed", style="red"))
-    elif result.summary:
-        parts.append(Text(result.summary, style="dim"))
-    if result.diff:
-        parts.append(diff_renderable(result.diff))
-    style = "red" if result.is_error else "green"
-    return Panel(Group(*parts), title=one_line(call.name), title_align="left", border_style=style, expand=False)
-
-
 def last_exchange(messages: Sequence[Message]) -> RenderableType:
     """Where a resumed conversation stopped: the last request and the end of its answer."""
     asked = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user"), None)
@@ -243,7 +206,9 @@ class TerminalRenderer:
         self.show_status = show_status
         self.markdown = MarkdownStream(console)
         self._thinking: list[str] = []
-        self._spinner: Status | None = None
+        self._spinner: Status | Live | None = None
+        self._command: CommandProgress | None = None  # the running command, shown by the Live in _spinner
+        self._diff_approved = False  # the running call's diff was in its approval: the result does not repeat it
         self._calls_this_request = 0
         self._pending_out = 0  # completion tokens of this answer's requests so far
 
@@ -268,11 +233,25 @@ class TerminalRenderer:
             self._calls_this_request += not isinstance(event, Done)
 
     def on_tool_start(self, call: ToolCallRequest) -> None:
-        self._start_spinner(f"{one_line(call.name)}: {format_arguments(call, 80)}")
+        self._diff_approved = False
+        if call.name != "bash" or not self.err.is_terminal:
+            self._start_spinner(call_title(call, 100))
+            return
+        self._stop_spinner()
+        self.markdown.pause()
+        self._command = CommandProgress(call)
+        self._spinner = Live(self._command, console=self.err, refresh_per_second=4, transient=True)
+        self._spinner.start()
+
+    def on_command_output(self, chunk: bytes) -> None:
+        """What a running command prints, as it prints it (``ToolContext.on_output``, tools/shell.py)."""
+        if self._command is not None:
+            self._command.feed(chunk)
 
     def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
         self._stop_spinner()
-        self.console.print(tool_panel(call, result))
+        self.console.print(tool_view(call, result, diff_shown=self._diff_approved))
+        self._diff_approved = False
 
     def on_turn_end(self, status: TurnStatus) -> None:
         """One status line per answer, not per request: the requests that only call tools add their output."""
@@ -309,15 +288,21 @@ class TerminalRenderer:
         self.err.print(Text("interrupted", style="yellow"))
 
     def show_approval(self, request: ApprovalRequest) -> None:
-        """Show what asks for approval before the yes / no / always question."""
+        """Show what asks for approval before the question: a command once, an edit with its diff."""
         self._stop_spinner()
         self.markdown.finish()
-        parts: list[RenderableType] = [Text(request.summary, style="bold")]
+        parts: list[RenderableType] = []
+        if request.kind == "execute" and request.detail:
+            command = Syntax(terminal_safe(request.detail), "bash", theme="ansi_dark", background_color="default")
+            parts.append(command)
+        else:
+            parts.append(Text(one_line(request.summary), style="bold"))
+            if request.detail:
+                is_diff = request.detail.startswith(("---", "@@", "diff "))
+                parts.append(diff_renderable(request.detail) if is_diff else Text(terminal_safe(request.detail)))
+                self._diff_approved = is_diff
         if request.reason:
-            parts.append(Text(request.reason, style="yellow"))
-        if request.detail:
-            is_diff = request.detail.startswith(("---", "@@", "diff "))
-            parts.append(diff_renderable(request.detail) if is_diff else Text(request.detail))
+            parts.append(Text(one_line(request.reason), style="yellow"))
         self.console.print(Panel(Group(*parts), title="approve?", title_align="left", border_style="yellow"))
 
     # ------------------------------------------------------------------ internals
@@ -343,3 +328,4 @@ class TerminalRenderer:
         if self._spinner is not None:
             self._spinner.stop()
             self._spinner = None
+        self._command = None

@@ -145,6 +145,7 @@ class Shell:
 
     def start(self, opts: LaunchOptions) -> None:
         self.parts = parts = assemble(opts, ask=self.ask, notice=self.notice, pick=self.pick_session)
+        parts.tools.ctx.on_output = self.renderer.on_command_output  # a running command's last lines, live
         messages = parts.session.messages if parts.session is not None else []
         self.agent = Agent(
             parts.backend, parts.model, parts.checkpoints.guard(parts.tools), self.renderer,

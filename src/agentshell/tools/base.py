@@ -9,6 +9,7 @@ rather than a vague "edit this file?".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args, get_origin, runtime_checkable
@@ -43,6 +44,8 @@ class ToolContext:
     # Credential-looking variables the user still wants commands to get (``bash_pass_env``, e.g. GH_TOKEN).
     pass_env: tuple[str, ...] = ()
     sandbox: Sandbox | None = None  # every bash call runs inside it when set (tools/sandbox.py)
+    # Called with each chunk a running command prints, as it prints it: the terminal shows the last lines live.
+    on_output: Callable[[bytes], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import selectors
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +48,11 @@ _QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "T
 class HeadTail:
     """Keeps the first and last bytes of a stream of any length, and counts what fell between."""
 
-    def __init__(self, head: int = HEAD_BYTES, tail: int = TAIL_BYTES) -> None:
+    def __init__(
+        self, head: int = HEAD_BYTES, tail: int = TAIL_BYTES, on_output: Callable[[bytes], None] | None = None
+    ) -> None:
         self.head_limit, self.tail_limit = head, tail
+        self.on_output = on_output  # sees every chunk, kept or not (the terminal's live tail)
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
@@ -56,6 +60,8 @@ class HeadTail:
         self._before_tail = b"\n"  # the byte just before the kept tail: tells whether the tail starts a line
 
     def add(self, chunk: bytes) -> None:
+        if self.on_output is not None:
+            self.on_output(chunk)
         self.total += len(chunk)
         room = self.head_limit - len(self.head)
         if room > 0:
@@ -127,6 +133,7 @@ def run_command(
     hidden_env: tuple[str, ...] = (),
     pass_env: tuple[str, ...] = (),
     sandbox: Sandbox | None = None,
+    on_output: Callable[[bytes], None] | None = None,
 ) -> CommandOutcome:
     """Run ``bash -c command`` (inside ``sandbox`` when given); returns (or raises KeyboardInterrupt) only once
     every process it started is stopped."""
@@ -155,7 +162,7 @@ def run_command(
             raise ToolError(f"cannot start {what}: {exc.strerror or exc}") from None
         raise
     tree = ProcessTree(proc, marker)
-    capture = HeadTail()
+    capture = HeadTail(on_output=on_output)
     timed_out = False
     open_pipe = True
     fd: int | None = None
@@ -291,6 +298,7 @@ class Bash(BaseTool[BashArgs]):
             hidden_env=ctx.hidden_env,
             pass_env=ctx.pass_env,
             sandbox=ctx.sandbox,
+            on_output=ctx.on_output,
         )
         body = outcome.output if outcome.output.strip() else "(no output)"
         if not body.endswith("\n"):
