@@ -111,6 +111,32 @@ def test_non_interactive_run_denies_what_would_ask_and_tells_the_model(tmp_path:
     assert not (tmp_path / "made-by-agent").exists()
 
 
+def test_a_denied_write_is_listed_in_the_json_result_and_on_stderr(tmp_path: Path) -> None:
+    """A script must see what did not run, even though the run itself succeeded (exit 0)."""
+    model = write_script(
+        tmp_path,
+        [[call("write_file", "w1", path="notes.txt", content="hi\n"), call("read_file", "r1", path="x")], *ANSWER],
+    )
+    proc = run_agent("launch", "-m", model, "-p", "go", "--output-format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = ResultEvent.model_validate_json(proc.stdout)
+    assert not result.is_error and not (tmp_path / "notes.txt").exists()
+    (denial,) = result.permission_denials
+    assert (denial.id, denial.name, denial.arguments) == ("w1", "write_file", {"path": "notes.txt", "content": "hi\n"})
+    assert "needs approval" in denial.message and "--allow" in denial.message
+    # Tool activity goes to stderr whether or not it is a terminal (here it is a pipe), one line per call.
+    assert "agent: write notes.txt · denied\n" in proc.stderr
+    assert "agent: read x · " in proc.stderr
+
+
+def test_text_output_keeps_stdout_to_the_answer_and_tools_on_stderr(tmp_path: Path) -> None:
+    model = write_script(tmp_path, [[call("bash", command="echo hi")], *ANSWER])
+    proc = run_agent("launch", "-m", model, "-p", "go", "--allow", "bash(echo *)", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout == "The answer is **42**.\n"
+    assert proc.stderr == "agent: $ echo hi · exit 0, 1 line\n"
+
+
 def test_allow_rule_lets_a_command_run_and_yolo_warns(tmp_path: Path) -> None:
     model = write_script(tmp_path, [[call("bash", command="touch made-by-agent")], *ANSWER])
     proc = run_agent("launch", "-m", model, "-p", "go", "--allow", "bash(touch *)", cwd=tmp_path)

@@ -9,8 +9,9 @@ import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 
+from agentshell.cli.calltitle import call_title
 from agentshell.cli.render import MarkdownStream, TerminalRenderer, status_line
-from agentshell.cli.toolview import CommandProgress, call_title, tool_view
+from agentshell.cli.toolview import CommandProgress, tool_view
 from agentshell.loop.outcomes import TurnStatus
 from agentshell.permissions.gate import ApprovalRequest
 from agentshell.protocol import Done, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest, Usage

@@ -83,6 +83,16 @@ class ToolCallMade(BaseModel):
     arguments: dict[str, Any]
 
 
+class PermissionDenialOut(BaseModel):
+    """A tool call that did not run because the permissions refused it; ``message`` is what the model was told."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    message: str
+
+
 class ResultEvent(_Out):
     """The last line of a stream, and the whole of ``--output-format json``."""
 
@@ -96,6 +106,8 @@ class ResultEvent(_Out):
     model: str
     usage: UsageOut
     tool_calls: list[ToolCallMade]
+    permission_denials: list[PermissionDenialOut] = []
+    """Calls the permission gate refused (a run with denials may still succeed: check this list)."""
     stop_reason: str
     """stop | max_turns | repeated_tool_call | interrupted | error."""
     exit_code: int
@@ -160,6 +172,10 @@ def build_result(
         model=model,
         usage=UsageOut(prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens),
         tool_calls=[ToolCallMade(id=c.id, name=c.name, arguments=c.arguments) for c in outcome.tool_calls],
+        permission_denials=[
+            PermissionDenialOut(id=d.call.id, name=d.call.name, arguments=d.call.arguments, message=d.message)
+            for d in outcome.permission_denials
+        ],
         stop_reason=outcome.stop_reason,
         exit_code=exit_code,
         duration_ms=duration_ms,

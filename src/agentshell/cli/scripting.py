@@ -12,6 +12,7 @@ import time
 from typing import Any, TextIO
 
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
+from agentshell.cli.calltitle import call_title
 from agentshell.cli.failures import classify
 from agentshell.cli.formats import OutputFormat
 from agentshell.cli.jsonout import (
@@ -48,8 +49,8 @@ def read_stdin(stream: TextIO) -> str | None:
 class QuietObserver:
     """Scripted runs: stdout gets only the writer's JSON lines (or nothing until the end); notices go to stderr.
 
-    When stderr is a terminal, a ``loading`` notice is a spinner there until the model's first content,
-    and each tool call leaves one line; redirected, stderr only gets warnings and errors.
+    Each tool call leaves one line on stderr (with stream-json, stdout has them instead); when stderr is
+    a terminal, a ``loading`` notice is a spinner there until the model's first content.
     """
 
     def __init__(self, err: TextIO, writer: StreamJsonWriter | None = None) -> None:
@@ -84,9 +85,10 @@ class QuietObserver:
     def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
         if self.writer is not None:
             self.writer.on_tool_result(call, result)
-        elif self._tty:
-            what = result.summary or ("error" if result.is_error else "done")
-            self.err.write(f"agent: {one_line(call.name)}: {what}\n")
+        else:
+            what = one_line(result.summary) or ("error" if result.is_error else "done")
+            self.err.write(f"agent: {call_title(call, 100)} · {what}\n")  # call_title is terminal-safe
+            self.err.flush()
 
     def on_turn_end(self, status: TurnStatus) -> None:
         self._stop_spinner()

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from agentshell.loop.context import summary_request
 from agentshell.loop.limits import CallGuard, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
-from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
+from agentshell.loop.outcomes import PermissionDenial, RunOutcome, ToolOutcome, TurnStatus
 from agentshell.loop.ports import ContextFitter, Observer, ToolExecutor, TranscriptSink
 from agentshell.protocol import (
     Backend,
@@ -143,6 +143,8 @@ class Agent:
     def _answer(self, call: ToolCallRequest, result: ToolOutcome, interrupted: bool) -> None:
         self.observer.on_tool_result(call, result)
         self.outcome.tool_calls.append(call)
+        if result.denied:
+            self.outcome.permission_denials.append(PermissionDenial(call, result.output))
         # A key a command printed (env, a config file it read) is masked before any model server sees it.
         content = redact(result.output)
         self._append(

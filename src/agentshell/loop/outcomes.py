@@ -23,6 +23,8 @@ class ToolOutcome(Protocol):
     def summary(self) -> str: ...
     @property
     def diff(self) -> str | None: ...
+    @property
+    def denied(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,14 @@ class TurnStatus:
     share: float | None  # of the context window, None when the window is unknown
 
 
+@dataclass(frozen=True)
+class PermissionDenial:
+    """A call the permission gate refused: the json result lists them, so a script sees what did not run."""
+
+    call: ToolCallRequest
+    message: str  # what the model was told
+
+
 @dataclass
 class RunOutcome:
     """What one ``Agent.run`` produced, for the text/json front ends."""
@@ -45,3 +55,4 @@ class RunOutcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     tool_calls: list[ToolCallRequest] = field(default_factory=list)
+    permission_denials: list[PermissionDenial] = field(default_factory=list)

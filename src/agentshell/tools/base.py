@@ -31,6 +31,7 @@ class ToolResult:
     is_error: bool = False
     summary: str = ""  # one short line for the UI panel, e.g. "read 120 lines", "exit 0, 3 lines"
     diff: str | None = None  # unified diff for edits (the UI colours it)
+    denied: bool = False  # not run: the permission gate refused it (json output lists it in permission_denials)
 
 
 @dataclass

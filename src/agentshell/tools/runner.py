@@ -78,7 +78,7 @@ class ToolRunner:
         except Exception as exc:  # a bug in a tool's access() or the ask callback must not end the turn
             return _error(f"error: {name} could not be checked: {type(exc).__name__}: {exc}", "failed")
         if not allowed:
-            return _error(message, "denied")
+            return ToolResult(output=visible(message), is_error=True, summary="denied", denied=True)
 
         try:
             result = tool.run(args, self.ctx)
