@@ -25,7 +25,8 @@ class can move or be renamed without turning a user's mistake into an
     └── LoopExit                   1          agentshell.loop.limits: the loop stopped before a final answer
         ├── TurnLimitReached       3            --max-turns
         ├── RepeatedToolCall       1            the model repeats the same call
-        └── Interrupted            130          Ctrl-C during a turn
+        ├── Interrupted            130          Ctrl-C during a turn
+        └── Declined               1            the user said no to a call (the REPL asks what to do instead)
 
 Outside the tree, because they are not ours to subclass: ``protocol.BackendFailure``
 (exit 1; backends raise it and import nothing but the protocol), ``KeyboardInterrupt``

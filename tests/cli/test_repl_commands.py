@@ -41,22 +41,27 @@ def test_help_tools_model_and_unknown_command(tmp_path: Path) -> None:
     assert "unknown command /nope" in out
 
 
-def test_approval_yes_no_always(tmp_path: Path) -> None:
+def test_approval_yes_no_always_with_one_key(tmp_path: Path) -> None:
     model = write_script(
         tmp_path,
         [
             [call("bash", "1", command="touch yes.txt")],
-            [call("bash", "2", command="touch no.txt")],
+            [call("bash", "2", command="touch no.txt"), call("bash", "2b", command="touch never.txt")],
             [call("bash", "3", command="touch always.txt")],
             [call("bash", "4", command="touch always.txt")],
             [text("done")],
         ],
     )
-    _, out, _ = run_shell(tmp_path, model, "go\ry\rn\ra\r")
+    # No Enter after an answer; after "n" the turn stops and the next line is the user's new request.
+    shell, out, _ = run_shell(tmp_path, model, "go\ryntry another way\ra")
     assert (tmp_path / "yes.txt").exists() and not (tmp_path / "no.txt").exists()
-    assert (tmp_path / "always.txt").exists()
-    assert out.count("approve?") == 3  # the repeated command was not asked again
-    assert "denied by the user" in out and "done" in out
+    assert not (tmp_path / "never.txt").exists() and (tmp_path / "always.txt").exists()
+    assert out.count("approve?") == 3  # the declined call's neighbour was not asked; "always" was not asked again
+    assert "declined · what should the agent do instead?" in out and "done" in out
+    assert shell.agent is not None
+    tool_answers = [m.content for m in shell.agent.messages if m.role == "tool"]
+    assert "denied by the user" in tool_answers[1] and "not run: the user declined" in tool_answers[2]
+    assert [m.content for m in shell.agent.messages if m.role == "user"] == ["go", "try another way"]
 
 
 def test_clear_starts_a_new_session_and_compact_reports(tmp_path: Path) -> None:

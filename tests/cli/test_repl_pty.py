@@ -72,7 +72,7 @@ def test_interactive_session(tmp_path: Path) -> None:
         child.expect("touch approved.txt")
         child.expect("commands need approval")
         child.expect(r"allow\? \[y\]es / \[n\]o / \[a\]lways")
-        enter(child, "y")
+        child.send("y")  # one key, no Enter
         child.expect("Created it.")
         child.expect(PROMPT)
         assert (tmp_path / "approved.txt").exists()

@@ -28,7 +28,7 @@ from agentshell.cli.safe_text import terminal_safe
 from agentshell.config import data_dir
 from agentshell.errors import EXIT_OK
 from agentshell.loop.agent import Agent
-from agentshell.loop.limits import Interrupted, Limits, LoopExit
+from agentshell.loop.limits import Declined, Interrupted, Limits, LoopExit
 from agentshell.permissions.gate import Approval, ApprovalRequest
 from agentshell.protocol import BackendFailure
 
@@ -114,15 +114,16 @@ class Shell:
         self.agent: Agent | None = None
 
     def ask(self, request: ApprovalRequest) -> Approval:
-        """The permission gate's approval question."""
+        """The permission gate's approval question, one key: y, n (or Esc) or a. After "no" the turn stops,
+        as in Claude Code: the user says what to do instead rather than the model guessing on."""
+        from agentshell.cli.keypress import read_key
+
         self.renderer.show_approval(request)
-        while True:
-            answer = self._questions.prompt("allow? [y]es / [n]o / [a]lways: ").strip().lower()
-            choices: tuple[Approval, ...] = ("yes", "no", "always")
-            for choice in choices:
-                if answer and choice.startswith(answer):
-                    return choice
-            self.console.print("answer y, n or a")
+        choices: dict[str, tuple[Approval, str]] = {"y": ("yes", "yes"), "n": ("no", "no"), "a": ("always", "always")}
+        answer = read_key("allow? [y]es / [n]o / [a]lways", choices, escape="n", **self._terminal())
+        if answer == "no" and self.agent is not None:
+            self.agent.stop_after_call("the user declined an earlier call and will say what to do instead")
+        return answer
 
     def notice(self, line: str) -> None:
         self.console.print(Text(terminal_safe(line), style="yellow" if line.startswith("warning") else "dim"))
@@ -195,6 +196,9 @@ class Shell:
             self.agent.run(line)
         except (Interrupted, KeyboardInterrupt):
             self.renderer.interrupted()
+        except Declined:
+            self.renderer.reset()
+            self.console.print(Text("declined · what should the agent do instead?", style="yellow"))
         except (LoopExit, BackendFailure) as exc:
             self.renderer.reset()
             self.console.print(Text(f"error: {terminal_safe(str(exc))}", style="red"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from agentshell.loop.context import summary_request
-from agentshell.loop.limits import CallGuard, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
+from agentshell.loop.limits import CallGuard, Declined, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
 from agentshell.loop.outcomes import PermissionDenial, RunOutcome, ToolOutcome, TurnStatus
 from agentshell.loop.ports import ContextFitter, Observer, ToolExecutor, TranscriptSink
 from agentshell.protocol import (
@@ -44,6 +44,7 @@ class Agent:
         self.messages: list[Message] = [m for m in messages if m.role != "system"]
         self.guard = CallGuard(self.limits)
         self._last_note: str | None = None
+        self._stop: str | None = None  # set by stop_after_call: the turn ends once the running call is answered
         self.outcome = RunOutcome()
 
     def switch(self, backend: Backend, model: str, context: ContextFitter | None) -> None:
@@ -52,6 +53,7 @@ class Agent:
 
     def run(self, prompt: str) -> RunOutcome:
         self.outcome = RunOutcome()
+        self._stop = None
         self.guard.new_request()
         self._append(Message(role="user", content=prompt))
         while not self.step():
@@ -124,6 +126,15 @@ class Agent:
                 self._answer(call, ToolResult("error: not run, the same call was repeated", is_error=True), False)
                 raise
             self._answer(call, result, False)
+            if self._stop is not None:
+                for unanswered in calls[index + 1 :]:
+                    self._answer(unanswered, ToolResult(f"error: not run: {self._stop}", is_error=True), False)
+                reason, self._stop = self._stop, None
+                raise Declined(reason)
+
+    def stop_after_call(self, reason: str) -> None:
+        """End the turn once the running tool call is answered (the user declined it); the rest are not run."""
+        self._stop = reason
 
     def compact(self) -> str | None:
         """``/compact``: summarize older turns now; returns the note for the user."""

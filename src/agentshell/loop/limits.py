@@ -40,6 +40,12 @@ class Interrupted(LoopExit):
     stop_reason, exit_code = "interrupted", EXIT_INTERRUPTED
 
 
+class Declined(LoopExit):
+    """The user said no to a call: the turn stops so they can say what to do instead (``Agent.stop_after_call``)."""
+
+    stop_reason = "declined"
+
+
 @dataclass(frozen=True)
 class Limits:
     max_turns: int = 50  # model requests per run()
