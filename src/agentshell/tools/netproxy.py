@@ -13,6 +13,7 @@ network at all. The host is the name the client asks for; the proxy resolves it 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import socket
@@ -181,6 +182,7 @@ class NetProxy:
 
     def __init__(self, rules: Sequence[str], *, tcp: bool = False) -> None:
         self.socket_dir = Path(tempfile.mkdtemp(prefix="agentshell-net-"))
+        atexit.register(shutil.rmtree, self.socket_dir, True)  # no socket left in /tmp by a run that never closed
         self.socket_path = self.socket_dir / "proxy.sock"
         self.tcp_port: int | None = None
         server: _Server
