@@ -7,8 +7,8 @@ import random
 
 import pytest
 from rich.console import Console
-from rich.markdown import Markdown
 
+from agentshell.cli.answer_markdown import AnswerMarkdown, fence_diffs
 from agentshell.cli.calltitle import call_title
 from agentshell.cli.render import MarkdownStream, TerminalRenderer, status_line
 from agentshell.cli.toolview import CommandProgress, tool_view
@@ -49,7 +49,7 @@ def console(width: int = 60, terminal: bool = False) -> Console:
 
 def whole(doc: str) -> str:
     c = console()
-    c.print(Markdown(doc))
+    c.print(AnswerMarkdown(doc))
     return c.file.getvalue()  # type: ignore[attr-defined]
 
 
@@ -203,3 +203,30 @@ def test_argument_and_status_formatting() -> None:
     assert len(call_title(ToolCallRequest(id="2", name="bash", arguments={"command": "y" * 500}))) == 160
     status = TurnStatus("builtin", "m", Usage(prompt_tokens=5, completion_tokens=1), None)
     assert status_line(status) == "builtin · m · 5 in / 1 out · context size unknown"
+
+
+def streamed(text: str, width: int = 60) -> str:
+    c = console(width=width)
+    stream = MarkdownStream(c)
+    for i in range(0, len(text), 3):
+        stream.feed(text[i : i + 3])
+    stream.finish()
+    return "\n".join(line.rstrip() for line in c.file.getvalue().split("\n"))  # type: ignore[attr-defined]
+
+
+def test_single_newlines_are_kept() -> None:
+    assert streamed("src contains:\napp.py\nutil.py") == "src contains:\napp.py\nutil.py\n"
+
+
+def test_a_quoted_heading_stays_as_written_on_the_left() -> None:
+    out = streamed("The README starts with:\n\n# Title\n\nand then text.")
+    assert "\n# Title\n" in out
+
+
+def test_a_quoted_diff_is_a_diff_not_a_list() -> None:
+    answer = "I changed:\n\n-x = 1\n+x = 2\n context\n\nand a list:\n\n- one\n- two"
+    out = streamed(answer)
+    assert " -x = 1\n +x = 2\n  context" in out  # a code block, as a fenced diff is
+    assert "• one" in out  # a real list is still a list
+    assert fence_diffs("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b").startswith("```diff\n--- a/f")
+    assert fence_diffs("```\n-a\n+b\n```") == "```\n-a\n+b\n```"

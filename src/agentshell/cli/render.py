@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.segment import SegmentLines
 from rich.status import Status
@@ -24,8 +23,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from agentshell.cli.answer_markdown import AnswerMarkdown
+from agentshell.cli.calltitle import call_title
 from agentshell.cli.safe_text import one_line, terminal_safe
-from agentshell.cli.toolview import CommandProgress, call_title, diff_renderable, tool_view
+from agentshell.cli.toolview import CommandProgress, diff_renderable, tool_view
 from agentshell.loop.outcomes import ToolOutcome, TurnStatus
 from agentshell.permissions.gate import ApprovalRequest
 from agentshell.protocol import (
@@ -118,7 +119,7 @@ class MarkdownStream:
         self._stop_live()
         if self._open:
             # Model text: an escape sequence in it must not reach the terminal (cli/safe_text.py).
-            markdown = Markdown(terminal_safe("\n".join(self._open)), code_theme=self.code_theme)
+            markdown = AnswerMarkdown(terminal_safe("\n".join(self._open)), code_theme=self.code_theme)
             lines = self.console.render_lines(markdown, pad=False)
             while lines and not "".join(segment.text for segment in lines[0]):
                 lines.pop(0)  # some elements (lists) start with an empty line; blocks get exactly one between them
@@ -134,7 +135,7 @@ class MarkdownStream:
         tail = max(4, self.console.size.height - 2)
         if len(lines) > tail:
             lines = ([lines[0]] if self._fence is not None else []) + lines[-tail:]
-        renderable = Markdown(terminal_safe("\n".join(lines)), code_theme=self.code_theme)
+        renderable = AnswerMarkdown(terminal_safe("\n".join(lines)), code_theme=self.code_theme)
         if self._live is None:
             self._live = Live(
                 renderable, console=self.console, auto_refresh=False, transient=True, vertical_overflow="crop"
@@ -168,7 +169,7 @@ def last_exchange(messages: Sequence[Message]) -> RenderableType:
         if len(lines) > RESUMED_LINES_SHOWN:
             shown.append(Text(f"… {len(lines) - RESUMED_LINES_SHOWN} earlier lines", style="dim"))
             lines = lines[-RESUMED_LINES_SHOWN:]
-        shown.append(Markdown(terminal_safe("\n".join(lines))))  # model text: shown, never obeyed
+        shown.append(AnswerMarkdown(terminal_safe("\n".join(lines))))  # model text: shown, never obeyed
     elif messages[-1].role == "tool":
         shown.append(Text("(the answer was not finished)", style="dim"))
     return Group(*shown)
