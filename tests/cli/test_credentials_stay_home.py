@@ -89,25 +89,16 @@ def test_commands_get_no_credential_variables(tmp_path: Path) -> None:
         assert name not in sent
 
 
-def _unprivileged() -> tuple[list[str], str] | None:
-    """A command prefix that runs as ``nobody``, and its name; None when this machine cannot do that."""
+def _as_nobody(tmp_path: Path, command: str, *flags: str) -> tuple[str, list[str]]:
+    """Run the agent as ``nobody`` (one bash call of ``command``): what the server was told, and the files the
+    command left in the workspace. Skips where this machine cannot switch users."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        return None
+        pytest.skip("needs root and setpriv (util-linux) to run the agent as the unprivileged user nobody")
     try:
         nobody = pwd.getpwnam("nobody")
     except KeyError:
-        return None
-    return ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"], "nobody"
-
-
-def test_as_a_normal_user_the_agent_environment_cannot_be_read(tmp_path: Path) -> None:
-    """PR_SET_DUMPABLE=0 makes /proc/AGENT/environ root's; a same-user command then cannot open it (as root it
-    still can: the sandbox's PID namespace is the fix there, tests/tools/test_sandbox.py)."""
-    found = _unprivileged()
-    if found is None:
-        pytest.skip("needs root and setpriv (util-linux) to run the agent as the unprivileged user nobody")
-    prefix, _ = found
-    nobody = pwd.getpwnam("nobody")
+        pytest.skip("needs a user named nobody to run the agent unprivileged")
+    prefix = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
     home = Path(tempfile.mkdtemp(prefix="agentshell-nobody-"))  # pytest's tmp_path is root's alone (0700)
     try:
         work = home / "work"
@@ -116,11 +107,29 @@ def test_as_a_normal_user_the_agent_environment_cannot_be_read(tmp_path: Path) -
             os.chown(path, nobody.pw_uid, nobody.pw_gid)
         xdg = {var: str(home / sub) for var, sub in (("XDG_CONFIG_HOME", "c"), ("XDG_DATA_HOME", "d"))}
         env = _env(tmp_path, HOME=str(home), PYTHONPYCACHEPREFIX=str(home / "pyc"), **xdg)
-        probe = "cat /proc/$PPID/environ >/dev/null && echo READ-OK || echo READ-REFUSED"
-        replies = [tool_call_reply("bash", {"command": probe}), text_reply("done")]
+        replies = [tool_call_reply("bash", {"command": command}), text_reply("done")]
         with fake_openai(replies) as server:
-            _run(work, env, server.base_url, "--no-sandbox", user=prefix)
+            _run(work, env, server.base_url, *flags, user=prefix)
+        left = sorted(p.name for p in work.iterdir())
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    sent = _tool_result_sent(server.bodies)
+    return _tool_result_sent(server.bodies), left
+
+
+def test_as_a_normal_user_the_agent_environment_cannot_be_read(tmp_path: Path) -> None:
+    """PR_SET_DUMPABLE=0 makes /proc/AGENT/environ root's; a same-user command then cannot open it (as root it
+    still can: the sandbox's PID namespace is the fix there, tests/tools/test_sandbox.py)."""
+    probe_ = "cat /proc/$PPID/environ >/dev/null && echo READ-OK || echo READ-REFUSED"
+    sent, _ = _as_nobody(tmp_path, probe_, "--no-sandbox")
     assert "READ-REFUSED" in sent and "READ-OK" not in sent
+
+
+def test_as_a_normal_user_the_sandbox_works_too(tmp_path: Path) -> None:
+    """bubblewrap unprivileged (user namespaces): the workspace writable, the agent's keys nowhere."""
+    if not probe().available:
+        pytest.skip(f"the sandbox needs bubblewrap: {probe().detail}")
+    command = "tr '\\0' '\\n' < /proc/$PPID/environ; env; touch made.txt; touch /etc/agentshell-nobody || echo RO"
+    sent, left = _as_nobody(tmp_path, command, "--sandbox")
+    assert "made.txt" in left and "RO" in sent
+    for secret in (OLLAMA_KEY, OPENAI_KEY, GITHUB_TOKEN, "OLLAMA_API_KEY", "REDACTED"):
+        assert secret not in sent
