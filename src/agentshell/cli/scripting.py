@@ -73,7 +73,7 @@ class QuietObserver:
             if self._tty:
                 from rich.console import Console
 
-                self._spinner = Console(file=self.err).status(notice.text)
+                self._spinner = Console(file=self.err).status(one_line(notice.text))
                 self._spinner.start()
             return
         self.err.write(f"agent: {notice.level}: {for_stream(notice.text, self.err)}\n")
