@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentshell.errors import EXIT_USAGE, UserError
+from agentshell.extensions.settings import HookConfig, HookEvent, McpServerConfig, ServerName
 from agentshell.permissions.modes import PermissionMode
 from agentshell.protocol import Host
 from agentshell.redact import add_secret, is_secret
@@ -131,6 +132,10 @@ class Settings(BaseModel):
     """Per-backend options, e.g. ``[backends.ollama] host = "..."``."""
     endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
     """Named OpenAI-compatible servers."""
+    mcp_servers: dict[ServerName, McpServerConfig] = Field(default_factory=dict)
+    """MCP servers whose tools the model may call, ``[mcp_servers.NAME]`` (docs/extensions.md)."""
+    hooks: dict[HookEvent, list[HookConfig]] = Field(default_factory=dict)
+    """Commands run at the agent's events, ``[[hooks.PreToolUse]]`` (docs/extensions.md#hooks)."""
 
 
 # The agent's own environment variables -> dotted key; the backends' come from their manifests.

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentshell.config import Config, credential_env_vars, load_config
+from agentshell.config import Config, credential_env_vars, data_dir, load_config
 from agentshell.errors import UsageError
 from agentshell.permissions.modes import PermissionMode
 from agentshell.protocol import Backend, ChatOptions, ModelInfo, ThinkLevel
 
 if TYPE_CHECKING:  # the loop, tools and sessions are imported by assemble(), not by `agent launch --help`
     from agentshell.checkpoints.recorder import Checkpoint, Checkpointer
+    from agentshell.extensions.startup import Extensions
     from agentshell.loop.context import ContextKeeper
     from agentshell.permissions.gate import Approval, ApprovalRequest, PermissionGate
     from agentshell.registry import BackendPool
@@ -87,6 +88,7 @@ class Assembly:
     options: ChatOptions
     workspace: Path
     checkpoints: Checkpointer  # file checkpoints before each request's changes (docs/checkpoints.md)
+    extensions: Extensions | None = None  # MCP servers, hooks, custom commands (docs/extensions.md)
 
     def switch(self, model: str, backend: str | None = None) -> None:
         """``/model``: resolve and describe the new model before touching anything, so a typo changes nothing."""
@@ -99,7 +101,7 @@ class Assembly:
         """``/clear``: the old transcript stays on disk; the conversation starts over in a new one."""
         from agentshell.session import SessionStore
 
-        self.close()
+        self.session.close()
         self.session = SessionStore().create(self.workspace)
 
     def record_checkpoint(self, checkpoint: Checkpoint) -> None:
@@ -108,6 +110,8 @@ class Assembly:
 
     def close(self) -> None:
         self.session.close()
+        if self.extensions is not None:
+            self.extensions.close()  # stops the MCP servers (bounded; no child outlives the agent)
 
 
 def make_context(info: ModelInfo, config: Config) -> ContextKeeper:
@@ -157,9 +161,11 @@ def _assemble(
 ) -> Assembly:
     from agentshell.checkpoints.recorder import Checkpointer
     from agentshell.cli import sandboxing
+    from agentshell.extensions.startup import open_extensions
+    from agentshell.extensions.toolbox import ExtendedToolRunner
     from agentshell.loop.instructions import system_prompt
     from agentshell.permissions.gate import PermissionGate
-    from agentshell.tools import ToolContext, ToolRunner, default_tools
+    from agentshell.tools import ToolContext, default_tools
     from agentshell.tools.processes import protect_environment
 
     settings = config.settings
@@ -176,7 +182,10 @@ def _assemble(
 
     allow, deny = [*settings.allow, *opts.allow], [*settings.deny, *opts.deny]
     gate = PermissionGate(settings.permission_mode, workspace, allow=allow, deny=deny, ask=ask)
-    runner = ToolRunner(
+    extensions = open_extensions(
+        settings.mcp_servers, settings.hooks, workspace, data_dir(), ask=ask, notice=notice, debug=opts.debug
+    )
+    runner = ExtendedToolRunner(
         default_tools(),
         ToolContext(
             workspace=workspace,
@@ -186,6 +195,9 @@ def _assemble(
             sandbox=sandbox,
         ),
         gate,
+        hub=extensions.hub,
+        hooks=extensions.hooks,
+        notice=notice,
     )
     for warning in session.warnings:
         notice(f"warning: session {session.id}: {warning}")
@@ -209,8 +221,14 @@ def _assemble(
         options=options,
         workspace=workspace,
         checkpoints=checkpoints,
+        extensions=extensions,
     )
     parts.checkpoints.listeners.append(parts.record_checkpoint)
+    runner.window = lambda: parts.info.context_length
+    extensions.hooks.session_id = lambda: parts.session.id
+    added = extensions.hooks.session_start("resume" if session.messages else "startup")
+    parts.system_prompt = "\n\n".join(p for p in (parts.system_prompt, added) if p)
+    extensions.start()  # last: the servers start in the background while the first prompt is typed
     return parts
 
 

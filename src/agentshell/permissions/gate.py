@@ -71,7 +71,8 @@ class Rule:
     @classmethod
     def parse(cls, text: str) -> Rule:
         raw = text.strip()
-        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_-]*)\s*(?:\((.*)\))?", raw, flags=re.DOTALL)
+        # ``*`` in a name only for MCP tools: ``mcp__git__*`` (extensions/toolbox.py checks the server part).
+        match = re.fullmatch(r"(mcp__[A-Za-z0-9_*-]+|[A-Za-z_][A-Za-z0-9_-]*)\s*(?:\((.*)\))?", raw, flags=re.DOTALL)
         if not match:
             raise RuleError(
                 f"invalid permission rule {text!r}: write TOOL or TOOL(pattern), "
@@ -85,6 +86,10 @@ class Rule:
         return cls(match.group(1).lower(), pattern)
 
     def names(self, tool: str, kind: ToolKind) -> bool:
+        if "*" in self.name:
+            from fnmatch import fnmatchcase
+
+            return fnmatchcase(tool.lower(), self.name)
         return self.name == tool.lower() or KIND_ALIASES.get(self.name) == kind
 
     def __str__(self) -> str:
@@ -253,7 +258,7 @@ class PermissionGate:
         """Raise :class:`RuleError` for a rule that names no tool and no kind: a typo would silently match nothing."""
         known = {t.lower() for t in tools} | set(KIND_ALIASES)
         for rule in (*self.allow, *self.deny):
-            if rule.name not in known:
+            if rule.name not in known and not rule.name.startswith("mcp__"):  # MCP servers: extensions/toolbox.py
                 names = ", ".join(sorted(KIND_ALIASES) + sorted({t.lower() for t in tools}))
                 raise RuleError(f"permission rule '{rule}' names no tool: use one of {names}")
 
