@@ -26,7 +26,7 @@ class Healthy(ScriptedBackend):
             ModelInfo(
                 name="small", backend=self.name, context_length=8192, capabilities=frozenset({"completion", "tools"})
             ),
-            ModelInfo(name="remote-big", backend=self.name, remote=True, details={"size": "70B"}),
+            ModelInfo(name="remote-big", backend=self.name, remote=True, details={"size": "70B", "tag": "[q4]"}),
         ]
 
 
@@ -34,7 +34,7 @@ class Down(ScriptedBackend):
     name = "down"
 
     def health(self) -> tuple[bool, str]:
-        return False, "cannot connect (start it with `down serve`)"
+        return False, "cannot connect (start it with `down serve`, or add [endpoints.NAME] to the config)"
 
     def list_models(self) -> list[ModelInfo]:
         raise BackendUnavailable("cannot connect to down", hint="start it with `down serve`")
@@ -63,6 +63,7 @@ def test_backends_table_and_json() -> None:
     assert rows["scripted"] == {"backend": "scripted", "usable": True, "detail": "installed"}
     table = invoke("backends")
     assert table.exit_code == 0 and "healthy" in table.stdout and "down serve" in table.stdout
+    assert "add [endpoints.NAME] to the config" in " ".join(table.stdout.split())  # text, never markup
 
 
 def test_models_lists_every_backend_and_reports_the_unreachable_on_stderr() -> None:
@@ -75,7 +76,7 @@ def test_models_lists_every_backend_and_reports_the_unreachable_on_stderr() -> N
     ]
     assert "down: cannot connect to down" in result.stderr
     table = invoke("models")
-    assert "8,192" in table.stdout and "remote" in table.stdout
+    assert "8,192" in table.stdout and "remote" in table.stdout and "[q4]" in table.stdout
 
 
 def test_models_of_one_backend_that_fails_is_one_line() -> None:

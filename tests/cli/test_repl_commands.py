@@ -118,3 +118,10 @@ def test_asking_again_is_not_a_repeated_call(tmp_path: Path) -> None:
     _, out, code = run_shell(tmp_path, model, keys)
     assert code == 0 and "in a row" not in out
     assert out.count("said hi") == 5
+
+
+def test_help_shows_brackets_as_typed(tmp_path: Path) -> None:
+    """Rich markup must not eat "[NAME]" (issue: "add  to the config")."""
+    model = write_script(tmp_path, [[text("hi")]])
+    _, out, _ = run_shell(tmp_path, model, "/help\r")
+    assert "/model [NAME]" in out and "/rewind [N]" in out

@@ -53,10 +53,14 @@ def backends(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from agentshell.cli.safe_text import one_line
 
     table = Table("backend", "usable", "detail", box=None, header_style="bold")
-    for row in rows:
-        table.add_row(row["backend"], "[green]yes[/]" if row["usable"] else "[red]no[/]", row["detail"])
+    for row in rows:  # Text, not markup: "add [endpoints.NAME] to the config" must keep its brackets
+        usable = Text("yes", style="green") if row["usable"] else Text("no", style="red")
+        table.add_row(Text(one_line(row["backend"])), usable, Text(one_line(row["detail"])))
     Console().print(table)
 
 
@@ -101,12 +105,16 @@ def models(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from agentshell.cli.safe_text import one_line
 
     table = Table("backend", "model", "context", "tools", "details", box=None, header_style="bold")
     for m in found:
         details = ", ".join(f"{v}" for v in m.details.values()) + (" (remote)" if m.remote else "")
         context = f"{m.context_length:,}" if m.context_length else "?"
-        table.add_row(m.backend, m.name, context, "yes" if m.supports_tools else "no", details)
+        cells = (m.backend, m.name, context, "yes" if m.supports_tools else "no", details)
+        table.add_row(*(Text(one_line(cell)) for cell in cells))  # names and details are never markup
     Console().print(table)
     if not found:
         sys.stderr.write("agent: no models found (agent backends shows what is installed)\n")

@@ -188,7 +188,7 @@ def session_table(sessions: Sequence[SessionSummary], *, numbered: bool = False)
         when = summary.updated.astimezone().strftime("%m-%d %H:%M")
         model = f"{summary.backend}:{summary.model}" if summary.backend else ""
         cells = [when, f"{summary.messages} msgs", one_line(model), one_line(summary.title)]
-        table.add_row(*([f"{number}"] if numbered else []), *cells)
+        table.add_row(*([f"{number}"] if numbered else []), *(Text(cell) for cell in cells))  # titles are not markup
     return table
 
 

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
 from agentshell.cli.render import TerminalRenderer
-from agentshell.cli.safe_text import terminal_safe
+from agentshell.cli.safe_text import one_line, terminal_safe
 from agentshell.config import data_dir
 from agentshell.errors import EXIT_OK
 from agentshell.loop.agent import Agent
@@ -211,13 +211,14 @@ class Shell:
             return "exit"
         if name == "/help":
             for command in SLASH_COMMANDS:
-                self.console.print(f"[bold]{command.usage:<16}[/bold] {command.help}")
+                self.console.print(Text.assemble((f"{command.usage:<16}", "bold"), " ", command.help))
         elif name == "/model":
             self.switch_model(arg)
         elif name == "/tools":
             table = Table("tool", "description", box=None)
             for spec in self.parts.tools.specs():
-                table.add_row(spec.name, spec.description.strip().splitlines()[0] if spec.description else "")
+                first = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
+                table.add_row(Text(one_line(spec.name)), Text(one_line(first)))  # MCP tools describe themselves
             self.console.print(table)
         elif name == "/clear":
             self.clear()
@@ -243,7 +244,7 @@ class Shell:
     def switch_model(self, arg: str) -> None:
         assert self.agent is not None and self.parts is not None
         if not arg:
-            self.console.print(f"{self.parts.backend.name} · {self.parts.model}")
+            self.console.print(Text(f"{self.parts.backend.name} · {one_line(self.parts.model)}"))
             return
         try:
             self.parts.switch(arg)
