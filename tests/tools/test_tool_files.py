@@ -87,6 +87,34 @@ def test_write_refuses_a_directory(ws: Path, run: Run) -> None:
     assert result.is_error and "directory" in result.output
 
 
+def test_write_and_edit_refuse_a_fifo_without_blocking(ws: Path, run: Run) -> None:
+    os.mkfifo(ws / "pipe")  # opening it for writing would wait for a reader forever
+    for result in (
+        run("write_file", path="pipe", content="x"),
+        run("edit_file", path="pipe", old_string="a", new_string="b"),
+    ):
+        assert result.is_error and "not a regular file" in result.output
+
+
+def test_write_into_a_file_where_a_directory_is_expected(ws: Path, run: Run) -> None:
+    (ws / "a.txt").write_text("x")
+    result = run("write_file", path="a.txt/b.txt", content="y")
+    assert result.is_error and "cannot write a.txt/b.txt" in result.output
+    assert (ws / "a.txt").read_text() == "x"
+
+
+def test_write_keeps_the_file_itself(ws: Path, run: Run) -> None:
+    """The file is rewritten in place (same inode, same mode), as an editor saving it would."""
+    (ws / "run.sh").write_text("echo 1\n")
+    (ws / "run.sh").chmod(0o750)
+    before = (ws / "run.sh").stat()
+    run("write_file", path="run.sh", content="echo 2\n")
+    run("edit_file", path="run.sh", old_string="2", new_string="3")
+    after = (ws / "run.sh").stat()
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert (ws / "run.sh").read_text() == "echo 3\n"
+
+
 # --------------------------------------------------------------------------- edit_file
 
 

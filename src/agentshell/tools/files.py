@@ -3,15 +3,20 @@
 Reading is bounded whatever the file: lines are read one at a time with a cap
 on each, output stops at a size cap, binaries are reported, not dumped.
 Editing is exact: the matched text changes and every other byte stays.
+
+A path is resolved once, when the permission gate is asked (``access``), and ``run``
+opens exactly that resolved path without following links (see
+:func:`agentshell.workspace.open_resolved`): what the gate judged is what is written.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from agentshell.permissions.modes import ToolKind
 from agentshell.tools.base import (
@@ -33,7 +38,7 @@ from agentshell.tools.textfile import (
     looks_binary,
     unified_diff,
 )
-from agentshell.workspace import WorkspaceGuard
+from agentshell.workspace import PathChanged, WorkspaceGuard, open_resolved
 
 DEFAULT_READ_LINES = 2000
 MAX_LINE_CHARS = 2000
@@ -47,6 +52,13 @@ _MODEL_DIFF_CHARS = 4000
 PATH_HELP = "File path, relative to the workspace root (e.g. 'src/app.py') or absolute."
 
 
+class _PathArgs(ToolArgs):
+    """Arguments naming a path: ``access`` keeps the path it resolved for ``run`` to open."""
+
+    path: str = Field(max_length=MAX_PATH_CHARS, description=PATH_HELP)
+    _checked: Path | None = PrivateAttr(default=None)
+
+
 def _locate(raw: str, ctx: ToolContext) -> tuple[WorkspaceGuard, Path, str]:
     guard = WorkspaceGuard(ctx.workspace)
     try:
@@ -56,31 +68,58 @@ def _locate(raw: str, ctx: ToolContext) -> tuple[WorkspaceGuard, Path, str]:
     return guard, path, guard.display(path)
 
 
-def _regular_file(path: Path, shown: str) -> int:
-    """Size of ``path`` if it is a regular file; a clear error otherwise (a FIFO or device would block or never end)."""
+def _checked_path(args: _PathArgs, ctx: ToolContext) -> tuple[WorkspaceGuard, Path, str]:
+    """Resolve for the gate and remember it: ``run`` opens what the gate judged, not where a link points now."""
+    guard, path, shown = _locate(args.path, ctx)
+    args._checked = path
+    return guard, path, shown
+
+
+def _target(args: _PathArgs, ctx: ToolContext) -> tuple[Path, str]:
+    """The path ``access`` resolved (resolved now when ``run`` is called without it, as the Python API may)."""
+    guard, path, shown = _locate(args.path, ctx)
+    if args._checked is not None:
+        path = args._checked
+        shown = guard.display(path)
+    return path, shown
+
+
+def _open(path: Path, shown: str, flags: int, *, verb: str, make_parents: bool = False) -> tuple[int, bool, int]:
+    """(fd, created, size) of the regular file at ``path``, opened without following links; clear errors else."""
     try:
-        st = path.stat()
+        fd, created = open_resolved(path, flags | os.O_NONBLOCK, make_parents=make_parents)  # a FIFO must not block
     except FileNotFoundError:
         raise ToolError(f"{shown} does not exist; use list_dir or glob to find the right path") from None
+    except IsADirectoryError:
+        hint = "give a file path" if verb == "write" else "use list_dir to see what it holds"
+        raise ToolError(f"{shown} is a directory; {hint}") from None
+    except PathChanged as exc:
+        raise ToolError(f"{shown} changed after it was checked ({exc.strerror}); not {verb_past(verb)}") from None
     except OSError as exc:
-        raise ToolError(f"cannot open {shown}: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ToolError(f"{shown} is a directory; use list_dir to see what it holds")
+        raise ToolError(f"cannot {verb} {shown}: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
-        raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); not read")
-    return st.st_size
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ToolError(f"{shown} is a directory; use list_dir to see what it holds")
+        raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); not {verb_past(verb)}")
+    os.set_blocking(fd, True)
+    return fd, created, st.st_size
 
 
-def _path_access(tool: str, raw: str, ctx: ToolContext, detail: str | None = None) -> Access:
-    guard, path, shown = _locate(raw, ctx)
+def verb_past(verb: str) -> str:
+    return {"read": "read", "write": "written", "edit": "edited"}.get(verb, verb)
+
+
+def _path_access(tool: str, args: _PathArgs, ctx: ToolContext, detail: str | None = None) -> Access:
+    guard, path, shown = _checked_path(args, ctx)
     return Access(summary=f"{tool} {shown}", subject=guard.relative(path), paths=(path,), detail=detail)
 
 
 # --------------------------------------------------------------------------- read_file
 
 
-class ReadFileArgs(ToolArgs):
-    path: str = Field(max_length=MAX_PATH_CHARS, description=PATH_HELP)
+class ReadFileArgs(_PathArgs):
     offset: int | None = Field(
         default=None, ge=1, description="Line number to start reading from (1 = first line). Omit to start at the top."
     )
@@ -99,13 +138,13 @@ class ReadFile(BaseTool[ReadFileArgs]):
     kind: ToolKind = "read"
 
     def access(self, args: ReadFileArgs, ctx: ToolContext) -> Access:
-        return _path_access(self.name, args.path, ctx)
+        return _path_access(self.name, args, ctx)
 
     def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
-        _, path, shown = _locate(args.path, ctx)
-        size = _regular_file(path, shown)
+        path, shown = _target(args, ctx)
+        fd, _, size = _open(path, shown, os.O_RDONLY, verb="read")
         try:
-            with path.open("rb") as f:
+            with os.fdopen(fd, "rb") as f:
                 if looks_binary(f.read(SNIFF_BYTES)):
                     return ToolResult(
                         f"{shown} is a binary file ({size} bytes); its content is not shown.", summary="binary file"
@@ -177,7 +216,7 @@ def _read_lines(f: BinaryIO, shown: str, size: int, start: int, limit: int) -> T
 # --------------------------------------------------------------------------- write_file
 
 
-class WriteFileArgs(ToolArgs):
+class WriteFileArgs(_PathArgs):
     path: str = Field(max_length=MAX_PATH_CHARS, description=PATH_HELP + " Parent directories are created.")
     content: str = Field(description="The complete new content of the file. It replaces whatever was there.")
 
@@ -185,15 +224,19 @@ class WriteFileArgs(ToolArgs):
 def _current_bytes(path: Path, limit: int) -> bytes | None:
     """The file's bytes for a diff, or None when there is no regular file or it is too big to diff."""
     try:
-        st = path.stat()
-    except OSError:
+        fd, _ = open_resolved(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
         return b""
-    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-        return None
-    try:
-        return path.read_bytes()
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        try:
+            return f.read(limit + 1)
+        except OSError:
+            return None
 
 
 class WriteFile(BaseTool[WriteFileArgs]):
@@ -204,30 +247,29 @@ class WriteFile(BaseTool[WriteFileArgs]):
     kind: ToolKind = "edit"
 
     def access(self, args: WriteFileArgs, ctx: ToolContext) -> Access:
-        guard, path, shown = _locate(args.path, ctx)
+        guard, path, shown = _checked_path(args, ctx)
         before = _current_bytes(path, _MAX_PREVIEW_BYTES)
         detail = None if before is None else unified_diff(before, args.content.encode("utf-8", "replace"), shown)
         return Access(summary=f"{self.name} {shown}", subject=guard.relative(path), paths=(path,), detail=detail)
 
     def run(self, args: WriteFileArgs, ctx: ToolContext) -> ToolResult:
-        _, path, shown = _locate(args.path, ctx)
-        if path.is_dir():
-            raise ToolError(f"{shown} is a directory; give a file path")
-        existed = path.exists()
-        if existed and not path.is_file():
-            raise ToolError(f"{shown} is not a regular file; not written")
-        before = _current_bytes(path, MAX_EDIT_BYTES) if existed else b""
+        path, shown = _target(args, ctx)
         data = args.content.encode("utf-8", "replace")
+        fd, created, size = _open(path, shown, os.O_RDWR | os.O_CREAT, verb="write", make_parents=True)
+        existed = not created
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            with os.fdopen(fd, "r+b") as f:
+                before = f.read() if size <= MAX_EDIT_BYTES else None
+                f.seek(0)
+                f.truncate()
+                f.write(data)
         except OSError as exc:
             raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
         lines = args.content.count("\n") + (1 if args.content and not args.content.endswith("\n") else 0)
         diff = unified_diff(before, data, shown) if before is not None else None
         if not existed:
-            size = plural(lines, "line")
-            return ToolResult(f"Created {shown} ({size}).", summary=f"created, {size}", diff=diff)
+            count = plural(lines, "line")
+            return ToolResult(f"Created {shown} ({count}).", summary=f"created, {count}", diff=diff)
         added, removed = diff_stats(diff) if diff else (0, 0)
         return ToolResult(
             f"Wrote {shown} ({plural(lines, 'line')}; +{added} -{removed}).",
@@ -239,8 +281,7 @@ class WriteFile(BaseTool[WriteFileArgs]):
 # --------------------------------------------------------------------------- edit_file
 
 
-class EditFileArgs(ToolArgs):
-    path: str = Field(max_length=MAX_PATH_CHARS, description=PATH_HELP)
+class EditFileArgs(_PathArgs):
     old_string: str = Field(
         description="Exact text to replace, copied from the file including indentation (without read_file's "
         "line-number prefix). Must occur exactly once unless replace_all is true; "
@@ -259,11 +300,13 @@ class EditFile(BaseTool[EditFileArgs]):
     kind: ToolKind = "edit"
 
     def access(self, args: EditFileArgs, ctx: ToolContext) -> Access:
-        guard, path, shown = _locate(args.path, ctx)
+        guard, path, shown = _checked_path(args, ctx)
         subject = guard.relative(path)
         inside = guard.contains(path) and not guard.in_git_dir(path)
         try:
-            before, outcome = self._edit(path, shown, args)
+            fd, _, size = _open(path, shown, os.O_RDONLY, verb="edit")
+            with os.fdopen(fd, "rb") as f:
+                before, outcome = self._edit(f, size, shown, args)
             detail: str | None = unified_diff(before, outcome.data, shown)
         except ToolError:
             # Inside the workspace the file is readable anyway: fail now rather than ask about a doomed edit.
@@ -274,13 +317,17 @@ class EditFile(BaseTool[EditFileArgs]):
         return Access(summary=f"{self.name} {shown}", subject=subject, paths=(path,), detail=detail)
 
     def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
-        _, path, shown = _locate(args.path, ctx)
-        before, outcome = self._edit(path, shown, args)
-        after = outcome.data
-        try:
-            path.write_bytes(after)
-        except OSError as exc:
-            raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
+        path, shown = _target(args, ctx)
+        fd, _, size = _open(path, shown, os.O_RDWR, verb="edit")
+        with os.fdopen(fd, "r+b") as f:
+            before, outcome = self._edit(f, size, shown, args)
+            after = outcome.data
+            try:
+                f.seek(0)
+                f.write(after)
+                f.truncate()
+            except OSError as exc:
+                raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
         diff = unified_diff(before, after, shown)
         added, removed = diff_stats(diff)
         clipped = diff if len(diff) <= _MODEL_DIFF_CHARS else diff[:_MODEL_DIFF_CHARS] + "[... diff cut ...]\n"
@@ -294,12 +341,11 @@ class EditFile(BaseTool[EditFileArgs]):
         )
 
     @staticmethod
-    def _edit(path: Path, shown: str, a: EditFileArgs) -> tuple[bytes, EditOutcome]:
-        size = _regular_file(path, shown)
+    def _edit(f: BinaryIO, size: int, shown: str, a: EditFileArgs) -> tuple[bytes, EditOutcome]:
         if size > MAX_EDIT_BYTES:
             raise ToolError(f"{shown} is too large to edit here ({size} bytes); use bash (e.g. sed) for files this big")
         try:
-            before = path.read_bytes()
+            before = f.read()
         except OSError as exc:
             raise ToolError(f"cannot read {shown}: {exc.strerror}") from None
         try:
