@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agentshell.permissions.gate import ApprovalRequest, PermissionGate, RuleError, split_command
+from agentshell.permissions.bashparse import parse
+from agentshell.permissions.gate import ApprovalRequest, PermissionGate, RuleError
 from agentshell.permissions.modes import PermissionMode
 from agentshell.tools import ToolContext, ToolRunner, default_tools
 
@@ -263,13 +264,16 @@ def test_unknown_mode_is_one_clear_error(tmp_path: Path) -> None:
         PermissionGate("careful", tmp_path)  # type: ignore[arg-type]
 
 
-def test_split_command() -> None:
-    assert split_command("a && b || c; d | e & f\ng") == (["a", "b", "c", "d", "e", "f", "g"], False)
-    assert split_command("echo 'x; y' \"a|b\"") == (["echo 'x; y' \"a|b\""], False)
-    assert split_command("echo 'unterminated")[1]
-    assert split_command("cat <(ls)")[1]
-    assert split_command("echo hi > out.txt")[1]
-    assert not split_command("echo hi 2>&1 >/dev/null")[1]
+def test_commands_are_read_as_bash_reads_them() -> None:
+    def commands(text: str) -> list[list[str]]:
+        return [[w.text for w in c.words] for c in parse(text).commands]
+
+    assert commands("a && b || c; d | e & f\ng") == [["a"], ["b"], ["c"], ["d"], ["e"], ["f"], ["g"]]
+    assert commands("echo 'x; y' \"a|b\"") == [["echo", "x; y", "a|b"]]
+    assert parse("echo 'unterminated").opaque
+    assert parse("cat <(ls)").substitutions
+    assert not parse("echo hi > out.txt").redirects[0].harmless
+    assert all(r.harmless for r in parse("echo hi 2>&1 >/dev/null").redirects)
 
 
 def test_path_pattern_forms(layout: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ Order of decision, first match wins::
     allow rule / "always" answer this session -> allowed
     read-only mode and not a read tool         -> denied, never asked
     path outside the workspace                 -> ask
-    write into .git/                           -> ask
+    write that changes what git runs           -> ask   (.git/, git's config files, hooks; gitcontrol.py)
     read tool                                  -> allowed
     edit tool: accept-edits -> allowed, ask -> ask
     bash                                       -> ask
@@ -20,15 +20,14 @@ Rules look like ``bash(git status*)``, ``edit(src/**)``, ``read(docs/**)``,
 paths, ``*`` stays inside one directory and ``**`` crosses directories; paths
 outside the workspace are only allowed by absolute patterns (``read(/tmp/**)``)
 and ``.git/`` only by patterns that name ``.git``, so ``edit(**)`` means "any
-file of this project" and nothing more. For bash, ``*`` matches anything, but a
-command chained with ``;``, ``&&``, ``|``... is allowed only when every part is,
-and one with ``$(...)``, backticks or redirections only by an exact rule.
+file of this project" and nothing more. For bash, rules match the command as bash
+reads it, word by word (commandrules.py): an allow rule must cover every command
+in it, a deny rule stops it when it names any, or when it cannot be checked.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import os
 import re
 import shlex
@@ -39,6 +38,8 @@ from typing import Literal
 
 from agentshell.errors import EXIT_USAGE, UserError
 from agentshell.pathglob import path_matches
+from agentshell.permissions.commandrules import command_allowed, command_denied, normalise
+from agentshell.permissions.gitcontrol import GIT_REASONS, GitControl
 from agentshell.permissions.modes import PERMISSION_MODES, PermissionMode, ToolKind
 from agentshell.workspace import WorkspaceGuard
 
@@ -96,71 +97,6 @@ class Rule:
         return self.name if self.pattern is None else f"{self.name}({self.pattern})"
 
 
-# --------------------------------------------------------------------------- matching
-
-
-_FD_REDIRECT = re.compile(r"\d*>&\d+|\d*>>?\s*/dev/null")
-
-
-def split_command(command: str) -> tuple[list[str], bool]:
-    """Split a shell command on unquoted ``; & | && || newline``.
-
-    Returns the parts and whether the command holds something a prefix rule
-    cannot vouch for: command substitution, backticks, redirections to files,
-    unterminated quotes. Deliberately conservative: when unsure, "risky".
-    """
-    parts: list[str] = []
-    current: list[str] = []
-    risky = False
-    quote: str | None = None
-    i = 0
-    n = len(command)
-    while i < n:
-        c = command[i]
-        if quote == "'":
-            current.append(c)
-            if c == "'":
-                quote = None
-        elif c == "\\" and i + 1 < n:
-            current.append(command[i : i + 2])
-            i += 2
-            continue
-        elif quote == '"':
-            current.append(c)
-            if c == '"':
-                quote = None
-            elif c == "`" or command.startswith("$(", i):
-                risky = True
-        elif c in "'\"":
-            quote = c
-            current.append(c)
-        elif c in ";&|\n":
-            parts.append("".join(current))
-            current = []
-        elif c == "`" or command.startswith("$(", i) or command.startswith("<(", i):
-            risky = True
-            current.append(c)
-        elif c in "<>":
-            redirect = _FD_REDIRECT.match(command, i - 1 if i and command[i - 1].isdigit() else i)
-            if redirect:
-                current.append(command[i : redirect.end()])
-                i = redirect.end()
-                continue
-            risky = True
-            current.append(c)
-        else:
-            current.append(c)
-        i += 1
-    if quote is not None:
-        risky = True
-    parts.append("".join(current))
-    return [" ".join(p.split()) for p in parts if p.strip()], risky
-
-
-def _command_matches(pattern: str, command: str) -> bool:
-    return fnmatch.fnmatchcase(" ".join(command.split()), " ".join(pattern.split()))
-
-
 # --------------------------------------------------------------------------- the gate
 
 
@@ -180,6 +116,7 @@ class PermissionGate:
             raise RuleError(f"unknown permission mode {mode!r}: use one of {', '.join(PERMISSION_MODES)}")
         self.mode: PermissionMode = mode
         self.guard = WorkspaceGuard(workspace)
+        self.git = GitControl(self.guard.root)
         self.allow = [Rule.parse(r) for r in allow]
         self.deny = [Rule.parse(r) for r in deny]
         self.ask = ask
@@ -193,12 +130,14 @@ class PermissionGate:
         """(allowed, message for the model when denied)."""
         resolved = [self.guard.resolve(p) for p in paths]
         outside = [p for p in resolved if not self.guard.contains(p)]
-        into_git = request.kind != "read" and any(self.guard.in_git_dir(p) for p in resolved)
+        writes = resolved if request.kind != "read" else []
+        git_reason = next((r for p in writes if (r := self.git.write_reason(p))), "")
+        into_git = bool(git_reason)
 
         for rule in self.deny:
-            if self._matches(rule, request, rule_subject, outside=bool(outside), into_git=into_git, deny=True):
-                shown = shlex.quote(str(rule))
-                return False, f"denied by rule --deny {shown}: {request.summary} was not run. Do not retry it."
+            denial = self._denial(rule, request, rule_subject)
+            if denial is not None:
+                return False, denial
         if self.mode == "yolo":
             return True, ""
         if (_family(request), rule_subject) in self._always:
@@ -216,7 +155,7 @@ class PermissionGate:
             where = ", ".join(p.as_posix() for p in outside)
             reason = f"path is outside the workspace: {where}"
         elif into_git:
-            reason = "writes into .git/ need approval"
+            reason = git_reason
         elif request.kind == "read":
             return True, ""
         elif request.kind == "edit":
@@ -250,7 +189,7 @@ class PermissionGate:
         """The permission mode that would have let this call run in this kind of session."""
         if self.ask is not None:
             return "--permission-mode ask"
-        if outside or request.kind == "execute" or request.reason.startswith("writes into .git"):
+        if outside or request.kind == "execute" or request.reason in GIT_REASONS:
             return "--permission-mode yolo"
         return "--permission-mode accept-edits"
 
@@ -268,15 +207,31 @@ class PermissionGate:
             return any(
                 self._matches(r, request, subject, outside=outside, into_git=into_git, deny=False) for r in rules
             )
-        command = " ".join(subject.split())
-        if any(r.pattern is None or " ".join(r.pattern.split()) == command for r in rules):
-            return True
-        # A chained command is allowed only when every part is allowed by some rule.
-        parts, risky = split_command(subject)
-        if risky or not parts:
-            return False
+        command = normalise(subject)
+        if any(r.pattern is None or normalise(r.pattern) in ("*", command) for r in rules):
+            return True  # the whole command spelled out by the user is allowed as it stands
         patterns = [r.pattern for r in rules if r.pattern is not None]
-        return all(any(_command_matches(p, part) for p in patterns) for part in parts)
+        return bool(patterns) and command_allowed(subject, patterns)
+
+    def _denial(self, rule: Rule, request: ApprovalRequest, subject: str) -> str | None:
+        """The message for the model when ``rule`` stops this call; None when it does not."""
+        if not rule.names(request.tool, request.kind):
+            return None
+        shown = shlex.quote(str(rule))
+        stopped = f"denied by rule --deny {shown}: {request.summary} was not run."
+        if request.kind != "execute":
+            if not self._matches(rule, request, subject, outside=False, into_git=False, deny=True):
+                return None
+            return f"{stopped} Do not retry it."
+        why = "" if rule.pattern is None else command_denied(subject, rule.pattern)
+        if why is None:
+            return None
+        if not why:
+            return f"{stopped} Do not retry it."
+        return (
+            f"{stopped} It cannot be checked against the rule because {why}. Spell the command out "
+            "(no variable or substitution as the command, no eval or bash -c) or ask the user."
+        )
 
     def _matches(
         self, rule: Rule, request: ApprovalRequest, subject: str, *, outside: bool, into_git: bool, deny: bool
@@ -284,11 +239,6 @@ class PermissionGate:
         if not rule.names(request.tool, request.kind):
             return False
         pattern = rule.pattern
-        if request.kind == "execute":
-            if pattern is None:
-                return True
-            parts, _ = split_command(subject)
-            return _command_matches(pattern, subject) or any(_command_matches(pattern, p) for p in parts)
         if pattern is not None and pattern.startswith(("/", "~")):
             pattern = _resolve_pattern(pattern)
         if deny:
@@ -296,9 +246,14 @@ class PermissionGate:
         # An allow rule must name escapes explicitly: absolute patterns for outside, ".git" for the git dir.
         if outside and (pattern is None or not pattern.startswith("/")):
             return False
-        if into_git and (pattern is None or ".git" not in pattern.casefold()):
+        if into_git and (pattern is None or not _names_exactly(pattern)):
             return False
         return pattern is None or path_matches(pattern, subject)
+
+
+def _names_exactly(pattern: str) -> bool:
+    """Whether an allow rule names a git-control path on purpose: it says ``.git``, or has no wildcard at all."""
+    return ".git" in pattern.casefold() or not any(c in pattern for c in "*?[")
 
 
 def _family(request: ApprovalRequest) -> str:

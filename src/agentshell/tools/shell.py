@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from agentshell.permissions.gitcontrol import git_safety_env
 from agentshell.permissions.modes import ToolKind
 from agentshell.redact import is_secret_variable
 from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolResult, plural
@@ -120,6 +121,7 @@ def command_env(marker: str, hidden: tuple[str, ...] = (), passed: tuple[str, ..
     """
     env = {k: v for k, v in os.environ.items() if k not in hidden and (k in passed or not is_secret_variable(k))}
     env.update(_QUIET_ENV)
+    env.update(git_safety_env(env))  # git refuses a repository the model planted (permissions/gitcontrol.py)
     env[MARKER_VAR] = marker
     return env
 
