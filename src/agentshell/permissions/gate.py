@@ -34,14 +34,15 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agentshell.errors import EXIT_USAGE, UserError
 from agentshell.pathglob import path_matches
-from agentshell.permissions.commandrules import command_allowed, command_denied, normalise
-from agentshell.permissions.gitcontrol import GIT_REASONS, GitControl
 from agentshell.permissions.modes import PERMISSION_MODES, PermissionMode, ToolKind
 from agentshell.workspace import WorkspaceGuard
+
+if TYPE_CHECKING:
+    from agentshell.permissions.gitcontrol import GitControl
 
 Approval = Literal["yes", "no", "always"]
 
@@ -116,11 +117,20 @@ class PermissionGate:
             raise RuleError(f"unknown permission mode {mode!r}: use one of {', '.join(PERMISSION_MODES)}")
         self.mode: PermissionMode = mode
         self.guard = WorkspaceGuard(workspace)
-        self.git = GitControl(self.guard.root)
+        self._git: GitControl | None = None
         self.allow = [Rule.parse(r) for r in allow]
         self.deny = [Rule.parse(r) for r in deny]
         self.ask = ask
         self._always: set[tuple[str, str]] = set()  # (family, exact subject) answered "always" this session
+
+    @property
+    def git(self) -> GitControl:
+        """What git takes commands from in this workspace (built on first use: the CLI imports the gate early)."""
+        if self._git is None:
+            from agentshell.permissions.gitcontrol import GitControl
+
+            self._git = GitControl(self.guard.root)
+        return self._git
 
     @property
     def interactive(self) -> bool:
@@ -130,10 +140,6 @@ class PermissionGate:
         """(allowed, message for the model when denied)."""
         resolved = [self.guard.resolve(p) for p in paths]
         outside = [p for p in resolved if not self.guard.contains(p)]
-        writes = resolved if request.kind != "read" else []
-        git_reason = next((r for p in writes if (r := self.git.write_reason(p))), "")
-        into_git = bool(git_reason)
-
         for rule in self.deny:
             denial = self._denial(rule, request, rule_subject)
             if denial is not None:
@@ -142,6 +148,9 @@ class PermissionGate:
             return True, ""
         if (_family(request), rule_subject) in self._always:
             return True, ""
+        writes = resolved if request.kind != "read" else []
+        git_reason = next((r for p in writes if (r := self.git.write_reason(p))), "")
+        into_git = bool(git_reason)
         if self._allowed_by_rules(request, rule_subject, outside=bool(outside), into_git=into_git):
             return True, ""
 
@@ -189,6 +198,8 @@ class PermissionGate:
         """The permission mode that would have let this call run in this kind of session."""
         if self.ask is not None:
             return "--permission-mode ask"
+        from agentshell.permissions.gitcontrol import GIT_REASONS
+
         if outside or request.kind == "execute" or request.reason in GIT_REASONS:
             return "--permission-mode yolo"
         return "--permission-mode accept-edits"
@@ -207,6 +218,8 @@ class PermissionGate:
             return any(
                 self._matches(r, request, subject, outside=outside, into_git=into_git, deny=False) for r in rules
             )
+        from agentshell.permissions.commandrules import command_allowed, normalise
+
         command = normalise(subject)
         if any(r.pattern is None or normalise(r.pattern) in ("*", command) for r in rules):
             return True  # the whole command spelled out by the user is allowed as it stands
@@ -223,6 +236,8 @@ class PermissionGate:
             if not self._matches(rule, request, subject, outside=False, into_git=False, deny=True):
                 return None
             return f"{stopped} Do not retry it."
+        from agentshell.permissions.commandrules import command_denied
+
         why = "" if rule.pattern is None else command_denied(subject, rule.pattern)
         if why is None:
             return None
