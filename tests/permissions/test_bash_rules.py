@@ -94,6 +94,12 @@ EVASIONS = [
     "time rm f",
     "RM f",
     "echo x; rm f # comment",
+    "source <(echo rm f)",
+    ". /dev/stdin <<< 'rm f'",
+    "bash <(echo rm f)",
+    "sh /dev/stdin <<< 'rm f'",
+    "hash -p /bin/rm ls; ls f",
+    "nice xargs rm <<< f",
 ]
 
 

@@ -154,11 +154,18 @@ def _handed_over(program: str, words: Sequence[Word], depth: int) -> Iterator[st
     args = list(words[1:])
     code: list[Word] = []
     if program in SHELLS:
-        found, stdin = _shell_code(args)
+        found, script = _shell_code(args)
         if found is not None:
             code.append(found)
-        elif stdin:
+        elif script is None or _from_input(script):
             yield _Opaque(f"{program} runs code it reads from its input")
+    elif program in ("source", "."):
+        if not args or _from_input(args[0]):
+            yield _Opaque(f"{program} runs code it reads from its input")
+    elif (program == "hash" and any(w.text.startswith("-") and "p" in w.text for w in args)) or (
+        program == "enable" and any(w.text.startswith("-") and "f" in w.text for w in args)
+    ):
+        yield _Opaque(f"{program} makes a command name run another program")
     elif program in ("eval", "watch"):
         if program == "watch":
             args = _after_options(args, takes_value={"-n", "--interval", "-d", "--differences", "-q"})
@@ -185,8 +192,8 @@ def _handed_over(program: str, words: Sequence[Word], depth: int) -> Iterator[st
             yield from _views_of_text(text.text, depth + 1)
 
 
-def _shell_code(args: Sequence[Word]) -> tuple[Word | None, bool]:
-    """The ``-c`` string of a shell's arguments, and whether it would read code from its input instead."""
+def _shell_code(args: Sequence[Word]) -> tuple[Word | None, Word | None]:
+    """(the ``-c`` string, None) for ``bash -c``; (None, the script operand) otherwise, None when it reads its input."""
     command_mode = False
     i = 0
     while i < len(args):
@@ -199,9 +206,8 @@ def _shell_code(args: Sequence[Word]) -> tuple[Word | None, bool]:
             break
         if len(text) > 1 and text[0] in "-+" and not text.startswith("--"):
             command_mode = command_mode or "c" in text[1:]
-            stdin_flag = "s" in text[1:]
-            if stdin_flag and not command_mode:
-                return None, True
+            if "s" in text[1:] and not command_mode:
+                return None, None
             i += 1
             continue
         if text.startswith("--"):
@@ -209,8 +215,14 @@ def _shell_code(args: Sequence[Word]) -> tuple[Word | None, bool]:
             continue
         break
     if command_mode:
-        return (args[i] if i < len(args) else None), False
-    return None, i >= len(args)  # no script file named: it reads its input
+        return (args[i] if i < len(args) else Word("")), None
+    return None, (args[i] if i < len(args) else None)
+
+
+def _from_input(script: Word) -> bool:
+    """A script operand that is really a stream: ``<(...)``, ``/dev/stdin``, ``/dev/fd/N``, ``-``."""
+    text = script.text
+    return script.dynamic or text in ("-", "/dev/stdin") or text.startswith(("/dev/fd/", "/proc/"))
 
 
 def _find_exec(args: Sequence[Word], depth: int) -> Iterator[str | _Opaque]:
