@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from agentshell.cli.formats import OutputFormat
+from agentshell.cli.formats import InputFormat, OutputFormat
 from agentshell.permissions.modes import PermissionMode
 
-app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: rich would cost ~0.3 s of imports
+app = typer.Typer(add_completion=False)  # boxed help like every command: rich is imported for --help only
 
 
 class ThinkChoice(StrEnum):
@@ -71,6 +71,14 @@ def launch(
         typer.Option(
             "--output-format",
             help="Scripting output: text (the answer), json (one object), stream-json (one event per line).",
+        ),
+    ] = "text",
+    input_format: Annotated[
+        InputFormat,
+        typer.Option(
+            "--input-format",
+            help="Scripting input: text (the prompt), or stream-json (user messages as JSON lines on stdin, "
+            "answered in turn in one session until stdin closes; needs --output-format stream-json).",
         ),
     ] = "text",
     max_turns: Annotated[
@@ -156,7 +164,11 @@ def launch(
         sandbox_allow_net=tuple(sandbox_allow_net or ()),
     )
     with user_errors(debug):
-        if prompt is None and sys.stdin.isatty():
+        if input_format == "stream-json":
+            from agentshell.cli.stream_input import run_stream_input
+
+            code = run_stream_input(opts, prompt, output_format)
+        elif prompt is None and sys.stdin.isatty():
             if output_format != "text":
                 from agentshell.errors import UsageError
 

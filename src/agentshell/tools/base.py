@@ -9,6 +9,7 @@ rather than a vague "edit this file?".
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,17 +143,23 @@ class BaseTool(Generic[ArgsT]):
 # --------------------------------------------------------------------------- schema for the model
 
 
+_SCHEMAS: dict[type[BaseModel], dict[str, Any]] = {}  # pydantic takes ~1 ms per schema, asked for every request
+
+
 def tool_schema(args: type[BaseModel]) -> dict[str, Any]:
-    """The argument model's JSON schema with ``$ref``s inlined and titles dropped.
+    """The argument model's JSON schema with ``$ref``s inlined and titles dropped (a fresh copy each call).
 
     Small models and grammar compilers (llama.cpp) handle a flat schema far
     better than one with ``$defs``; titles only repeat the field names.
     """
-    schema = args.model_json_schema()
-    defs: dict[str, Any] = schema.pop("$defs", {})
-    inlined: dict[str, Any] = _inline(schema, defs, depth=0)
-    inlined.pop("description", None)  # the class docstring is for us; the tool description is for the model
-    return inlined
+    cached = _SCHEMAS.get(args)
+    if cached is None:
+        schema = args.model_json_schema()
+        defs: dict[str, Any] = schema.pop("$defs", {})
+        cached = _inline(schema, defs, depth=0)
+        cached.pop("description", None)  # the class docstring is for us; the tool description is for the model
+        _SCHEMAS[args] = cached
+    return copy.deepcopy(cached)
 
 
 def _inline(node: Any, defs: dict[str, Any], depth: int) -> Any:
