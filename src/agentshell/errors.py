@@ -26,7 +26,8 @@ class can move or be renamed without turning a user's mistake into an
         ├── TurnLimitReached       3            --max-turns
         ├── RepeatedToolCall       1            the model repeats the same call
         ├── Interrupted            130          Ctrl-C during a turn
-        └── Declined               1            the user said no to a call (the REPL asks what to do instead)
+        ├── Declined               1            the user said no to a call (the REPL asks what to do instead)
+        └── Blocked                1            a UserPromptSubmit hook refused the prompt
 
 Outside the tree, because they are not ours to subclass: ``protocol.BackendFailure``
 (exit 1; backends raise it and import nothing but the protocol), ``KeyboardInterrupt``

@@ -99,6 +99,7 @@ def test_json_schema_is_exported() -> None:
         "ResultEvent",
         "ErrorEvent",
         "CheckpointEvent",
+        "HookEvent",
     }
 
 

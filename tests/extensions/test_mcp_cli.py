@@ -113,3 +113,23 @@ def test_a_project_mcp_json_waits_for_approval(tmp_path: Path) -> None:
     (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"proj": {**entry, "args": ["-c", "0"]}}}))
     changed = run_agent(*args, cwd=tmp_path)
     assert "not approved" in changed.stderr  # a changed command asks again
+
+
+def test_hooks_show_in_stream_json_and_debug(tmp_path: Path) -> None:
+    configure(
+        '[[hooks.PreToolUse]]\nmatcher = "bash"\ncommand = "echo nope >&2; exit 2"\n'
+        "[[hooks.UserPromptSubmit]]\ncommand = \"echo 'extra context'\"\n"
+    )
+    model = write_script(tmp_path, [[call("bash", command="touch made")], [text("done")]])
+    result = run_agent(
+        "launch", "-m", model, "-p", "go", "--permission-mode", "yolo", "--output-format", "stream-json", "--debug",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    hooks = [e for e in events(result.stdout) if e["type"] == "hook"]
+    assert [(h["event"], h["outcome"]) for h in hooks] == [("UserPromptSubmit", "ok"), ("PreToolUse", "blocked")]
+    assert hooks[1]["tool_name"] == "bash" and hooks[1]["message"] == "nope" and hooks[1]["exit_code"] == 2
+    (tool_result,) = [e for e in events(result.stdout) if e["type"] == "tool_result"]
+    assert tool_result["output"] == "error: blocked by a PreToolUse hook: nope"
+    assert not (tmp_path / "made").exists()
+    assert "hook PreToolUse bash `echo nope >&2; exit 2` blocked" in result.stderr

@@ -20,6 +20,7 @@ from agentshell.protocol import Backend, ChatOptions, ModelInfo, ThinkLevel
 
 if TYPE_CHECKING:  # the loop, tools and sessions are imported by assemble(), not by `agent launch --help`
     from agentshell.checkpoints.recorder import Checkpoint, Checkpointer
+    from agentshell.extensions.hooks import HookRunner
     from agentshell.extensions.startup import Extensions
     from agentshell.loop.context import ContextKeeper
     from agentshell.permissions.gate import Approval, ApprovalRequest, PermissionGate
@@ -89,6 +90,11 @@ class Assembly:
     workspace: Path
     checkpoints: Checkpointer  # file checkpoints before each request's changes (docs/checkpoints.md)
     extensions: Extensions | None = None  # MCP servers, hooks, custom commands (docs/extensions.md)
+
+    @property
+    def hooks(self) -> HookRunner | None:
+        """The hooks the loop runs at each request's edges (UserPromptSubmit, Stop); None when none are set."""
+        return self.extensions.hooks if self.extensions is not None and self.extensions.hooks else None
 
     def switch(self, model: str, backend: str | None = None) -> None:
         """``/model``: resolve and describe the new model before touching anything, so a typo changes nothing."""

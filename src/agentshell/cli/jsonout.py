@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import Event, MalformedToolCall, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest
+
+if TYPE_CHECKING:
+    from agentshell.extensions.hooks import HookRun
 
 SCHEMA_VERSION = 1
 
@@ -134,6 +137,28 @@ class CheckpointEvent(_Out):
     request: int
 
 
+class HookEvent(_Out):
+    """A hook ran (docs/extensions.md#hooks): at which event, for which tool, and what it decided."""
+
+    type: Literal["hook"] = "hook"
+    event: str
+    """PreToolUse | PostToolUse | UserPromptSubmit | Stop | SessionStart."""
+    command: str
+    tool_name: str | None = None
+    outcome: str
+    """ok | blocked | failed | timed_out."""
+    exit_code: int | None
+    duration_ms: int
+    message: str = ""
+
+    @classmethod
+    def of(cls, run: HookRun) -> HookEvent:
+        return cls(
+            event=run.event, command=run.command, tool_name=run.tool_name, outcome=run.outcome,
+            exit_code=run.exit_code, duration_ms=run.duration_ms, message=run.message,
+        )  # fmt: skip
+
+
 StreamEvent = Annotated[
     InitEvent
     | TextEvent
@@ -142,7 +167,8 @@ StreamEvent = Annotated[
     | ToolResultEvent
     | ResultEvent
     | ErrorEvent
-    | CheckpointEvent,
+    | CheckpointEvent
+    | HookEvent,
     Field(discriminator="type"),
 ]
 stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)

@@ -152,7 +152,7 @@ class Shell:
             parts.backend, parts.model, parts.checkpoints.guard(parts.tools), self.renderer,
             system_prompt=parts.system_prompt, options=parts.options,
             limits=Limits(max_turns=parts.config.settings.max_turns), session=parts.session,
-            context=parts.context, messages=messages,
+            context=parts.context, messages=messages, hooks=parts.hooks,
         )  # fmt: skip
         resumed = f" · resumed {len(messages)} messages" if messages else ""
         self.console.print(

@@ -18,6 +18,7 @@ from agentshell.cli.formats import OutputFormat
 from agentshell.cli.jsonout import (
     CheckpointEvent,
     ErrorEvent,
+    HookEvent,
     InitEvent,
     StreamJsonWriter,
     build_result,
@@ -174,6 +175,8 @@ def _run(
         parts.checkpoints.listeners.append(
             lambda cp: emit(CheckpointEvent(id=cp.id, session_id=cp.session, request=cp.request))
         )
+        if parts.extensions is not None:
+            parts.extensions.hooks.listeners.append(lambda run: emit(HookEvent.of(run)))
     agent = Agent(
         parts.backend,
         parts.model,
@@ -185,6 +188,7 @@ def _run(
         session=parts.session,
         context=parts.context,
         messages=parts.session.messages if parts.session is not None else (),
+        hooks=parts.hooks,
     )
     code, error, kind = EXIT_OK, None, ""
     parts.checkpoints.begin_request(parts.session.id, text, len(agent.messages))

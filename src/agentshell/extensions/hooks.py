@@ -108,6 +108,7 @@ class HookRunner:
         self.notice = notice
         self.debug = debug
         self.listeners: list[Callable[[HookRun], None]] = []
+        self._stop_active = False  # a Stop hook sent the model back to work in this request
 
     def __bool__(self) -> bool:
         return bool(self.hooks)
@@ -130,14 +131,21 @@ class HookRunner:
 
     def before_request(self, prompt: str) -> tuple[str, str | None]:
         """The prompt with what UserPromptSubmit hooks add, and why one refused it (None: it goes to the model)."""
+        self._stop_active = False
         verdict = self.fire("UserPromptSubmit", {"prompt": prompt})
         if verdict.blocked is not None:
             return prompt, f"a UserPromptSubmit hook blocked the prompt: {verdict.blocked}"
         return "\n\n".join([prompt, *verdict.context]), None
 
-    def after_answer(self, answer: str, continued: bool) -> str | None:
-        """Why a Stop hook wants the model to go on (sent to it as the next user message), or None to stop."""
-        verdict = self.fire("Stop", {"stop_hook_active": continued, "last_answer": answer})
+    def after_answer(self, answer: str) -> str | None:
+        """Why a Stop hook wants the model to go on (sent to it as the next user message), or None to stop.
+
+        ``stop_hook_active`` tells the hook it already sent the model back once in this request, so a
+        script can let it stop instead of looping until ``--max-turns``.
+        """
+        verdict = self.fire("Stop", {"stop_hook_active": self._stop_active, "last_answer": answer})
+        if verdict.blocked is not None:
+            self._stop_active = True
         return verdict.blocked
 
     def session_start(self, source: Literal["startup", "resume", "clear"]) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from agentshell.loop.context import summary_request
-from agentshell.loop.limits import CallGuard, Declined, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
+from agentshell.loop.limits import Blocked, CallGuard, Declined, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
 from agentshell.loop.outcomes import PermissionDenial, RunOutcome, ToolOutcome, TurnStatus
-from agentshell.loop.ports import ContextFitter, Observer, ToolExecutor, TranscriptSink
+from agentshell.loop.ports import ContextFitter, Observer, RequestHooks, ToolExecutor, TranscriptSink
 from agentshell.protocol import (
     Backend,
     BackendFailure,
@@ -37,9 +37,9 @@ class Agent:
     def __init__(self, backend: Backend, model: str, tools: ToolExecutor, observer: Observer, *,
                  system_prompt: str = "", options: ChatOptions | None = None, limits: Limits | None = None,
                  session: TranscriptSink | None = None, context: ContextFitter | None = None,
-                 messages: Iterable[Message] = ()) -> None:  # fmt: skip
+                 messages: Iterable[Message] = (), hooks: RequestHooks | None = None) -> None:  # fmt: skip
         self.backend, self.model, self.tools, self.observer = backend, model, tools, observer
-        self.system_prompt, self.session, self.context = system_prompt, session, context
+        self.system_prompt, self.session, self.context, self.hooks = system_prompt, session, context, hooks
         self.options, self.limits = options or ChatOptions(), limits or Limits()
         self.messages: list[Message] = [m for m in messages if m.role != "system"]
         self.guard = CallGuard(self.limits)
@@ -55,6 +55,10 @@ class Agent:
         self.outcome = RunOutcome()
         self._stop = None
         self.guard.new_request()
+        if self.hooks is not None:
+            prompt, refused = self.hooks.before_request(prompt)
+            if refused is not None:
+                raise Blocked(refused)
         self._append(Message(role="user", content=prompt))
         while not self.step():
             pass
@@ -67,7 +71,10 @@ class Agent:
         reply = self.query()
         if not reply.tool_calls:
             self.outcome.result, self.outcome.stop_reason = reply.content, "stop"
-            return True
+            go_on = self.hooks.after_answer(reply.content) if self.hooks is not None else None  # Stop hooks
+            if go_on:
+                self._append(Message(role="user", content=go_on))
+            return not go_on
         self.execute(reply.tool_calls)
         return False
 

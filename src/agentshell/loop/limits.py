@@ -46,6 +46,12 @@ class Declined(LoopExit):
     stop_reason = "declined"
 
 
+class Blocked(LoopExit):
+    """A UserPromptSubmit hook refused the prompt, which never reached the model (docs/extensions.md#hooks)."""
+
+    stop_reason = "blocked"
+
+
 @dataclass(frozen=True)
 class Limits:
     max_turns: int = 50  # model requests per run()

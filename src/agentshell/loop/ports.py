@@ -51,6 +51,13 @@ class ContextFitter(Protocol):
     ) -> FitResult: ...
 
 
+class RequestHooks(Protocol):
+    """``extensions.hooks.HookRunner``: the user's commands at the edges of a request (docs/extensions.md#hooks)."""
+
+    def before_request(self, prompt: str) -> tuple[str, str | None]: ...  # (prompt to send, why it is refused)
+    def after_answer(self, answer: str) -> str | None: ...  # why the model must go on (the next user message)
+
+
 class TranscriptSink(Protocol):
     """``session.Session``: every message is written as soon as it exists."""
 
