@@ -19,7 +19,10 @@ import sys
 from pathlib import Path
 
 # O_PATH (Linux) passes through a directory without needing permission to list it, as path lookup does.
-_DIR_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
+_WALKS = os.open in os.supports_dir_fd and bool(_NOFOLLOW)  # not on Windows: there the path is re-resolved instead
 
 
 class PathChanged(OSError):
@@ -72,7 +75,9 @@ def open_resolved(path: Path, flags: int, *, mode: int = 0o666, make_parents: bo
     """
     if not path.is_absolute() or len(path.parts) < 2:
         raise ValueError(f"not an absolute file path: {path}")
-    parent = os.open(path.anchor, _DIR_FLAGS & ~os.O_NOFOLLOW)
+    if not _WALKS:
+        return _open_by_name(path, flags, mode, make_parents=make_parents)
+    parent = os.open(path.anchor, _DIR_FLAGS & ~_NOFOLLOW)
     try:
         for name in path.parts[1:-1]:
             child = _enter(parent, name, make_parents=make_parents and bool(flags & os.O_CREAT))
@@ -93,6 +98,18 @@ def open_resolved(path: Path, flags: int, *, mode: int = 0o666, make_parents: bo
         os.close(parent)
 
 
+def _open_by_name(path: Path, flags: int, mode: int, *, make_parents: bool) -> tuple[int, bool]:
+    """Where directories cannot be opened one by one: open by name, then check the name still resolves as judged."""
+    if make_parents and flags & os.O_CREAT:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    created = not os.path.lexists(path)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), mode)
+    if os.path.realpath(path) != str(path):
+        os.close(fd)
+        raise PathChanged(errno.ELOOP, "a symbolic link appeared on the path after it was checked", str(path))
+    return fd, created
+
+
 def _enter(parent: int, name: str, *, make_parents: bool) -> int:
     """A descriptor for the directory ``name`` inside ``parent``, refusing a link."""
     try:
@@ -110,7 +127,7 @@ def _enter(parent: int, name: str, *, make_parents: bool) -> int:
 
 
 def _open_file(parent: int, name: str, flags: int, mode: int) -> tuple[int, bool]:
-    base = (flags & ~(os.O_CREAT | os.O_EXCL)) | os.O_NOFOLLOW | os.O_CLOEXEC
+    base = (flags & ~(os.O_CREAT | os.O_EXCL)) | _NOFOLLOW | _CLOEXEC
     for _ in range(3):  # the file may appear or vanish between the two tries
         try:
             try:

@@ -137,3 +137,24 @@ def _open_through_moved_directory(root: Path) -> None:
     finally:
         workspace._open_file = real_open_file
     raise AssertionError("the moved directory was written into")
+
+
+def test_without_directory_descriptors_the_name_is_checked_after_opening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no openat: there the path is opened by name and must still resolve to what was judged."""
+    import agentshell.workspace as workspace
+
+    monkeypatch.setattr(workspace, "_WALKS", False)
+    root = Path(os.path.realpath(tmp_path))
+    (root / "outside").mkdir()
+    (root / "outside" / "f.txt").write_text("outside\n")
+    fd, created = open_resolved(root / "ws" / "d" / "f.txt", os.O_WRONLY | os.O_CREAT, make_parents=True)
+    os.close(fd)
+    assert created
+    (root / "ws" / "d" / "f.txt").unlink()
+    (root / "ws" / "d").rmdir()
+    os.symlink(root / "outside", root / "ws" / "d")
+    with pytest.raises(PathChanged):
+        open_resolved(root / "ws" / "d" / "f.txt", os.O_WRONLY)
+    assert (root / "outside" / "f.txt").read_text() == "outside\n"

@@ -49,6 +49,8 @@ MAX_EDIT_BYTES = 10 * 1024 * 1024  # edits load the whole file; past this, sed v
 _MAX_PREVIEW_BYTES = 2 * 1024 * 1024
 _MODEL_DIFF_CHARS = 4000
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a FIFO must not wait for its other end (absent on Windows)
+
 PATH_HELP = "File path, relative to the workspace root (e.g. 'src/app.py') or absolute."
 
 
@@ -87,7 +89,7 @@ def _target(args: _PathArgs, ctx: ToolContext) -> tuple[Path, str]:
 def _open(path: Path, shown: str, flags: int, *, verb: str, make_parents: bool = False) -> tuple[int, bool, int]:
     """(fd, created, size) of the regular file at ``path``, opened without following links; clear errors else."""
     try:
-        fd, created = open_resolved(path, flags | os.O_NONBLOCK, make_parents=make_parents)  # a FIFO must not block
+        fd, created = open_resolved(path, flags | _NONBLOCK, make_parents=make_parents)  # a FIFO must not block
     except FileNotFoundError:
         raise ToolError(f"{shown} does not exist; use list_dir or glob to find the right path") from None
     except IsADirectoryError:
@@ -103,7 +105,8 @@ def _open(path: Path, shown: str, flags: int, *, verb: str, make_parents: bool =
         if stat.S_ISDIR(st.st_mode):
             raise ToolError(f"{shown} is a directory; use list_dir to see what it holds")
         raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); not {verb_past(verb)}")
-    os.set_blocking(fd, True)
+    if _NONBLOCK:
+        os.set_blocking(fd, True)
     return fd, created, st.st_size
 
 
@@ -224,7 +227,7 @@ class WriteFileArgs(_PathArgs):
 def _current_bytes(path: Path, limit: int) -> bytes | None:
     """The file's bytes for a diff, or None when there is no regular file or it is too big to diff."""
     try:
-        fd, _ = open_resolved(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd, _ = open_resolved(path, os.O_RDONLY | _NONBLOCK)
     except FileNotFoundError:
         return b""
     except OSError:
