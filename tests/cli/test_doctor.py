@@ -182,3 +182,24 @@ def test_unknown_backend_and_missing_key_variable(monkeypatch: pytest.MonkeyPatc
     assert checks["backend nonesuch"]["status"] == "fail" and checks["backend nonesuch"]["detail"] == "not installed"
     assert checks["endpoint hosted"]["status"] == "warn" and "export NO_SUCH_KEY=" in checks["endpoint hosted"]["fix"]
     assert code == 0  # neither concerns the default model
+
+
+def test_table_at_80_columns_keeps_fixes_whole() -> None:
+    """The fix column was 13 characters wide (`OPENAI_BASE_…`): now long words fold, nothing is cut."""
+    import io
+
+    from rich.console import Console
+
+    from agentshell.cli import doctor
+
+    checks = [
+        doctor.Check("backend openai", "warn", "no server configured", "set OPENAI_BASE_URL (or --base-url)"),
+        doctor.Check("config", "ok", "/a/very/long/path/to/the/agentshell/config.toml (not created)", ""),
+    ]
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("rich.console.Console", lambda **kw: Console(file=out, width=80, color_system=None))
+        doctor.render(checks, True, "builtin")
+    text = out.getvalue()
+    assert "OPENAI_BASE_URL" in text and "…" not in text
+    assert all(len(line) <= 80 for line in text.splitlines())

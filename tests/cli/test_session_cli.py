@@ -87,3 +87,13 @@ def test_rm_removes(ws: Path) -> None:
     assert json.loads(out) == []
     code, out = invoke("sessions", "list")
     assert code == 0 and "no sessions for this directory" in out
+
+
+def test_list_at_80_columns_gives_the_title_the_room(ws: Path) -> None:
+    session_id = _make(ws, "fix the parser so that tabs are handled in the lexer")
+    result = CliRunner().invoke(build_cli(), ["sessions", "list"], env={"COLUMNS": "80"})
+    (line,) = [line for line in result.output.splitlines() if session_id in line]
+    assert len(line) <= 80 and "fix the parser so that tabs are" in line  # was cut to 12 characters
+    result = CliRunner().invoke(build_cli(), ["sessions", "list", "--all"], env={"COLUMNS": "80"})
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    assert session_id in result.output and "fix the parser so" in result.output

@@ -312,16 +312,18 @@ MARKS = {"ok": "[green]âœ“ ok[/]", "warn": "[yellow]! warn[/]", "fail": "[red]âœ
 
 
 def render(checks: Sequence[Check], default_ok: bool, model: str) -> None:
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console()
-    table = Table(title="agent doctor", title_justify="left", show_lines=False)
-    table.add_column("check", no_wrap=True)
+    # 80 columns: no vertical rules, the fix gets room (OPENAI_BASE_URL whole), paths and URLs fold, never cut.
+    table = Table(title="agent doctor", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=False)
+    table.add_column("check", overflow="fold", max_width=16)
     table.add_column("status", no_wrap=True)
-    table.add_column("detail")
-    table.add_column("fix")
+    table.add_column("detail", overflow="fold", ratio=3)
+    table.add_column("fix", overflow="fold", ratio=2, min_width=22)
     for check in checks:
         table.add_row(escape(check.name), MARKS[check.status], escape(check.detail), escape(check.fix))
     console.print(table)

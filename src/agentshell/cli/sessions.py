@@ -68,33 +68,45 @@ def list_sessions(
 
     from agentshell.cli.safe_text import one_line
 
-    table = Table(box=None, header_style="bold")
+    console = Console()
+    table = Table(box=None, header_style="bold", pad_edge=False)
     id_width = max(len(r["id"]) + (9 if r["in_use"] else 0) for r in rows)
     table.add_column("id", no_wrap=True, min_width=id_width)  # the one column that must stay whole
     table.add_column("updated", no_wrap=True, min_width=11)
     table.add_column("msgs", justify="right", no_wrap=True, min_width=4)
-    # With --all the workspace says more than the model (still in --json and `show`); 80 columns hold four.
-    if all_workspaces:
-        table.add_column("workspace", overflow="fold", ratio=1, min_width=10)
-    else:
-        table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=24)
-    table.add_column("title", no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)
+    # The title is what a person recognises a session by: at 80 columns it gets the room, and the model
+    # (still in --json and `show`) only shows on wide terminals. With --all the workspace says more.
+    wide = console.width >= 110
     home = str(Path.home())
+    thirds = []
     for row in rows:
         if all_workspaces:
             workspace = row["workspace"]
-            third_cell = "~" + workspace[len(home) :] if workspace.startswith(home + "/") else workspace
+            thirds.append("~" + workspace[len(home) :] if workspace.startswith(home + "/") else workspace)
         else:
-            third_cell = f"{row['backend']}:{row['model']}" if row["backend"] else ""
+            thirds.append(f"{row['backend']}:{row['model']}" if row["backend"] else "")
+    third_width = 0
+    if all_workspaces or wide:
+        room = console.width - id_width - 11 - 4 - 2 * 4 - 30  # what is left with a 30-character title
+        limit = (max(40, room) if all_workspaces else 40) if wide else 12
+        third_width = min(max(len(t) for t in thirds), limit)
+        name = "workspace" if all_workspaces else "model"
+        fold = "fold" if all_workspaces else "ellipsis"
+        table.add_column(name, overflow=fold, no_wrap=not all_workspaces, width=max(third_width, len(name)))
+        third_width = max(third_width, len(name)) + 2
+    # rich squeezes wrapping columns to nothing before it cuts one that does not wrap: the title gets what is left.
+    title_width = max(16, console.width - id_width - 11 - 4 - 2 * 3 - third_width)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=title_width)
+    for row, third_cell in zip(rows, thirds, strict=True):
         cells = [
             row["id"] + (" (in use)" if row["in_use"] else ""),
             _local(datetime.fromisoformat(row["updated"]), short=True),
             str(row["messages"]),
-            third_cell,
+            *([third_cell] if all_workspaces or wide else []),
             row["title"],
         ]
         table.add_row(*(escape(one_line(c)) for c in cells))  # a title is a prompt: it may hold escape sequences
-    Console().print(table)
+    console.print(table)
 
 
 @app.command("show")
