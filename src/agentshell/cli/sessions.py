@@ -91,8 +91,11 @@ def list_sessions(
         limit = (max(40, room) if all_workspaces else 40) if wide else 12
         third_width = min(max(len(t) for t in thirds), limit)
         name = "workspace" if all_workspaces else "model"
-        fold = "fold" if all_workspaces else "ellipsis"
-        table.add_column(name, overflow=fold, no_wrap=not all_workspaces, width=max(third_width, len(name)))
+        width = max(third_width, len(name))
+        if all_workspaces:
+            table.add_column(name, overflow="fold", width=width)
+        else:
+            table.add_column(name, overflow="ellipsis", no_wrap=True, width=width)
         third_width = max(third_width, len(name)) + 2
     # rich squeezes wrapping columns to nothing before it cuts one that does not wrap: the title gets what is left.
     title_width = max(16, console.width - id_width - 11 - 4 - 2 * 3 - third_width)
