@@ -136,3 +136,12 @@ def test_config_path_honours_agent_config(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("AGENT_CONFIG", str(tmp_path / "mine.toml"))
     result = CliRunner().invoke(build_cli(), ["config", "path"])
     assert result.stdout.strip() == str(tmp_path / "mine.toml")
+
+
+def test_a_mistyped_key_gets_a_did_you_mean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text("max_turn = 3\n", encoding="utf-8")
+    monkeypatch.setenv("AGENT_CONFIG", str(path))
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value) == f"invalid setting max_turn (from file:{path}): no such setting; did you mean max_turns?"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -270,8 +270,27 @@ def load_config(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         origin = sources.get(where, "config")
+        if first["type"] == "extra_forbidden":
+            hint = _did_you_mean(first["loc"])
+            raise ConfigError(f"invalid setting {where} (from {origin}): no such setting{hint}") from exc
         raise ConfigError(f"invalid setting {where} (from {origin}): {first['msg']}") from exc
     return Config(settings=settings, sources=sources, path=path)
+
+
+def _did_you_mean(loc: Sequence[int | str]) -> str:
+    """ "; did you mean max_turns?" for a mistyped key, found among the keys of the section it is in."""
+    import difflib
+
+    section: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        field = section.model_fields.get(str(part))
+        inner = field.annotation if field is not None else None
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return "; `agent config` lists the settings"
+        section = inner
+    known = list(section.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else "; `agent config` lists the settings"
 
 
 def effective_items(config: Config) -> list[tuple[str, Any, str]]:

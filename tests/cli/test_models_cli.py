@@ -74,7 +74,7 @@ def test_models_lists_every_backend_and_reports_the_unreachable_on_stderr() -> N
         ("healthy", "small", 8192, True),
         ("healthy", "remote-big", None, False),
     ]
-    assert "down: cannot connect to down" in result.stderr
+    assert result.stderr == "agent: not listed: down (cannot connect to down); `agent doctor` says how to fix each\n"
     table = invoke("models")
     assert "8,192" in table.stdout and "remote" in table.stdout and "[q4]" in table.stdout
 

@@ -212,6 +212,10 @@ def test_turn_limit(tmp_path: Path) -> None:
     with pytest.raises(TurnLimitReached) as info:
         agent.run("go")
     assert info.value.exit_code == 3 and agent.outcome.turns == 2
+    assert str(info.value) == "stopped after 2 model requests (--max-turns); the task is unfinished"
+    agent, _, _, _ = make_agent(tmp_path, responses, limits=Limits(max_turns=1))
+    with pytest.raises(TurnLimitReached, match="stopped after 1 model request "):
+        agent.run("go")
 
 
 class InterruptingBackend(ScriptedBackend):

@@ -15,6 +15,8 @@ import sys
 from importlib import import_module
 from typing import Any
 
+from agentshell.errors import EXIT_INTERRUPTED
+
 COMMAND_ENTRY_POINTS = "agentshell.commands"
 
 # name -> "module:attribute" of a typer.Typer
@@ -68,6 +70,7 @@ def build_cli() -> Any:
     from agentshell import __version__
     from agentshell.cli.host import AgentCommandHost
 
+    _no_placeholder_for_flags()
     targets = _command_targets()
 
     class LazyGroup(TyperGroup):
@@ -107,6 +110,21 @@ def build_cli() -> Any:
     return typer.main.get_command(root)
 
 
+def _no_placeholder_for_flags() -> None:
+    """Typer's help writes ``<bool>`` after every flag, as if ``--json`` took a value: flags get no placeholder."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_flags_bare", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._flags_bare = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):
@@ -121,4 +139,27 @@ def main(argv: list[str] | None = None) -> None:
 
         register_shells()
     cli = build_cli()
-    cli.main(args=args, prog_name="agent")
+    from typer import Abort
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer's own click (pinned in uv.lock)
+
+    try:
+        code = cli.main(args=args, prog_name="agent", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # the help is on the screen already
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        sys.exit(_usage_error(exc))
+    except Abort:
+        sys.stderr.write("agent: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: Any) -> int:
+    """A bad flag or value is one line, like every other error (docs/scripting.md), never a box to copy from."""
+    from agentshell.cli.safe_text import one_line
+
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    message = one_line(exc.format_message())
+    sys.stderr.write(f"agent: error: {message[:1].lower()}{message[1:]}{where}\n")
+    return int(exc.exit_code)

@@ -81,13 +81,15 @@ def models(
 
         pool = load_config().backend_pool()
         found: list[ModelInfo] = []
+        unlisted: list[str] = []  # said once, after the list: an unconfigured backend is not the headline
         for name in [backend] if backend else backend_names():
             try:
                 found.extend(pool.get(name).list_models())
             except BackendFailure as exc:
                 if backend:  # the user asked for this one: its failure is the answer
                     raise
-                sys.stderr.write(f"agent: {name}: {exc}\n")
+                unlisted.append(f"{name} ({exc.message})")
+    note = f"agent: not listed: {'; '.join(unlisted)}; `agent doctor` says how to fix each\n" if unlisted else ""
     if as_json:
         rows = [
             {
@@ -102,6 +104,7 @@ def models(
             for m in found
         ]
         typer.echo(json.dumps(rows, indent=2))
+        sys.stderr.write(note)
         return
     from rich.console import Console
     from rich.table import Table
@@ -116,5 +119,6 @@ def models(
         cells = (m.backend, m.name, context, "yes" if m.supports_tools else "no", details)
         table.add_row(*(Text(one_line(cell)) for cell in cells))  # names and details are never markup
     Console().print(table)
+    sys.stderr.write(note)
     if not found:
         sys.stderr.write("agent: no models found (agent backends shows what is installed)\n")

@@ -9,6 +9,7 @@ with the conversation intact; Ctrl-C at the prompt clears the line; Ctrl-D or
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,16 @@ SLASH_COMMANDS = (
     SlashCommand("/undo", "/undo", "put the files back as they were before the last request (twice: redo)"),
     SlashCommand("/rewind", "/rewind [N]", "go back to before request N: the code, the conversation or both"),
     SlashCommand("/exit", "/exit", "quit (Ctrl-D does the same)"),
+)
+
+
+KEYS = (
+    ("Enter", "send"),
+    ("Alt-Enter, Ctrl-J", "a new line (so does a line ending in \\; pasted text keeps its newlines)"),
+    ("Up, Down", "earlier prompts; Tab completes /commands"),
+    ("y / n / a", "answer an approval: yes, no (then say what to do instead), always"),
+    ("Ctrl-C", "cancel the running turn, or clear the line"),
+    ("Ctrl-D", "quit (shows how to resume)"),
 )
 
 
@@ -211,7 +222,10 @@ class Shell:
             return "exit"
         if name == "/help":
             for command in SLASH_COMMANDS:
-                self.console.print(Text.assemble((f"{command.usage:<16}", "bold"), " ", command.help))
+                self.console.print(Text.assemble((f"{command.usage:<17}", "bold"), " ", command.help))
+            self.console.print()
+            for keys, what in KEYS:
+                self.console.print(Text.assemble((f"{keys:<17}", "bold"), " ", what))
         elif name == "/model":
             self.switch_model(arg)
         elif name == "/tools":
@@ -259,6 +273,8 @@ class Shell:
         self.parts.fresh_session()
         self.agent.messages = []
         self.agent.session = self.parts.session
+        if self.console.is_terminal:
+            self.console.clear()  # a fresh conversation on a fresh screen
         self.console.print(Text(f"new conversation · session {self.parts.session.id}", style="dim"))
 
 
@@ -276,6 +292,9 @@ def run_interactive(opts: LaunchOptions) -> int:
 
     history = data_dir() / "history"
     history.parent.mkdir(parents=True, exist_ok=True)
+    # Prompts hold private code and paths, like transcripts: owner-only (docs/sessions-and-config.md).
+    os.close(os.open(history, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(history, 0o600)
     prompt_session: PromptSession[str] = PromptSession(
         history=_RedactedHistory(str(history)),
         completer=SlashCompleter(backend_names),

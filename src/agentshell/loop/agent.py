@@ -28,7 +28,7 @@ from agentshell.protocol import (
     ToolCallRequest,
 )
 from agentshell.redact import redact
-from agentshell.tools.base import ToolResult
+from agentshell.tools.base import ToolResult, plural
 
 
 class Agent:
@@ -67,7 +67,8 @@ class Agent:
     def step(self) -> bool:
         """One model request and its tool calls; True when the model gave its final answer."""
         if self.outcome.turns >= self.limits.max_turns:
-            raise TurnLimitReached(f"stopped after {self.outcome.turns} turns (--max-turns); the task is unfinished")
+            turns = plural(self.outcome.turns, "model request")
+            raise TurnLimitReached(f"stopped after {turns} (--max-turns); the task is unfinished")
         reply = self.query()
         if not reply.tool_calls:
             self.outcome.result, self.outcome.stop_reason = reply.content, "stop"
