@@ -7,7 +7,11 @@ decoder cut at every position, and through the backend against the fake daemon.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -206,3 +210,38 @@ def test_the_conversation_carries_on_with_a_model_with_native_tools(
     assert "<tool_call>" in as_text["messages"][2]["content"] and "<tool_response>" in as_text["messages"][3]["content"]
     assert [m["role"] for m in native["messages"]] == ["user", "assistant", "tool"]
     assert native["messages"][1]["tool_calls"][0]["function"]["name"] == "bash" and "tools" in native
+
+
+# --------------------------------------------------------------------------- the whole path, through `agent`
+
+WRITE = (
+    "I'll write it.\n<function=write_file>\n<parameter=path>\nnotes.txt\n</parameter>\n"
+    "<parameter=content>\nhi\n</parameter>\n</function>"
+)
+
+
+@pytest.mark.slow  # real `agent` processes
+@pytest.mark.parametrize(("mode", "written"), [("read-only", False), ("accept-edits", True)])
+def test_a_recovered_call_meets_the_permission_gate(fake: Any, tmp_path: Path, mode: str, written: bool) -> None:
+    fake.script(
+        "POST",
+        "/api/chat",
+        fake_server.Reply(lines=[line(WRITE), line(done=True)]),
+        fake_server.Reply(lines=[line("Finished."), line(done=True)]),
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_", "OLLAMA_"))}
+    argv = ["launch", "-p", "Write hi to notes.txt", "--model", "qwen3-coder:30b", "--host", fake.url]
+    argv += ["--permission-mode", mode, "--output-format", "stream-json", "--debug"]
+    done = subprocess.run(
+        [sys.executable, "-m", "agentshell", *argv], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(row) for row in done.stdout.splitlines() if row.startswith("{")]
+    shown = "".join(e["text"] for e in events if e["type"] == "text")
+    assert "<function=" not in shown and "I'll write it." in shown
+    calls = [e for e in events if e["type"] == "tool_call"]
+    results = [e for e in events if e["type"] == "tool_result"]
+    assert [c["name"] for c in calls] == ["write_file"] and len(results) == 1
+    assert (tmp_path / "notes.txt").exists() is written
+    assert results[0]["is_error"] is not written
+    assert "recovered 1 tool call from text: write_file" in done.stderr  # --debug says so
