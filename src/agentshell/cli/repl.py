@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agentshell.cli import custom_commands
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
 from agentshell.cli.render import TerminalRenderer
 from agentshell.cli.safe_text import one_line, terminal_safe
@@ -32,8 +33,10 @@ from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Declined, Interrupted, Limits, LoopExit
 from agentshell.permissions.gate import Approval, ApprovalRequest
 from agentshell.protocol import BackendFailure
+from agentshell.tools.base import ToolError
 
 if TYPE_CHECKING:
+    from agentshell.extensions.commands import ExtensionCommand
     from agentshell.session import SessionSummary
 
 PROMPT = "› "
@@ -68,12 +71,16 @@ KEYS = (
     ("Ctrl-D", "quit (shows how to resume)"),
 )
 
+RESERVED = frozenset({*(c.name for c in SLASH_COMMANDS), "/quit"})  # names custom commands cannot take
+
 
 class SlashCompleter(Completer):
     """Completes slash commands, and backend prefixes after ``/model``."""
 
     def __init__(self, backend_names: Callable[[], list[str]]) -> None:
         self.backend_names = backend_names
+        # Custom commands and MCP prompts, as (usage, description): set once the run is assembled.
+        self.extra: Callable[[], list[tuple[str, str]]] = list
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
         text = document.text_before_cursor
@@ -83,6 +90,9 @@ class SlashCompleter(Completer):
             for command in SLASH_COMMANDS:
                 if command.name.startswith(text):
                     yield Completion(command.name, start_position=-len(text), display_meta=command.help)
+            for usage, about in self.extra():
+                if usage.startswith(text):
+                    yield Completion(usage.split()[0], start_position=-len(text), display_meta=about)
         elif text.startswith("/model ") and ":" not in text:
             word = text[len("/model ") :]
             for name in self.backend_names():
@@ -157,6 +167,8 @@ class Shell:
 
     def start(self, opts: LaunchOptions) -> None:
         self.parts = parts = assemble(opts, ask=self.ask, notice=self.notice, pick=self.pick_session)
+        if isinstance(self.prompt_session.completer, SlashCompleter):
+            self.prompt_session.completer.extra = lambda: custom_commands.listing(parts, RESERVED)
         parts.tools.ctx.on_output = self.renderer.on_command_output  # a running command's last lines, live
         messages = parts.session.messages if parts.session is not None else []
         self.agent = Agent(
@@ -226,6 +238,8 @@ class Shell:
             self.console.print()
             for keys, what in KEYS:
                 self.console.print(Text.assemble((f"{keys:<17}", "bold"), " ", what))
+            for usage, about in custom_commands.listing(self.parts, RESERVED):
+                self.console.print(Text.assemble((f"{usage:<17}", "bold"), " ", one_line(about)))
         elif name == "/model":
             self.switch_model(arg)
         elif name == "/tools":
@@ -251,9 +265,22 @@ class Shell:
                 self.console.print(Text(f"error: {terminal_safe(str(exc)) or 'interrupted'}", style="red"))
                 return None
             self.console.print(Text(note or "nothing to compact", style="dim"))
+        elif (custom := custom_commands.find(self.parts, name, RESERVED)) is not None:
+            self.run_command(custom, arg)
         else:
             self.console.print(Text(f"unknown command {name}; /help lists them", style="red"))
         return None
+
+    def run_command(self, command: ExtensionCommand, arg: str) -> None:
+        """``/NAME``: a custom command or an MCP prompt, its front matter in force for this one request."""
+        assert self.agent is not None and self.parts is not None
+        for problem in command.problems:
+            self.notice(f"warning: /{command.name}: {problem}; that rule is ignored")
+        try:
+            with custom_commands.command_scope(self.parts, self.agent, command):
+                self.turn(command.expand(arg))
+        except (ToolError, BackendFailure) as exc:
+            self.console.print(Text(f"error: {terminal_safe(str(exc))}", style="red"))
 
     def switch_model(self, arg: str) -> None:
         assert self.agent is not None and self.parts is not None

@@ -11,6 +11,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from agentshell.cli import custom_commands
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
 from agentshell.cli.calltitle import call_title
 from agentshell.cli.failures import classify
@@ -160,6 +161,7 @@ def _run(
     started: float,
 ) -> int:
     session_id = parts.session.id if parts.session is not None else None
+    text = custom_commands.script_prompt(parts, text, stderr_notice)  # -p "/NAME args" (docs/extensions.md)
     if writer is not None:
         writer.emit(
             InitEvent(
