@@ -126,3 +126,29 @@ def test_help_shows_brackets_as_typed(tmp_path: Path) -> None:
     _, out, _ = run_shell(tmp_path, model, "/help\r")
     assert "/model [NAME]" in out and "/rewind [N]" in out
     assert "Alt-Enter, Ctrl-J a new line" in out and "Ctrl-D" in out and "y / n / a" in out
+
+
+def test_a_small_model_is_presented_honestly(tmp_path: Path) -> None:
+    small = tmp_path / "small.json"
+    small.write_text('{"context_length": 512, "responses": [[{"type": "text", "text": "hi"}]]}', encoding="utf-8")
+    _, out, _ = run_shell(tmp_path, f"scripted:{small}", "")
+    assert "is a small demonstration model (512-token context)" in " ".join(out.split())
+    big = write_script(tmp_path, [[text("hi")]])  # 8,192 tokens: nothing to warn about
+    _, out, _ = run_shell(tmp_path, big, "")
+    assert "demonstration" not in out
+
+
+def test_an_unreadable_call_is_one_line_not_a_panel_of_json() -> None:
+    import io as _io
+
+    from agentshell.cli.toolview import tool_view
+    from agentshell.loop.limits import CallGuard, Limits
+    from agentshell.protocol import MalformedToolCall
+
+    guard = CallGuard(Limits())
+    call = guard.malformed(MalformedToolCall(id="m1", raw='{"name": "bash", "arguments": {', error="unclosed JSON"))
+    result = guard.vet(call)
+    assert result is not None
+    console = Console(file=_io.StringIO(), width=80, color_system=None)
+    console.print(tool_view(call, result))
+    assert console.file.getvalue() == "● unreadable tool call  your tool call could not be read: unclosed JSON\n"  # type: ignore[attr-defined]

@@ -155,7 +155,8 @@ def test_request_larger_than_the_window_is_never_sent() -> None:
 def test_force_compacts_below_threshold_and_keeps_the_last_turn() -> None:
     msgs = [SYSTEM]
     for t in range(3):
-        msgs += [Message(role="user", content=f"q{t}"), Message(role="assistant", content=f"a{t}")]
+        older = " " + words(30) if t < 2 else ""  # long enough for a summary to save something
+        msgs += [Message(role="user", content=f"q{t}{older}"), Message(role="assistant", content=f"a{t}{older}")]
     for window in (10_000, None):
         summarize = Summarizer()
         result = ContextKeeper(window).fit(WordCounter(), "m", msgs, [], summarize=summarize, force=True)
@@ -163,6 +164,17 @@ def test_force_compacts_below_threshold_and_keeps_the_last_turn() -> None:
         assert summarize.inputs == [msgs[1:5]]
     nothing = ContextKeeper(None).fit(WordCounter(), "m", msgs[:3], [], summarize=Summarizer(), force=True)
     assert not nothing.compacted and nothing.note == "nothing to compact yet"
+
+
+def test_a_summary_that_saves_nothing_is_not_claimed_as_a_saving() -> None:
+    """/compact on a short conversation once said "summarized 1 older message (379 → 379 tokens)"."""
+    msgs = [SYSTEM, Message(role="user", content="q0"), Message(role="assistant", content="a0")]
+    msgs += [Message(role="user", content="q1"), Message(role="assistant", content="a1")]
+    long_summary = Summarizer(text=words(40))  # longer than the two short messages it replaces
+    result = ContextKeeper(10_000).fit(WordCounter(), "m", msgs, [], summarize=long_summary, force=True)
+    assert not result.compacted and result.messages == msgs
+    assert result.note is not None and result.note.startswith("nothing to compact: a summary would not be shorter (")
+    assert "→" not in result.note
 
 
 def test_unknown_window_never_compacts_on_its_own() -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from agentshell.loop.limits import MALFORMED_NAME
 from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import Event, MalformedToolCall, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest
 
@@ -268,7 +269,7 @@ class StreamJsonWriter:
         elif isinstance(event, ToolCall):
             self.emit(ToolCallEvent(id=event.id, name=event.name, arguments=event.arguments))
         elif isinstance(event, MalformedToolCall):  # its tool_result (the parse error) follows, like any call's
-            self.emit(ToolCallEvent(id=event.id, name=event.name or "invalid_tool_call", arguments={}))
+            self.emit(ToolCallEvent(id=event.id, name=event.name or MALFORMED_NAME, arguments={}))
         elif isinstance(event, Notice) and self.notices is not None:
             self.notices.on_notice(event)
 

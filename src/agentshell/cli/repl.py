@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from agentshell.session import SessionSummary
 
 PROMPT = "› "
+SMALL_CONTEXT = 4096  # tokens: below this a model cannot hold a real coding conversation (the banner says so)
 PICK_SHOWN = 9  # sessions offered by `--resume` without an id: one digit each
 
 
@@ -183,10 +184,25 @@ class Shell:
             Text("/help for commands, Ctrl-C cancels a turn, Ctrl-D quits", style="dim"),
             sep="\n",
         )
+        self._small_model_note()
         if messages:
             from agentshell.cli.render import last_exchange
 
             self.console.print(last_exchange(messages))
+
+    def _small_model_note(self) -> None:
+        """Say so before the first answer disappoints: a tiny window fills after one request."""
+        assert self.parts is not None
+        window = self.parts.info.context_length
+        if window is not None and window < SMALL_CONTEXT:
+            self.console.print(
+                Text(
+                    f"{one_line(self.parts.model)} is a small demonstration model ({window:,}-token context): fine for "
+                    "trying the shell, not for real work. Pick a larger one with --model or /model "
+                    "(`agent models` lists them).",
+                    style="yellow",
+                )
+            )
 
     def goodbye(self) -> None:
         """Ctrl-D or /exit: say how to come back to this conversation."""
@@ -294,6 +310,7 @@ class Shell:
             return
         self.agent.switch(self.parts.backend, self.parts.model, self.parts.context)
         self.console.print(Text(f"now on {self.parts.backend.name} · {self.parts.model}", style="green"))
+        self._small_model_note()
 
     def clear(self) -> None:
         assert self.agent is not None and self.parts is not None

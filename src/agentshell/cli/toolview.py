@@ -21,6 +21,7 @@ from rich.text import Text
 
 from agentshell.cli.calltitle import call_title
 from agentshell.cli.safe_text import one_line, terminal_safe
+from agentshell.loop.limits import MALFORMED_NAME, MALFORMED_SUMMARY
 from agentshell.loop.outcomes import ToolOutcome
 from agentshell.protocol import ToolCallRequest
 
@@ -64,6 +65,10 @@ def diff_renderable(diff: str) -> RenderableType:
 
 def tool_view(call: ToolCallRequest, result: ToolOutcome, *, diff_shown: bool = False) -> RenderableType:
     """The header, then for a command the end of its output, for an edit its diff (unless approved on it)."""
+    if result.summary == MALFORMED_SUMMARY:  # what went wrong in one line; the raw text went back to the model
+        first = one_line(result.output.split(". You wrote:", 1)[0].removeprefix("error: "))
+        what = f"{call.name} call" if call.name != MALFORMED_NAME else "tool call"
+        return Text.assemble(("● ", "red"), (f"unreadable {what}", "bold"), (f"  {first[:200]}", "red"))
     style = "red" if result.is_error else "green"
     header = Text.assemble(("● ", style), (call_title(call), "bold"))
     note = result_note(call, result)

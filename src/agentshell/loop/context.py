@@ -243,6 +243,12 @@ class ContextKeeper:
         if summarized:
             done.append(f"summarized {summarized} older message{'s' if summarized > 1 else ''}")
 
+        if done and tokens >= before:  # a summary as long as what it replaced saves nothing: never claim it did
+            msgs, tokens, done = list(messages), before, []
+            if force:
+                return FitResult(
+                    msgs, tokens, False, f"nothing to compact: a summary would not be shorter ({before:,} tokens)"
+                )
         if self.window is not None and tokens > self.window:
             raise ContextOverflow(
                 f"the conversation needs {tokens:,} tokens but {model}'s context window is {self.window:,}, "

@@ -20,6 +20,9 @@ from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TURN_LIMIT, U
 from agentshell.protocol import MalformedToolCall, ToolCall, ToolCallRequest
 from agentshell.tools.base import ToolResult
 
+MALFORMED_SUMMARY = "malformed tool call"  # the summary of the answer to a call that could not be read
+MALFORMED_NAME = "invalid_tool_call"  # the transcript's name for such a call when the model gave none
+
 
 class LoopExit(UserError):
     """The loop stopped before a final answer; ``stop_reason`` is what the json output reports."""
@@ -87,12 +90,12 @@ class CallGuard:
         self._malformed[event.id] = (
             f"error: your tool call could not be read: {event.error}. You wrote: {event.raw[:500]}"
         )
-        return ToolCallRequest(id=event.id, name=event.name or "invalid_tool_call")
+        return ToolCallRequest(id=event.id, name=event.name or MALFORMED_NAME)
 
     def vet(self, call: ToolCallRequest) -> ToolResult | None:
         """An error result for a call that must not run, None for one that may; raises when the model is stuck."""
         if call.id in self._malformed:
-            return ToolResult(self._malformed.pop(call.id), is_error=True, summary="malformed tool call")
+            return ToolResult(self._malformed.pop(call.id), is_error=True, summary=MALFORMED_SUMMARY)
         signature = _signature(call)
         if signature == self._last and self._in_a_row + 1 >= self.limits.repeat_limit:
             raise RepeatedToolCall(
