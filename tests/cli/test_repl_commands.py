@@ -125,7 +125,7 @@ def test_help_shows_brackets_as_typed(tmp_path: Path) -> None:
     model = write_script(tmp_path, [[text("hi")]])
     _, out, _ = run_shell(tmp_path, model, "/help\r")
     assert "/model [NAME]" in out and "/rewind [N]" in out
-    assert "Alt-Enter, Ctrl-J a new line" in out and "Ctrl-D" in out and "y / n / a" in out
+    assert "Alt-Enter, Ctrl-J  a new line" in out and "Ctrl-D" in out and "y / n / a" in out
 
 
 def test_a_small_model_is_presented_honestly(tmp_path: Path) -> None:

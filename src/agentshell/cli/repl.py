@@ -27,6 +27,7 @@ from agentshell.cli import custom_commands
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
 from agentshell.cli.render import TerminalRenderer
 from agentshell.cli.safe_text import one_line, terminal_safe
+from agentshell.cli.typeahead import held_keys, input_fd
 from agentshell.config import data_dir
 from agentshell.errors import EXIT_OK
 from agentshell.loop.agent import Agent
@@ -221,12 +222,16 @@ class Shell:
                 return EXIT_OK
             if not line.strip():
                 continue
-            if line.strip().startswith("/") and "/" not in line.split()[0][1:]:  # "/etc/hosts ..." is a prompt
-                if self.slash(line.strip()) == "exit":
+            with held_keys(input_fd(self.prompt_session.input)):  # type-ahead waits for the next prompt
+                if self.handle(line) == "exit":
                     self.goodbye()
                     return EXIT_OK
-                continue
-            self.turn(line)
+
+    def handle(self, line: str) -> str | None:
+        if line.strip().startswith("/") and "/" not in line.split()[0][1:]:  # "/etc/hosts ..." is a prompt
+            return self.slash(line.strip())
+        self.turn(line)
+        return None
 
     def turn(self, line: str) -> None:
         assert self.agent is not None and self.parts is not None
@@ -248,12 +253,14 @@ class Shell:
         arg = arg.strip()
         if name in ("/exit", "/quit"):
             return "exit"
-        if name == "/help":
-            for command in SLASH_COMMANDS:
-                self.console.print(Text.assemble((f"{command.usage:<17}", "bold"), " ", command.help))
-            self.console.print()
-            for keys, what in KEYS:
-                self.console.print(Text.assemble((f"{keys:<17}", "bold"), " ", what))
+        if name == "/help":  # two columns, so a help text that wraps stays in its column
+            for rows in ([(c.usage, c.help) for c in SLASH_COMMANDS], KEYS):
+                table = Table(box=None, show_header=False, pad_edge=False)
+                table.add_column(style="bold", no_wrap=True, min_width=17)
+                table.add_column()
+                for left, right in rows:
+                    table.add_row(Text(left), Text(right))
+                self.console.print(table, end="\n" if rows is KEYS else "\n\n")
             for usage, about in custom_commands.listing(self.parts, RESERVED):
                 self.console.print(Text.assemble((f"{usage:<17}", "bold"), " ", one_line(about)))
         elif name == "/model":
@@ -346,7 +353,8 @@ def run_interactive(opts: LaunchOptions) -> int:
         key_bindings=_key_bindings(),
     )
     shell = Shell(Console(), prompt_session, Console(stderr=True))
-    shell.start(opts)
+    with held_keys(input_fd(prompt_session.input)):  # a model that loads for seconds: keys wait for the prompt
+        shell.start(opts)
     try:
         return shell.loop()
     finally:
