@@ -188,3 +188,13 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def test_rule_names_for_a_whole_server(tmp_path: Path) -> None:
+    from agentshell.permissions.gate import Rule
+
+    assert Rule.parse("mcp__git").names("mcp__git__git_commit", "execute")
+    assert not Rule.parse("mcp__git").names("mcp__github__issue", "execute")
+    assert Rule.parse("mcp__git__*").names("mcp__git__git_commit", "execute")
+    assert Rule.parse("mcp__*").names("mcp__time__now", "read")
+    assert not Rule.parse("mcp__git__git_log").names("mcp__git__git_commit", "execute")

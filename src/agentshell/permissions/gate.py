@@ -92,6 +92,8 @@ class Rule:
             from fnmatch import fnmatchcase
 
             return fnmatchcase(tool.lower(), self.name)
+        if self.name.startswith("mcp__") and "__" not in self.name[5:]:  # mcp__SERVER: all of its tools
+            return tool.lower().startswith(self.name + "__")
         return self.name == tool.lower() or KIND_ALIASES.get(self.name) == kind
 
     def __str__(self) -> str:
