@@ -129,3 +129,28 @@ def test_a_command_as_the_p_prompt_with_its_own_model(tmp_path: Path) -> None:
     unknown = run_agent("launch", "-m", first, "-p", "/etc/hosts looks wrong", cwd=tmp_path)
     assert unknown.stdout.strip() == "from the first model"  # not a command: the text goes to the model as is
     assert os.path.exists(tmp_path)
+
+
+def test_the_shell_asks_once_before_a_projects_servers_start(tmp_path: Path) -> None:
+    import sys
+
+    from agentshell.config import data_dir
+    from agentshell.extensions.project_trust import ProjectTrust, fingerprint
+
+    entry = {"command": sys.executable, "args": [str(Path(__file__).with_name("mcp_servers.py")), "stdio"]}
+    (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"proj": entry}}), encoding="utf-8")
+    model = write_script(tmp_path, [[text("hi")]])
+    out = Console(file=io.StringIO(), width=120, force_terminal=False, color_system=None)
+    with create_pipe_input() as pipe:
+        shell = Shell(out, PromptSession(input=pipe, output=DummyOutput()))
+        pipe.send_text("y/tools\r")  # "y" answers the approval question, one key
+        shell.start(LaunchOptions(model=model, workspace=tmp_path))
+        pipe.close()
+        shell.loop()
+    assert shell.parts is not None
+    shell.parts.close()
+    shown = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "approve?" in shown and "MCP server proj:" in shown
+    assert "mcp__proj__echo" in shown  # /tools, once the approved server is up
+    digest = fingerprint(tmp_path)
+    assert digest is not None and ProjectTrust(data_dir()).is_trusted(tmp_path, digest)
