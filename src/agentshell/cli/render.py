@@ -294,7 +294,8 @@ class TerminalRenderer:
         self.markdown.finish()
         parts: list[RenderableType] = []
         if request.kind == "execute" and request.detail:
-            command = Syntax(terminal_safe(request.detail), "bash", theme="ansi_dark", background_color="default")
+            shown = "$ " + terminal_safe(request.detail)
+            command = Syntax(shown, "bash", theme="ansi_dark", background_color="default", word_wrap=True)
             parts.append(command)
         else:
             parts.append(Text(one_line(request.summary), style="bold"))
