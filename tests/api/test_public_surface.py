@@ -23,6 +23,7 @@ PUBLIC = [
     "CheckpointEvent",
     "ErrorEvent",
     "EventSink",
+    "HookEvent",
     "InitEvent",
     "Message",
     "NoticeSink",
@@ -59,9 +60,9 @@ def test_every_public_name_exists_and_is_documented() -> None:
         assert f"`{name}" in docs, f"{name} is public but docs/embedding.md does not name it"
 
 
-def test_importing_the_api_loads_no_backend_and_not_the_loop() -> None:
+def test_importing_the_api_loads_no_backend_no_sdk_and_not_the_loop() -> None:
     probe = "import json, sys, agentshell.api; print(json.dumps(sorted(sys.modules)))"
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     loaded = set(json.loads(proc.stdout))
-    heavy = {"numpy", "httpx", "llama_cpp", "agentshell_ollama", "agentshell.loop.agent", "agentshell.tools", "acp"}
+    heavy = {"numpy", "httpx", "llama_cpp", "agentshell_ollama", "agentshell_builtin", "agentshell.loop.agent", "acp"}
     assert not loaded & heavy, sorted(loaded & heavy)

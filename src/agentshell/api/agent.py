@@ -123,8 +123,11 @@ class Agent:
             session=parts.session,
             context=parts.context,
             messages=parts.session.messages,
+            hooks=parts.hooks,
         )
         parts.checkpoints.listeners.append(self._relay.on_checkpoint)
+        if parts.extensions is not None:
+            parts.extensions.hooks.listeners.append(self._relay.on_hook)
 
     @classmethod
     def from_options(

@@ -10,13 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agentshell.cli.jsonout import CheckpointEvent, TextEvent, ThinkingEvent, ToolCallEvent, ToolResultEvent
+from agentshell.cli.jsonout import (
+    CheckpointEvent,
+    HookEvent,
+    TextEvent,
+    ThinkingEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
 from agentshell.loop.outcomes import ToolOutcome, TurnStatus
 from agentshell.protocol import Event, MalformedToolCall, Notice, TextDelta, ThinkingDelta, ToolCall, ToolCallRequest
 
 if TYPE_CHECKING:
     from agentshell.checkpoints.recorder import Checkpoint
     from agentshell.cli.jsonout import StreamEvent
+    from agentshell.extensions.hooks import HookRun
 
 
 def _drop(event: StreamEvent) -> None:
@@ -66,3 +74,6 @@ class EventRelay:
 
     def on_checkpoint(self, checkpoint: Checkpoint) -> None:
         self.sink(CheckpointEvent(id=checkpoint.id, session_id=checkpoint.session, request=checkpoint.request))
+
+    def on_hook(self, run: HookRun) -> None:
+        self.sink(HookEvent.of(run))

@@ -22,6 +22,7 @@ COMMAND_ENTRY_POINTS = "agentshell.commands"
 # name -> "module:attribute" of a typer.Typer
 CORE_COMMANDS: dict[str, str] = {
     "launch": "agentshell.cli.launch:app",
+    "acp": "agentshell.cli.acp_cmd:app",
     "mcp": "agentshell.cli.mcp_cmd:app",
     "backends": "agentshell.cli.models:backends_app",
     "models": "agentshell.cli.models:models_app",
