@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,9 @@ _HEREDOC_CODE = re.compile(r"\$\(|`|\$\[|\$\{[^}]*[\[$`]")
 _ANSI_C = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _ANSI_C.update({"\\": "\\", "'": "'", '"': '"', "?": "?"})
 _SAFE_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
+# bashlex parses with one module-level yacc parser whose state is not reentrant: two threads parsing at
+# once (the REPL's worker and an ACP session, say) can leave it looping forever.
+_BASHLEX_LOCK = threading.Lock()
 
 
 class Unreadable(Exception):
@@ -90,7 +94,8 @@ def parse(text: str) -> ParsedScript:
     try:
         import bashlex  # type: ignore[import-untyped]  # builds its parser tables on import (~0.5 s)
 
-        trees = bashlex.parse(source)
+        with _BASHLEX_LOCK:
+            trees = bashlex.parse(source)
     except NotImplementedError as exc:
         return ParsedScript(opaque=f"it uses bash syntax the checker does not read ({_first_line(exc)})")
     except RecursionError:
