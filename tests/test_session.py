@@ -308,3 +308,23 @@ def test_a_write_failing_half_way_leaves_no_half_line(
         s.append(Message(role="user", content="after"), backend="b", model="m")
     with store.load(s.id) as again:
         assert [m.content for m in again.messages] == ["before", "after"] and again.warnings == []
+
+
+def test_a_request_is_fsynced_with_the_answer_not_before_the_model_sees_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request goes to the model without waiting for the disk; kill -9 loses nothing (it was written)."""
+    import agentshell.session as session_module
+
+    synced: list[int] = []
+    real_fsync = session_module.os.fsync
+    monkeypatch.setattr(session_module.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    store = SessionStore(tmp_path / "sessions")
+    with store.create(tmp_path) as session:
+        synced.clear()
+        session.append(Message(role="user", content="fix it"), backend="b", model="m")
+        assert synced == [] and "fix it" in session.path.read_text()  # written, not yet fsynced
+        session.append(Message(role="assistant", content="fixed"), backend="b", model="m")
+        assert len(synced) == 1  # the answer's fsync makes the request durable too
+        session.append(Message(role="user", content="thanks"), backend="b", model="m")
+    assert len(synced) == 2  # close() syncs a request nothing followed

@@ -8,8 +8,11 @@ File layout (``data_dir()/sessions/<id>.jsonl``, one JSON object per line)::
 
 Why this shape:
 
-- Every line is written whole and fsynced before ``append`` returns, so ``kill -9`` or a power
-  cut loses at most the line being written. A torn last line is dropped on load (with a
+- Every line is written whole before ``append`` returns, and fsynced, so ``kill -9`` or a power
+  cut loses at most the line being written. One exception, for speed: a user's request is
+  fsynced together with the line after it (the model's answer), so the request reaches the
+  model without waiting for the disk (benchmarks/repl_latency.py); ``kill -9`` still loses
+  nothing, a power cut at most the request in flight. A torn last line is dropped on load (with a
   warning in :attr:`Session.warnings`) and cut off before the session is appended to again;
   a write that fails half-way (disk full) is cut off at once.
 - Messages are ``protocol.Message``, which every backend reads, so a session started on
@@ -146,15 +149,17 @@ class Session:
         self.model = model
         self._fd: int | None = fd
         self._appended = bool(self.messages)
+        self._unsynced = False  # a line was written without fsync (a user's request): close() syncs it
 
     @property
     def closed(self) -> bool:
         return self._fd is None
 
     def append(self, message: Message, *, backend: str, model: str) -> None:
-        """Record one message durably (one line, fsynced) before returning."""
+        """Record one message durably (one line, fsynced; a user's request with the next line) before returning."""
         self._write(
-            {"type": "message", "time": _now(), "backend": backend, "model": model, "message": _dump_message(message)}
+            {"type": "message", "time": _now(), "backend": backend, "model": model, "message": _dump_message(message)},
+            sync=message.role != "user",
         )
         self.messages.append(message)
         self.backend, self.model = backend, model
@@ -176,6 +181,9 @@ class Session:
             return
         fd, self._fd = self._fd, None
         try:
+            if self._unsynced:
+                with contextlib.suppress(OSError):
+                    os.fsync(fd)
             if not self._appended:
                 with contextlib.suppress(OSError):
                     self.path.unlink()
@@ -188,7 +196,7 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, event: dict[str, Any]) -> None:
+    def _write(self, event: dict[str, Any], *, sync: bool = True) -> None:
         if self._fd is None:
             raise SessionWriteError(f"session {self.id} is closed")
         event = redact_obj(event)
@@ -196,17 +204,19 @@ class Session:
             line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         except UnicodeEncodeError:  # lone surrogates (undecodable bytes from a tool): keep them as JSON escapes
             line = (json.dumps(event, separators=(",", ":")) + "\n").encode()
-        _write_line(self._fd, line, self.path)
+        _write_line(self._fd, line, self.path, sync=sync)
+        self._unsynced = not sync  # a synced line makes every line before it durable too
 
 
-def _write_line(fd: int, line: bytes, path: Path) -> None:
+def _write_line(fd: int, line: bytes, path: Path, *, sync: bool = True) -> None:
     start = os.lseek(fd, 0, os.SEEK_END)
     try:
         view = memoryview(line)
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except OSError as exc:
         # Leave no half line behind, so the next append starts on a clean line.
         with contextlib.suppress(OSError):
