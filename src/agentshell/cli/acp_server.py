@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import os
@@ -314,6 +315,8 @@ class AcpServer:
             update = relay.permission_call(request, call)
             session_id = session.id if session is not None else ""
             assert self._loop is not None
+            if self._loop.is_closed():
+                return "no"
             asked = asyncio.run_coroutine_threadsafe(self._ask(session_id, update), self._loop)
             if session is not None:
                 session.asking.add(asked)
@@ -376,7 +379,8 @@ class AcpServer:
     def _post(self, session_id: str, update: Update) -> None:
         """From any thread: queue an update for the editor, after every update queued before it."""
         assert self._loop is not None and self._outbox is not None
-        self._loop.call_soon_threadsafe(self._outbox.put_nowait, (session_id, update))
+        with contextlib.suppress(RuntimeError):  # the connection has ended: nobody to show it to
+            self._loop.call_soon_threadsafe(self._outbox.put_nowait, (session_id, update))
 
     async def _sent(self) -> None:
         await asyncio.sleep(0)  # updates posted from other threads just before this are in the queue now
