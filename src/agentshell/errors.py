@@ -8,6 +8,7 @@ class can move or be renamed without turning a user's mistake into an
 
     UserError                      exit_code  defined in
     ├── UsageError                 2          agentshell.errors: a flag or argument that cannot work as given
+    │   └── InvalidInput           2            agentshell.cli.stream_input: an unreadable stream-json input line
     ├── ConfigError                2          agentshell.config: a config file or value that cannot be used
     ├── RuleError                  2          agentshell.permissions.gate: a bad --allow/--deny rule or mode
     ├── UnknownBackend             2          agentshell.registry: no backend by that name (also a BackendFailure)
