@@ -209,6 +209,7 @@ class TerminalRenderer:
         self._thinking: list[str] = []
         self._spinner: Status | Live | None = None
         self._command: CommandProgress | None = None  # the running command, shown by the Live in _spinner
+        self._running: ToolCallRequest | None = None  # the call between on_tool_start and its result
         self._diff_approved = False  # the running call's diff was in its approval: the result does not repeat it
         self._calls_this_request = 0
         self._pending_out = 0  # completion tokens of this answer's requests so far
@@ -235,6 +236,15 @@ class TerminalRenderer:
 
     def on_tool_start(self, call: ToolCallRequest) -> None:
         self._diff_approved = False
+        self._running = call
+        self._show_running(call)
+
+    def approved(self) -> None:
+        """The user said yes: the call runs now, so its progress comes back (the question had replaced it)."""
+        if self._running is not None:
+            self._show_running(self._running)
+
+    def _show_running(self, call: ToolCallRequest) -> None:
         if call.name != "bash" or not self.err.is_terminal:
             self._start_spinner(call_title(call, 100))
             return
@@ -250,6 +260,7 @@ class TerminalRenderer:
             self._command.feed(chunk)
 
     def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
+        self._running = None
         self._stop_spinner()
         self.console.print(tool_view(call, result, diff_shown=self._diff_approved))
         self._diff_approved = False
@@ -280,6 +291,7 @@ class TerminalRenderer:
     def reset(self) -> None:
         """The answer ended early (Ctrl-C, an error): close whatever is on screen so the prompt comes back clean."""
         self._calls_this_request = self._pending_out = 0
+        self._running = None
         self._stop_spinner()
         self._end_thinking()
         self.markdown.finish()

@@ -146,6 +146,8 @@ class Shell:
         answer = read_key("allow? [y]es / [n]o / [a]lways", choices, escape="n", **self._terminal())
         if answer == "no" and self.agent is not None:
             self.agent.stop_after_call("the user declined an earlier call and will say what to do instead")
+        elif answer != "no":
+            self.renderer.approved()
         return answer
 
     def notice(self, line: str) -> None:
