@@ -9,10 +9,11 @@ in :mod:`agentshell.loop.ports`, and what a run produces is in :mod:`agentshell.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 
-from agentshell.loop.context import summary_request
+from agentshell.loop.context import summarize
 from agentshell.loop.limits import Blocked, CallGuard, Declined, Interrupted, Limits, RepeatedToolCall, TurnLimitReached
-from agentshell.loop.outcomes import PermissionDenial, RunOutcome, ToolOutcome, TurnStatus
+from agentshell.loop.outcomes import PermissionDenial, ReplyParts, RunOutcome, ToolOutcome, TurnStatus
 from agentshell.loop.ports import ContextFitter, Observer, RequestHooks, ToolExecutor, TranscriptSink
 from agentshell.protocol import (
     Backend,
@@ -22,8 +23,6 @@ from agentshell.protocol import (
     MalformedToolCall,
     Message,
     Notice,
-    TextDelta,
-    ThinkingDelta,
     ToolCall,
     ToolCallRequest,
 )
@@ -83,42 +82,30 @@ class Agent:
         self.outcome.turns += 1
         specs = self.tools.specs()
         request = self._fit(force=False)
-        text: list[str] = []
-        thinking: list[str] = []
-        calls: list[ToolCallRequest] = []
-        done = Done()
+        parts = ReplyParts()
         stream = self.backend.chat(self.model, request, tools=specs, options=self.options)
         try:
             for event in stream:
                 if isinstance(event, ToolCall):
                     event = self.guard.screen(event)
                 self.observer.on_event(event)
-                if isinstance(event, TextDelta):
-                    text.append(event.text)
-                elif isinstance(event, ThinkingDelta):
-                    thinking.append(event.text)
-                elif isinstance(event, ToolCall):
-                    calls.append(ToolCallRequest(id=event.id, name=event.name, arguments=event.arguments))
+                if isinstance(event, ToolCall):
+                    parts.calls.append(ToolCallRequest(id=event.id, name=event.name, arguments=event.arguments))
                 elif isinstance(event, MalformedToolCall):
-                    calls.append(self.guard.malformed(event))
-                elif isinstance(event, Done):
-                    done = event
+                    parts.calls.append(self.guard.malformed(event))
+                else:
+                    parts.add(event)
         except (KeyboardInterrupt, BackendFailure) as exc:
-            if text or thinking:  # what the user saw stays in the transcript
-                partial = Message(role="assistant", content="".join(text), thinking="".join(thinking) or None)
-                self._append(partial.model_copy(update={"interrupted": True}))
+            if parts.text or parts.thinking:  # what the user saw stays in the transcript
+                self._append(parts.message(interrupted=True))
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted("interrupted; the partial answer is kept") from None
             raise
         finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-        reply = Message(
-            role="assistant", content="".join(text), thinking="".join(thinking) or None, tool_calls=tuple(calls)
-        )
+            getattr(stream, "close", lambda: None)()
+        reply = parts.message()
         self._append(reply)
-        self._account(done, request)
+        self._account(parts.done, request)
         return reply
 
     def execute(self, calls: Sequence[ToolCallRequest]) -> None:
@@ -181,7 +168,12 @@ class Agent:
         if self.context is None:
             return system + self.messages
         fit = self.context.fit(
-            self.backend, self.model, system + self.messages, self.tools.specs(), summarize=self._summarize, force=force
+            self.backend,
+            self.model,
+            system + self.messages,
+            self.tools.specs(),
+            summarize=partial(summarize, self.backend, self.model, self.options),
+            force=force,
         )
         if fit.compacted:
             self.messages = [m for m in fit.messages if m.role != "system"]
@@ -191,12 +183,6 @@ class Agent:
             if self.session is not None:
                 self.session.record_compaction(self.messages)
         return [*fit.messages]
-
-    def _summarize(self, messages: Sequence[Message]) -> str:
-        # Bounded so a small model cannot ramble past its window while summarizing.
-        options = self.options.model_copy(update={"max_tokens": 1024})
-        stream = self.backend.chat(self.model, summary_request(messages), tools=(), options=options)
-        return "".join(e.text for e in stream if isinstance(e, TextDelta)).strip()
 
     def _account(self, done: Done, request: Sequence[Message]) -> None:
         usage = done.usage

@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agentshell.protocol import Backend, ContextOverflow, Message, TokenCounter, ToolSpec
+from agentshell.protocol import Backend, ChatOptions, ContextOverflow, Message, TextDelta, TokenCounter, ToolSpec
 
 CHARS_PER_TOKEN = 3.5  # BPE vocabularies give 3.5-4.5 for English and code; lower overestimates, which is safe
 MESSAGE_OVERHEAD = 4  # role markers and separators a chat template adds per message
@@ -149,6 +149,14 @@ def summary_request(messages: Sequence[Message]) -> list[Message]:
         Message(role="system", content=SUMMARY_INSTRUCTIONS),
         Message(role="user", content=f"Summarize this conversation:\n\n{render_transcript(messages)}"),
     ]
+
+
+def summarize(backend: Backend, model: str, options: ChatOptions, messages: Sequence[Message]) -> str:
+    """Ask the model itself for the summary; bounded so a small model cannot ramble past its window."""
+    stream = backend.chat(
+        model, summary_request(messages), tools=(), options=options.model_copy(update={"max_tokens": 1024})
+    )
+    return "".join(e.text for e in stream if isinstance(e, TextDelta)).strip()
 
 
 def summary_message(text: str) -> Message:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agentshell.protocol import ToolCallRequest, Usage
+from agentshell.protocol import Done, Message, TextDelta, ThinkingDelta, ToolCallRequest, Usage
 
 
 class ToolOutcome(Protocol):
@@ -56,3 +56,27 @@ class RunOutcome:
     completion_tokens: int = 0
     tool_calls: list[ToolCallRequest] = field(default_factory=list)
     permission_denials: list[PermissionDenial] = field(default_factory=list)
+
+
+@dataclass
+class ReplyParts:
+    """What one model request has said so far: the text, the thinking, the calls and the closing ``Done``."""
+
+    text: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    calls: list[ToolCallRequest] = field(default_factory=list)
+    done: Done = field(default_factory=Done)
+
+    def add(self, event: object) -> None:
+        if isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self.thinking.append(event.text)
+        elif isinstance(event, Done):
+            self.done = event
+
+    def message(self, *, interrupted: bool = False) -> Message:
+        """The assistant message; an interrupted one keeps what the user saw and none of the calls."""
+        calls = () if interrupted else tuple(self.calls)
+        text, thinking = "".join(self.text), "".join(self.thinking) or None
+        return Message(role="assistant", content=text, thinking=thinking, tool_calls=calls, interrupted=interrupted)
