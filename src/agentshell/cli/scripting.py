@@ -9,28 +9,21 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from agentshell.cli import custom_commands
 from agentshell.cli.assemble import Assembly, LaunchOptions, assemble, stderr_notice
 from agentshell.cli.calltitle import call_title
 from agentshell.cli.failures import classify
 from agentshell.cli.formats import OutputFormat
-from agentshell.cli.jsonout import (
-    CheckpointEvent,
-    ErrorEvent,
-    HookEvent,
-    InitEvent,
-    StreamJsonWriter,
-    build_result,
-    dump_redacted,
-)
 from agentshell.cli.safe_text import for_stream, one_line
 from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from agentshell.loop.agent import Agent
 from agentshell.loop.limits import Limits, LoopExit
 from agentshell.loop.outcomes import RunOutcome, ToolOutcome, TurnStatus
 from agentshell.protocol import Event, Notice, ToolCallRequest
+
+if TYPE_CHECKING:  # the JSON models cost ~30 ms to build; a text run never needs them
+    from agentshell.cli.jsonout import StreamJsonWriter
 
 
 def compose_prompt(prompt: str | None, stdin_text: str | None) -> str:
@@ -108,7 +101,11 @@ def run_script(opts: LaunchOptions, prompt: str | None, output_format: OutputFor
     """Run the loop once and write its outcome; returns the exit code."""
     started = time.monotonic()
     out, err = sys.stdout, sys.stderr
-    writer = StreamJsonWriter(out) if output_format == "stream-json" else None
+    writer = None
+    if output_format == "stream-json":
+        from agentshell.cli.jsonout import StreamJsonWriter
+
+        writer = StreamJsonWriter(out)
     observer = QuietObserver(err, writer)
     try:
         text = compose_prompt(prompt, read_stdin(sys.stdin))
@@ -133,6 +130,8 @@ def _not_started(
     so ``| jq -r .result`` and stream readers always get one (docs/scripting.md)."""
     if output_format == "text":
         return
+    from agentshell.cli.jsonout import ErrorEvent, build_result, dump_redacted
+
     code, error = classify(exc) or (EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (please report this)")
     result = build_result(
         RunOutcome(stop_reason="error"),
@@ -161,8 +160,13 @@ def _run(
     started: float,
 ) -> int:
     session_id = parts.session.id if parts.session is not None else None
-    text = custom_commands.script_prompt(parts, text, stderr_notice)  # -p "/NAME args" (docs/extensions.md)
+    if text.startswith("/"):  # -p "/NAME args" (docs/extensions.md)
+        from agentshell.cli import custom_commands
+
+        text = custom_commands.script_prompt(parts, text, stderr_notice)
     if writer is not None:
+        from agentshell.cli.jsonout import CheckpointEvent, HookEvent, InitEvent
+
         writer.emit(
             InitEvent(
                 session_id=session_id,
@@ -224,22 +228,25 @@ def _finish(
     error: str | None,
     kind: str,
 ) -> None:
-    duration_ms = int((time.monotonic() - started) * 1000)
-    result = build_result(
-        outcome,
-        session_id=session_id,
-        backend=parts.backend.name,
-        model=parts.model,
-        duration_ms=duration_ms,
-        exit_code=code,
-        error=error,
-    )
-    if writer is not None:
-        if error is not None:
-            writer.emit(ErrorEvent(message=error, kind=kind, exit_code=code))
-        writer.emit(result)
-    elif output_format == "json":
-        sys.stdout.write(dump_redacted(result, indent=2) + "\n")
+    if writer is not None or output_format == "json":
+        from agentshell.cli.jsonout import ErrorEvent, build_result, dump_redacted
+
+        duration_ms = int((time.monotonic() - started) * 1000)
+        result = build_result(
+            outcome,
+            session_id=session_id,
+            backend=parts.backend.name,
+            model=parts.model,
+            duration_ms=duration_ms,
+            exit_code=code,
+            error=error,
+        )
+        if writer is not None:
+            if error is not None:
+                writer.emit(ErrorEvent(message=error, kind=kind, exit_code=code))
+            writer.emit(result)
+        else:
+            sys.stdout.write(dump_redacted(result, indent=2) + "\n")
     elif outcome.result and code == EXIT_OK:  # on a terminal, the model's escape sequences are shown, not obeyed
         sys.stdout.write(for_stream(outcome.result.rstrip("\n"), sys.stdout) + "\n")
     sys.stdout.flush()
