@@ -111,7 +111,9 @@ def test_a_rewind_across_two_sessions(tmp_path: Path) -> None:
     first = launch(tmp_path, ws, "one", [call("write_file", "1", path="a.txt", content="a1\n")])
     launch(tmp_path, ws, "two", [call("write_file", "1", path="a.txt", content="a2\n")], "--continue")
     launch(tmp_path, ws, "three", [call("write_file", "1", path="b.txt", content="b\n")])  # a new session
-    listed = rewind_json(ws / "deep" / "er", "--list", "--session", first[0]["session_id"][:15])  # from below too
+    listed = rewind_json(
+        ws / "deep" / "er", "--list", "--session", first[0]["session_id"]
+    )  # from below too (a prefix of 15 can match two sessions of the same second)
     assert [(e["request"], e["prompt"], e["files"]) for e in listed["entries"]] == [
         (1, "one", ["a.txt"]),
         (2, "two", ["a.txt"]),

@@ -118,6 +118,8 @@ def bwrap_arguments(policy: SandboxPolicy, proxy: NetProxy | None = None) -> lis
         "--tmpfs",
         "/tmp",
     ]
+    for path in _interpreter_under_tmp():  # the proxy bridge runs this Python inside the sandbox
+        args += ["--ro-bind", str(path), str(path)]
     for path in (*policy.writable, policy.workspace):
         if path.is_dir():
             args += ["--bind", str(path), str(path)]
@@ -132,6 +134,18 @@ def bwrap_arguments(policy: SandboxPolicy, proxy: NetProxy | None = None) -> lis
         args += ["--bind", str(proxy.socket_dir), str(proxy.socket_dir)]
     args += ["--chdir", str(policy.workspace)]
     return args
+
+
+def _interpreter_under_tmp() -> list[Path]:
+    """The running Python's installation when it lives under /tmp (a CI checkout, a throwaway venv):
+    the private /tmp would hide it from the commands that need it, read-only like the rest."""
+    tmp = Path("/tmp").resolve()
+    found: list[Path] = []
+    for place in (Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent):
+        place = place.resolve()
+        if _inside(place, tmp) and place != tmp and not any(_inside(place, f) for f in found):
+            found.append(place)
+    return found
 
 
 def seatbelt_profile(policy: SandboxPolicy, proxy_port: int | None = None) -> str:
