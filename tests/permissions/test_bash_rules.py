@@ -323,6 +323,25 @@ def test_the_parser_never_raises(text: str) -> None:
     command_denied(text, "rm *")
 
 
+def test_readings_that_multiply_are_bounded_and_a_command_past_them_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrappers and code handed over as text multiply a command's readings: ``watch watch ...`` (a wrapper that
+    also runs its arguments as code) read every suffix again at every depth, and each word after ``su`` started
+    another reading. Both held the gate, and so the agent, for minutes; now each text is read once and what
+    cannot be read within the bound is stopped, while an ordinary long command after a wrapper is still read."""
+    import agentshell.permissions.commandrules as rules
+
+    parsed: list[str] = []
+    real_parse = rules.parse
+    monkeypatch.setattr(rules, "parse", lambda text: parsed.append(text) or real_parse(text))
+    rules._readings.cache_clear()
+    assert command_denied("watch " * 300, "rm *")
+    assert len(parsed) <= 300 * 5  # each suffix once per depth at most
+    assert "too many ways" in (command_denied("su " * 5000 + "x", "rm *") or "")
+    tests = "timeout 60 pytest " + " ".join(f"tests/test_{i}.py" for i in range(300))
+    assert command_denied(tests, "rm *") is None
+    assert command_denied(tests, "pytest *") == ""
+
+
 def test_unknown_parts_match_some_value_for_deny_and_every_value_for_allow() -> None:
     assert glob_match("rm *", f"rm{ANY}f", unknown="some")
     assert glob_match("rm *", f"{ANY} f", unknown="some")

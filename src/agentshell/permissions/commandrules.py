@@ -14,6 +14,12 @@ opposite directions when something is only known at run time:
   that run the rest of their arguments (``command``, ``env``, ``sudo``, ``nice``, ``xargs``...) and
   code handed over as text (``bash -c``, ``eval``, ``find -exec``...).
 
+Reading through wrappers and handed-over code multiplies the readings of a command (every word
+after ``sudo`` may be where the wrapped command starts, ``watch watch watch ...`` nests), so one
+command's readings are found once for all deny rules, each code text is read once, and the work
+is bounded: a command with more readings than that is stopped as one that cannot be checked,
+instead of holding the agent for minutes.
+
 What neither can see: a program that does the same thing by other means (``find -delete``,
 ``python -c``), a copy of a program under another name, or a script file. docs/tools-and-permissions.md
 says so; the OS sandbox is the answer to those.
@@ -27,7 +33,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from agentshell.permissions.bashparse import ANY, SimpleCommand, Word, parse
+from agentshell.permissions.bashparse import ANY, MAX_PARSE_CHARS, SimpleCommand, Word, parse
 
 # Programs that run the rest of their arguments as a command (after their own options).
 WRAPPERS = frozenset(
@@ -54,11 +60,54 @@ _CODE_OPTIONS = {  # program -> options whose argument is a command string
 _SHELL_ARG_OPTIONS = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
 _MAX_DEPTH = 4  # code handed over as text, within code handed over as text...
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
+# What a deny check may spend on one command (about a second here): the longest command the bash tool takes and
+# the code it hands over, read twice over; readings (a wrapper followed by n words has n, so their words grow with
+# n squared: 1,000 arguments after sudo are 500,000 words).
+_MAX_PARSED_CHARS = 3 * MAX_PARSE_CHARS
+_MAX_READING_WORDS = 1_000_000
+_MAX_READING_CHARS = 20_000_000
+_TOO_MANY_READINGS = "it can run in too many ways to check (wrappers or code handed over as text, many times over)"
 
 
 @dataclass(frozen=True)
 class _Opaque:
     reason: str
+
+
+class _OverBudget(Exception):
+    """One command's readings would take longer to find than a deny check may take."""
+
+
+class _Budget:
+    """What is left to spend on one command's readings, and the code texts already read (with the least depth)."""
+
+    def __init__(self, left: list[int] | None = None) -> None:
+        self.left = left if left is not None else [_MAX_PARSED_CHARS, _MAX_READING_WORDS, _MAX_READING_CHARS]
+        self.read: dict[str, int] = {}
+
+    def apart(self) -> _Budget:
+        """The same allowance, its own record of texts read: an alias's readings are changed on the way out."""
+        return _Budget(self.left)
+
+    def parse(self, text: str) -> None:
+        self.left[0] -= len(text)
+        if self.left[0] < 0:
+            raise _OverBudget
+
+    def reading(self, words: Sequence[Word], tail: str, head: str | None = None) -> str:
+        """One reading: ``words`` joined (the first spelled ``head``), for which the caller walks ``words`` again."""
+        self.left[1] -= len(words)
+        view = " ".join([w.text if head is None or i else head for i, w in enumerate(words)]) + tail
+        self.left[2] -= len(view)
+        if self.left[1] < 0 or self.left[2] < 0:
+            raise _OverBudget
+        return view
+
+
+@dataclass(frozen=True)
+class _Readings:
+    views: tuple[str, ...]  # every distinct reading a deny rule should see, in the order found
+    unreadable: str | None  # why part of the command cannot be read (the first reason); None when all of it can
 
 
 # --------------------------------------------------------------------------- allow
@@ -97,30 +146,47 @@ def command_denied(command: str, pattern: str) -> str | None:
     wanted = normalise(pattern)
     if glob_match(wanted, normalise(command), unknown="some"):
         return ""
+    readings = _readings(command)
+    if any(glob_match(wanted, view, unknown="some") for view in readings.views):
+        return ""
+    return readings.unreadable
+
+
+@functools.lru_cache(maxsize=2)  # the gate checks one command against each deny rule in turn
+def _readings(command: str) -> _Readings:
+    """The readings of ``command`` for every deny rule (the gate checks one rule after another)."""
+    views: dict[str, None] = {}
     unreadable: str | None = None
-    for view in _views_of_text(command, 0):
-        if isinstance(view, _Opaque):
-            unreadable = unreadable or view.reason
-        elif glob_match(wanted, view, unknown="some"):
-            return ""
-    return unreadable
+    try:
+        for view in _views_of_text(command, 0, _Budget()):
+            if isinstance(view, _Opaque):
+                unreadable = unreadable or view.reason
+            else:
+                views.setdefault(view)
+    except _OverBudget:
+        unreadable = unreadable or _TOO_MANY_READINGS
+    return _Readings(tuple(views), unreadable)
 
 
-def _views_of_text(text: str, depth: int) -> Iterator[str | _Opaque]:
+def _views_of_text(text: str, depth: int, budget: _Budget) -> Iterator[str | _Opaque]:
     """Every way of reading each command in ``text`` that a deny rule should see, or why it cannot be read."""
     if depth > _MAX_DEPTH:
         yield _Opaque("it hands code over as text too many times over to follow")
         return
+    if budget.read.get(text, _MAX_DEPTH + 1) <= depth:
+        return  # read already, as deep or deeper: the same readings again
+    budget.read[text] = depth
+    budget.parse(text)
     script = parse(text)
     if script.opaque:
         yield _Opaque(script.opaque)
     for cmd in script.commands:
         if _hidden_code(cmd):
             yield _Opaque("it passes $(...) or `...` as text to a builtin that evaluates it")
-        yield from _views(cmd.words, depth)
+        yield from _views(cmd.words, depth, budget)
 
 
-def _views(words: Sequence[Word], depth: int) -> Iterator[str | _Opaque]:
+def _views(words: Sequence[Word], depth: int, budget: _Budget) -> Iterator[str | _Opaque]:
     """The command as written, by its program's base name, and past each wrapper (every later non-option word
     may be where the wrapped command starts: over-reading is safe for a deny rule)."""
     if not words:
@@ -135,10 +201,10 @@ def _views(words: Sequence[Word], depth: int) -> Iterator[str | _Opaque]:
             yield _Opaque(f"its command word ({head.raw or '?'}) is only known when it runs")
             continue
         tail = " " + ANY if appended else ""
-        yield _join(rest) + tail
+        yield budget.reading(rest, tail)
         name = head.text.rsplit("/", 1)[-1]
         for spelled in {name, name.casefold()} - {head.text}:
-            yield _join([Word(spelled), *rest[1:]]) + tail
+            yield budget.reading(rest, tail, spelled)
         program = name.casefold()
         if program in WRAPPERS:
             for j in range(start + 1, len(words)):
@@ -146,10 +212,10 @@ def _views(words: Sequence[Word], depth: int) -> Iterator[str | _Opaque]:
                 if key not in seen and not _is_option(words[j], program):
                     seen.add(key)
                     starts.append(key)
-        yield from _handed_over(program, rest, depth)
+        yield from _handed_over(program, rest, depth, budget)
 
 
-def _handed_over(program: str, words: Sequence[Word], depth: int) -> Iterator[str | _Opaque]:
+def _handed_over(program: str, words: Sequence[Word], depth: int, budget: _Budget) -> Iterator[str | _Opaque]:
     """Commands a program runs from its arguments as text: ``bash -c``, ``eval``, ``find -exec``..."""
     args = list(words[1:])
     code: list[Word] = []
@@ -179,17 +245,17 @@ def _handed_over(program: str, words: Sequence[Word], depth: int) -> Iterator[st
             if ANY in value:
                 yield _Opaque(f"alias defines a command that is only known when it runs ({word.raw})")
                 continue
-            for view in _views_of_text(value, depth + 1):
+            for view in _views_of_text(value, depth + 1, budget.apart()):
                 yield view if isinstance(view, _Opaque) else f"{view} {ANY}"
     elif program == "find":
-        yield from _find_exec(args, depth)
+        yield from _find_exec(args, depth, budget)
     for option in _CODE_OPTIONS.get(program, ()):
         code.extend(_option_values(args, option))
     for text in code:
         if text.dynamic:
             yield _Opaque(f"{program} runs code that is only known when it runs ({text.raw or '?'})")
         else:
-            yield from _views_of_text(text.text, depth + 1)
+            yield from _views_of_text(text.text, depth + 1, budget)
 
 
 def _shell_code(args: Sequence[Word]) -> tuple[Word | None, Word | None]:
@@ -225,14 +291,14 @@ def _from_input(script: Word) -> bool:
     return script.dynamic or text in ("-", "/dev/stdin") or text.startswith(("/dev/fd/", "/proc/"))
 
 
-def _find_exec(args: Sequence[Word], depth: int) -> Iterator[str | _Opaque]:
+def _find_exec(args: Sequence[Word], depth: int, budget: _Budget) -> Iterator[str | _Opaque]:
     i = 0
     while i < len(args):
         if args[i].text in ("-exec", "-execdir", "-ok", "-okdir"):
             end = i + 1
             while end < len(args) and args[end].text not in (";", "+"):
                 end += 1
-            yield from _views(args[i + 1 : end], depth)
+            yield from _views(args[i + 1 : end], depth, budget)
             i = end
         i += 1
 
@@ -271,10 +337,6 @@ def _hidden_code(cmd: SimpleCommand) -> bool:
         if risky and (evaluates or "[" in word.text.split("=", 1)[0]):
             return True
     return False
-
-
-def _join(words: Sequence[Word]) -> str:
-    return " ".join(w.text for w in words)
 
 
 # --------------------------------------------------------------------------- matching
