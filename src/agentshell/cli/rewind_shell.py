@@ -21,6 +21,7 @@ from agentshell.checkpoints import rewind as rw
 from agentshell.checkpoints.gitcmd import CheckpointError
 from agentshell.checkpoints.recorder import prompt_line
 from agentshell.cli.rewind import SHORT, report_lines
+from agentshell.cli.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from agentshell.checkpoints.store import CheckpointStore
@@ -147,7 +148,7 @@ def _rewind_files(console: Console, ask: Ask, store: CheckpointStore, parts: Ass
     except rw.RewindRefused as refused:
         console.print(Text("changed outside the agent since that checkpoint:", style="yellow"))
         for path in refused.report.conflicts:
-            console.print(f"  {path}")
+            console.print(Text(f"  {terminal_safe(path)}"))  # a file name is not markup, nor escapes
         if not ask("overwrite them too? [y/N]: ").strip().lower().startswith("y"):
             console.print(Text("nothing was changed", style="dim"))
             return False
