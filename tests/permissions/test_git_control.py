@@ -148,13 +148,13 @@ def test_writes_that_make_or_change_a_repository_ask(ws: Path, layout: dict[str,
 def test_git_config_files_and_the_hooks_directory_ask(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = {**os.environ, **git_safety_env(os.environ)}
     assert git(["init", "-q"], ws, env).returncode == 0
-    assert git(["config", "include.path", "../shared.gitconfig"], ws, env).returncode == 0
+    assert git(["config", "include.path", "../team.gitconfig"], ws, env).returncode == 0
     assert git(["config", "core.hooksPath", ".husky"], ws, env).returncode == 0
-    (ws / "shared.gitconfig").write_text("[alias]\n\tst = status\n")
+    (ws / "team.gitconfig").write_text("[alias]\n\tst = status\n")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(ws / "home.gitconfig"))  # the user's own config, in the workspace
     runner = ToolRunner(default_tools(), ToolContext(ws), PermissionGate("accept-edits", ws, allow=["edit(**)"]))
     for path, reason in [
-        ("shared.gitconfig", "git's configuration"),
+        ("team.gitconfig", "git's configuration"),
         ("home.gitconfig", "git's configuration"),
         (".husky/pre-commit", "hooks directory"),
     ]:
