@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentshell.durable import fsync_dir
 from agentshell.errors import EXIT_USAGE, UserError
 from agentshell.protocol import Message
 from agentshell.redact import redact_obj
@@ -276,7 +277,7 @@ class SessionStore:
         session = Session(id=session_id, path=path, workspace=workspace, fd=fd, created=created)
         try:
             session._write(header)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except SessionError:
             session.close()
             raise
@@ -463,16 +464,3 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the new file's directory entry durable too (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)

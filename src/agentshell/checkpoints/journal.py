@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agentshell.checkpoints.gitcmd import CheckpointError
 from agentshell.checkpoints.restore import Op
+from agentshell.durable import fsync_dir
 
 JOURNAL_FORMAT = 1
 
@@ -73,7 +74,7 @@ class JournalFile:
         finally:
             os.close(fd)
         os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def read(self) -> Journal | None:
         try:
@@ -88,16 +89,4 @@ class JournalFile:
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_dir(self.path.parent)
