@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from agentshell.cli.launch import ThinkChoice
-from agentshell.permissions.modes import PermissionMode
+from agentshell.cli import options as opt
 
 app = typer.Typer(add_completion=False)
 
@@ -21,44 +20,20 @@ def acp(
         str | None,
         typer.Option("--model", "-m", help="Model of new sessions: any --model string (the editor may switch)."),
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", "-b", help="Force a backend instead of resolving the model string.")
-    ] = None,
-    permission_mode: Annotated[
-        PermissionMode | None,
-        typer.Option("--permission-mode", help="Mode of new sessions: ask | accept-edits | read-only | yolo."),
-    ] = None,
-    allow: Annotated[
-        list[str] | None,
-        typer.Option("--allow", help="Allow without asking, e.g. 'bash(git status*)', 'edit(src/**)'. Repeatable."),
-    ] = None,
-    deny: Annotated[
-        list[str] | None, typer.Option("--deny", help="Always deny, e.g. 'bash(rm *)'. Repeatable.")
-    ] = None,
-    max_turns: Annotated[
-        int | None, typer.Option("--max-turns", help="Model requests per prompt before it stops.")
-    ] = None,
-    host: Annotated[
-        str | None, typer.Option("--host", help="Server URL, for the backends that take a host (Ollama).")
-    ] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="API root of an OpenAI-compatible server.")] = None,
-    gpu_layers: Annotated[
-        int | None, typer.Option("--gpu-layers", help="Layers to offload to the GPU, for in-process engines.")
-    ] = None,
-    think: Annotated[
-        ThinkChoice | None, typer.Option("--think", help="Reasoning effort for models that think.")
-    ] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed, for reproducible runs.")] = None,
-    sandbox: Annotated[
-        bool | None,
-        typer.Option("--sandbox/--no-sandbox", help="Run every bash call in an OS sandbox (default: in yolo mode)."),
-    ] = None,
-    sandbox_allow_net: Annotated[
-        list[str] | None,
-        typer.Option("--sandbox-allow-net", metavar="HOST", help="Let sandboxed commands reach HOST. Repeatable."),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks and backend debug output on stderr.")] = False,
+    backend: opt.Backend = None,
+    permission_mode: opt.Mode = None,
+    allow: opt.Allow = None,
+    deny: opt.Deny = None,
+    max_turns: opt.MaxTurns = None,
+    host: opt.Host = None,
+    base_url: opt.BaseUrl = None,
+    gpu_layers: opt.GpuLayers = None,
+    think: opt.Think = None,
+    temperature: opt.Temperature = None,
+    seed: opt.Seed = None,
+    sandbox: opt.Sandbox = None,
+    sandbox_allow_net: opt.SandboxAllowNet = None,
+    debug: opt.Debug = False,
 ) -> None:
     """Serve the Agent Client Protocol on stdin/stdout until the editor closes it.
 

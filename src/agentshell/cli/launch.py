@@ -7,23 +7,15 @@ the command body, so ``agent launch --help`` stays fast.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
+from agentshell.cli import options as opt
 from agentshell.cli.formats import InputFormat, OutputFormat
-from agentshell.permissions.modes import PermissionMode
 
 app = typer.Typer(add_completion=False)  # boxed help like every command: rich is imported for --help only
-
-
-class ThinkChoice(StrEnum):
-    off = "off"
-    low = "low"
-    medium = "medium"
-    high = "high"
 
 
 class LaunchCommand(TyperCommand):
@@ -59,9 +51,7 @@ def launch(
             "--model", "-m", help="Model to use: builtin, qwen3, ollama:NAME, gguf:PATH, openai:NAME, scripted:FILE."
         ),
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", "-b", help="Force a backend instead of resolving the model string.")
-    ] = None,
+    backend: opt.Backend = None,
     prompt: Annotated[
         str | None,
         typer.Option("--prompt", "-p", help="Run once with this prompt and exit (stdin, if piped, comes before it)."),
@@ -81,19 +71,10 @@ def launch(
             "answered in turn in one session until stdin closes; needs --output-format stream-json).",
         ),
     ] = "text",
-    max_turns: Annotated[
-        int | None, typer.Option("--max-turns", help="Stop after this many model requests (exit code 3).")
-    ] = None,
-    permission_mode: Annotated[
-        PermissionMode | None, typer.Option("--permission-mode", help="ask | accept-edits | read-only | yolo.")
-    ] = None,
-    allow: Annotated[
-        list[str] | None,
-        typer.Option("--allow", help="Allow without asking, e.g. 'bash(git status*)', 'edit(src/**)'. Repeatable."),
-    ] = None,
-    deny: Annotated[
-        list[str] | None, typer.Option("--deny", help="Always deny, e.g. 'bash(rm *)'. Repeatable.")
-    ] = None,
+    max_turns: opt.MaxTurns = None,
+    permission_mode: opt.Mode = None,
+    allow: opt.Allow = None,
+    deny: opt.Deny = None,
     continue_session: Annotated[
         bool, typer.Option("--continue", "-c", help="Continue the latest session of this directory.")
     ] = False,
@@ -105,39 +86,15 @@ def launch(
             help="Resume the session with this id (a unique prefix is enough); without an id, choose from a list.",
         ),
     ] = None,
-    # Backend flags: each reaches the backends whose manifest takes it (agentshell/protocol.py, BackendManifest).
-    host: Annotated[
-        str | None, typer.Option("--host", help="Server URL, for the backends that take a host (Ollama).")
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option("--base-url", help="API root of an OpenAI-compatible server, e.g. http://localhost:8000/v1."),
-    ] = None,
-    gpu_layers: Annotated[
-        int | None,
-        typer.Option("--gpu-layers", help="Layers to offload to the GPU, for in-process engines (-1 = all)."),
-    ] = None,
-    think: Annotated[
-        ThinkChoice | None, typer.Option("--think", help="Reasoning effort for models that think.")
-    ] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed, for reproducible runs.")] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and backend debug output on stderr.")] = False,
-    sandbox: Annotated[
-        bool | None,
-        typer.Option(
-            "--sandbox/--no-sandbox",
-            help="Run every bash call in an OS sandbox (bubblewrap; on by default in yolo mode where it works).",
-        ),
-    ] = None,
-    sandbox_allow_net: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--sandbox-allow-net",
-            metavar="HOST",
-            help="Let sandboxed commands reach HOST over HTTP(S) through a proxy, e.g. pypi.org. Repeatable.",
-        ),
-    ] = None,
+    host: opt.Host = None,
+    base_url: opt.BaseUrl = None,
+    gpu_layers: opt.GpuLayers = None,
+    think: opt.Think = None,
+    temperature: opt.Temperature = None,
+    seed: opt.Seed = None,
+    debug: opt.Debug = False,
+    sandbox: opt.Sandbox = None,
+    sandbox_allow_net: opt.SandboxAllowNet = None,
 ) -> None:
     """Start the agent in this directory: interactive on a terminal, one run with -p or piped stdin.
 
