@@ -19,7 +19,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from agentshell_train.phrasings import (
     phrasings,
     split_pool,
 )
+from agentshell_train.workspace import Workspace
 
 __all__ = ["SYSTEM_PROMPT", "Conversation", "encode_segments", "generate", "render", "render_segments"]
 
@@ -41,15 +42,6 @@ __all__ = ["SYSTEM_PROMPT", "Conversation", "encode_segments", "generate", "rend
 IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 
 # ----------------------------------------------------------------------------- workspace
-
-
-@dataclass
-class Workspace:
-    """A generated project on disk and what is in it."""
-
-    root: Path
-    files: list[str] = field(default_factory=list)  # workspace-relative paths, "/" separated
-    dirs: list[str] = field(default_factory=list)
 
 
 def _file_content(rng: random.Random, path: str, split: Split) -> str:
