@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from agentshell.tools import ToolContext, default_tools
 from tests.cli.launch_support import call, text
 from tests.extensions.support import processes_running, wait_for
 
-MARKER = "61.0413"  # an unusual sleep, so /proc can tell the hook's sleep from any other
+MARKER = "3601.0413"  # an unusual sleep, so /proc can tell the hook's sleep from any other
 
 
 NOTICES: list[str] = []
@@ -108,12 +107,11 @@ def test_a_failing_hook_warns_and_the_agent_goes_on(tmp_path: Path) -> None:
     assert NOTICES == ["warning: hook PreToolUse bash `echo broken >&2; exit 1` exit 1: broken; going on"]
 
 
+@pytest.mark.timeout(120)  # liveness guard: waiting for the hour-long sleep that holds the pipes fails here
 def test_a_hook_that_hangs_is_killed_at_its_timeout(tmp_path: Path) -> None:
     script = f"sleep {MARKER} & sleep {MARKER}"  # a background child holds the pipes open too
     runner = tool_runner(tmp_path, hooks(tmp_path, "PreToolUse", {"command": script, "timeout": 0.5}))
-    started = time.monotonic()
     assert not runner.execute("bash", {"command": "true"}).is_error
-    assert time.monotonic() - started < 5
     assert "killed after 0.5 s" in NOTICES[0]
     assert wait_for(lambda: not processes_running(f"sleep {MARKER}"), 5)
 

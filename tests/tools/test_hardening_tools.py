@@ -49,6 +49,14 @@ def wait_for_file(path: Path, timeout: float = 10.0) -> str:
     raise AssertionError(f"{path} never appeared")
 
 
+def bytes_read() -> int:
+    """What this process has read through read(2) and friends so far, page cache or not (Linux /proc)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("/proc/self/io has no rchar line")
+
+
 @pytest.fixture
 def layout(tmp_path: Path) -> tuple[Path, Path]:
     ws = tmp_path / "ws"
@@ -145,9 +153,9 @@ def test_one_gigabyte_of_zeros_is_reported_as_binary(tmp_path: Path) -> None:
     with open(ws / "huge.bin", "wb") as f:
         f.truncate(GIB)  # sparse: no disk, no time
     runner = runner_for(ws)
-    started = time.monotonic()
+    before = bytes_read()
     result = runner.execute("read_file", {"path": "huge.bin"})
-    assert time.monotonic() - started < 3.0  # it never read the gigabyte
+    assert bytes_read() - before < 16 * 1024 * 1024  # it sniffed the head, never read the gigabyte
     assert result.output == f"huge.bin is a binary file ({GIB} bytes); its content is not shown."
     assert runner.execute("grep", {"pattern": "x"}).output.startswith("No matches")
 
@@ -209,13 +217,12 @@ def test_invalid_utf8_in_command_output(tmp_path: Path) -> None:
 
 
 def test_endless_output_is_capped_in_bounded_memory_and_stops_at_the_timeout(tmp_path: Path) -> None:
-    runner = runner_for(tmp_path, "yolo", timeout=1.5)
+    ws = Path(os.path.realpath(tmp_path))
+    runner = runner_for(ws, "yolo", timeout=1.5)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.monotonic()
-    result = runner.execute("bash", {"command": "yes"})
-    elapsed = time.monotonic() - started
-    assert 1.4 < elapsed < 8.0
+    result = runner.execute("bash", {"command": "echo $$ > pid; exec yes"})
     assert result.is_error and "timed out after 1.5 s" in result.output
+    assert not alive(int((ws / "pid").read_text())), "yes still runs after the timeout"
     cut = [line for line in result.output.splitlines() if line.startswith("[... ")]
     assert len(cut) == 1 and int(cut[0].split()[1]) > 10_000_000  # it really printed a lot
     assert len(result.output) < 40_000
@@ -224,14 +231,11 @@ def test_endless_output_is_capped_in_bounded_memory_and_stops_at_the_timeout(tmp
 
 def test_a_command_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
     ws = Path(os.path.realpath(tmp_path))
-    started = time.monotonic()
     result = runner_for(ws, "yolo", timeout=1.0).execute(
         "bash", {"command": "trap '' TERM; echo $$ > pid; sleep 100; echo survived"}
     )
-    elapsed = time.monotonic() - started
     pid = int((ws / "pid").read_text())
-    assert "timed out" in result.output and "survived" not in result.output
-    assert 1.0 < elapsed < 8.0  # timeout + grace, not 100 s
+    assert "timed out after 1 s" in result.output and "survived" not in result.output  # not left to finish its sleep
     assert not alive(pid)
 
 
@@ -249,31 +253,27 @@ def test_a_command_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
 )
 def test_background_daemons_are_gone_when_the_call_returns(tmp_path: Path, command: str) -> None:
     ws = Path(os.path.realpath(tmp_path))
-    started = time.monotonic()
     result = runner_for(ws, "yolo", timeout=10).execute("bash", {"command": command})
-    assert time.monotonic() - started < 7.0, result.output  # returned when the command did, not at the 10 s timeout
+    assert "timed out" not in result.output, result.output  # returned when the command did, not at the timeout
     pid = int((ws / "pid").read_text())
     assert not alive(pid), f"daemon {pid} survived"
     assert "[exit code 0]" in result.output
 
 
 def test_a_daemon_holding_stdout_does_not_hold_the_call(tmp_path: Path) -> None:
-    started = time.monotonic()
     result = runner_for(tmp_path, "yolo", timeout=10).execute("bash", {"command": "sleep 300 & echo started"})
-    assert time.monotonic() - started < 7.0  # not the 10 s timeout, not the 300 s sleep
-    assert result.output == "started\n[exit code 0]"
+    assert result.output == "started\n[exit code 0]"  # the exit code, not "timed out": the sleep held nothing
 
 
 @pytest.mark.parametrize("command", ["cat", 'read x; echo "read returned $?"', "head -c 10", "python3 -c 'input()'"])
 def test_a_command_waiting_on_stdin_gets_eof_at_once(tmp_path: Path, command: str) -> None:
-    started = time.monotonic()
     result = runner_for(tmp_path, "yolo", timeout=10).execute("bash", {"command": command})
-    assert time.monotonic() - started < 7.0
-    assert "timed out" not in result.output
+    assert "timed out" not in result.output and "[exit code" in result.output
     if command.startswith("read"):
         assert "read returned 1" in result.output
 
 
+@pytest.mark.timeout(120)  # liveness guard: a Ctrl-C held until the hour-long sleep ends fails here
 def test_ctrl_c_kills_the_running_command_and_propagates(tmp_path: Path) -> None:
     ws = Path(os.path.realpath(tmp_path))
     # Under a CI shell, background jobs start with SIGINT ignored; the agent's CLI sees the default handler.
@@ -287,14 +287,12 @@ def test_ctrl_c_kills_the_running_command_and_propagates(tmp_path: Path) -> None
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
-    started = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
-            runner_for(ws, "yolo", timeout=60).execute("bash", {"command": "echo $$ > pid; exec sleep 60"})
+            runner_for(ws, "yolo", timeout=3600).execute("bash", {"command": "echo $$ > pid; exec sleep 3600"})
     finally:
         signal.signal(signal.SIGINT, previous)
         presser.join()
-    assert time.monotonic() - started < 5.0
     assert not alive(int((ws / "pid").read_text()))
 
 
@@ -336,26 +334,25 @@ def test_sigint_to_a_real_agent_process_kills_the_sleep(tmp_path: Path) -> None:
     assert not alive(pid)
 
 
+@pytest.mark.timeout(120)  # liveness guard: the match alone would take days
 def test_a_catastrophic_regex_cannot_hang_grep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``(a|aa)*b`` against 60 a's backtracks for days, and ``re`` ignores Ctrl-C meanwhile: grep's child is killed."""
     monkeypatch.setattr(search, "MAX_SEARCH_SECONDS", 0.5)
     monkeypatch.setattr(search, "GREP_KILL_AFTER", 0.5)
     (tmp_path / "a.txt").write_text("a" * 60 + "\n")
-    started = time.monotonic()
     result = runner_for(tmp_path).execute("grep", {"pattern": "(a|aa)*b"})
-    assert time.monotonic() - started < 8.0  # the match alone would take days
     assert result.is_error and "grep was stopped after 1 s" in result.output
 
 
 # --------------------------------------------------------------------------- hostile arguments
 
 
+@pytest.mark.timeout(120)  # liveness guard: no argument is worked on in a way that grows with its square
 def test_ten_megabytes_of_arguments(tmp_path: Path) -> None:
     ws = Path(os.path.realpath(tmp_path))
     (ws / "a.txt").write_text("small\n")
     big = "A" * (10 * 1024 * 1024)
     runner = runner_for(ws, "yolo")
-    started = time.monotonic()
     results = {
         "bash": runner.execute("bash", {"command": f"echo {big}"}),
         "edit_file": runner.execute("edit_file", {"path": "a.txt", "old_string": big, "new_string": "x"}),
@@ -376,7 +373,6 @@ def test_ten_megabytes_of_arguments(tmp_path: Path) -> None:
     assert not written.is_error and (ws / "big.txt").stat().st_size == len(big)
     assert written.diff is not None and len(written.diff) < 25_000
     assert (ws / "a.txt").read_text() == "small\n"
-    assert time.monotonic() - started < 10.0
 
 
 @pytest.mark.parametrize(

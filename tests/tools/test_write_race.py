@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,10 +113,8 @@ def test_open_resolved_notices_a_directory_moved_meanwhile(tmp_path: Path) -> No
     (root / "ws" / "d").mkdir()
     fd, _ = open_resolved(root / "ws" / "d" / "f.txt", os.O_WRONLY | os.O_CREAT)  # the new d: fine
     os.close(fd)
-    start = time.monotonic()
     with pytest.raises(PathChanged):
         _open_through_moved_directory(root)
-    assert time.monotonic() - start < 5
     assert not (root / "moved" / "g.txt").exists()  # created, noticed, removed
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -66,9 +65,7 @@ def test_stream_that_ends_without_done(make_backend: Callable[..., OllamaBackend
 
 def test_stall_mid_stream_hits_the_idle_timeout(make_backend: Callable[..., OllamaBackend], fake: Any) -> None:
     fake.script("POST", "/api/chat", Reply(lines=[*TOKENS, FINAL], stall_after=1, stall_seconds=30))
-    started = time.monotonic()
-    events, failure = collect(make_backend(host=fake.url, idle_timeout=0.4))
-    assert time.monotonic() - started < 5
+    events, failure = collect(make_backend(host=fake.url, idle_timeout=0.4))  # only the idle timeout ends a 30 s stall
     assert text(events) == "one"
     assert failure is not None and str(failure) == (
         "Ollama sent nothing for 0.4 s in the middle of the answer (retry; raise idle_timeout if the machine is busy)"
@@ -87,9 +84,7 @@ def test_slow_first_byte_says_loading(make_backend: Callable[..., OllamaBackend]
 
 def test_no_first_token_in_time(make_backend: Callable[..., OllamaBackend], fake: Any) -> None:
     fake.script("POST", "/api/chat", Reply(lines=[FINAL], first_byte_delay=30))
-    started = time.monotonic()
     events, failure = collect(make_backend(host=fake.url, first_token_timeout=0.6, loading_notice_after=0.2))
-    assert time.monotonic() - started < 5
     assert events == [Notice(level="loading", text="loading model…")]
     assert failure is not None and str(failure).startswith("llama3.2 sent no answer within 0.6 s")
 
