@@ -5,22 +5,31 @@ what they return and how much they visit, so a huge tree costs a bounded time.
 grep never reads through a symlink to a file outside both the workspace and the
 directory it was asked to search, and runs its search in a child Python process
 (:mod:`agentshell.tools.treewalk`) that is killed if a pattern backtracks without end.
+
+The path is resolved once, when the permission gate is asked (``access``), and ``run`` searches
+exactly that: it opens the resolved path one directory at a time without following a link
+(:func:`agentshell.workspace.open_resolved`) and walks the open descriptor (through /proc on
+Linux), so a directory swapped for a symlink after the check fails the call instead of taking the
+search outside the workspace. As in files.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from agentshell.pathglob import path_matches, path_regex
 from agentshell.permissions.modes import ToolKind
@@ -39,7 +48,7 @@ from agentshell.tools.base import (
 from agentshell.tools.regex_guard import nested_repeat
 from agentshell.tools.textfile import SNIFF_BYTES
 from agentshell.tools.treewalk import walk
-from agentshell.workspace import WorkspaceGuard
+from agentshell.workspace import PathChanged, WorkspaceGuard, open_resolved
 
 MAX_LIST_ENTRIES = 500
 MAX_GLOB_RESULTS = 500
@@ -51,29 +60,83 @@ MAX_GREP_TOTAL_BYTES = 256 * 1024 * 1024  # what one grep call reads at most, ho
 MAX_SEARCH_SECONDS = 30.0  # wall time one glob or grep call may walk for
 GREP_KILL_AFTER = 5.0  # seconds past MAX_SEARCH_SECONDS before a grep stuck inside one match is killed
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a FIFO must not wait for its other end
+_PINS = os.name == "posix"  # directories can be opened and walked by descriptor (not on Windows)
+
 DIR_HELP = "Directory to search, relative to the workspace root or absolute (default: the workspace root)."
 
 
-def _locate_dir(raw: str, ctx: ToolContext) -> tuple[WorkspaceGuard, Path, str]:
-    guard = WorkspaceGuard(ctx.workspace)
-    try:
-        path = guard.resolve(raw)
-    except (ValueError, OSError) as exc:
-        raise ToolError(f"invalid path {raw!r}: {exc}") from exc
-    shown = guard.display(path)
-    if not path.exists():
-        raise ToolError(f"{shown} does not exist")
-    return guard, path, shown
+class _SearchArgs(ToolArgs):
+    """Arguments naming where to search: ``access`` keeps the path it resolved for ``run`` to search."""
+
+    _checked: Path | None = PrivateAttr(default=None)
 
 
-def _access(tool: str, raw: str, ctx: ToolContext, what: str = "") -> Access:
-    guard = WorkspaceGuard(ctx.workspace)
+def _resolve(raw: str, guard: WorkspaceGuard) -> Path:
     try:
-        path = guard.resolve(raw)
+        return guard.resolve(raw)
     except (ValueError, OSError) as exc:
         raise ToolError(f"invalid path {raw!r}: {exc}") from exc
+
+
+def _locate_dir(raw: str, args: _SearchArgs, ctx: ToolContext) -> tuple[WorkspaceGuard, Path, str]:
+    """The path ``access`` resolved (resolved now when ``run`` is called without it, as the Python API may)."""
+    guard = WorkspaceGuard(ctx.workspace)
+    path = args._checked if args._checked is not None else _resolve(raw, guard)
+    return guard, path, guard.display(path)
+
+
+def _access(tool: str, raw: str, args: _SearchArgs, ctx: ToolContext, what: str = "") -> Access:
+    guard = WorkspaceGuard(ctx.workspace)
+    path = args._checked = _resolve(raw, guard)
     shown = guard.display(path)
     return Access(summary=f"{tool} {what}{' in ' if what else ''}{shown}", subject=guard.relative(path), paths=(path,))
+
+
+@dataclass(frozen=True)
+class _Pinned:
+    """The checked path, held open: what a search reads is what the gate judged."""
+
+    fd: int | None  # None where directories cannot be held open (Windows): there the checked path is used
+    walk_root: str  # the name to walk or read: the descriptor's on Linux, else the checked path
+    mode: int
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.mode)
+
+    @property
+    def is_file(self) -> bool:
+        return stat.S_ISREG(self.mode)
+
+
+@contextlib.contextmanager
+def _pinned(path: Path, shown: str) -> Iterator[_Pinned]:
+    """Open ``path`` (resolved) without following any link on the way; a link swapped in since the check fails."""
+    if not _PINS:
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise ToolError(f"{shown} does not exist") from None
+        yield _Pinned(None, str(path), mode)
+        return
+    try:
+        if len(path.parts) < 2:  # the filesystem root: no link on the way to it
+            fd = os.open(path, os.O_RDONLY)
+        else:
+            fd, _ = open_resolved(path, os.O_RDONLY | _NONBLOCK)
+    except FileNotFoundError:
+        raise ToolError(f"{shown} does not exist") from None
+    except PathChanged as exc:
+        raise ToolError(f"{shown} changed after it was checked ({exc.strerror}); not searched") from None
+    except OSError as exc:
+        raise ToolError(f"cannot open {shown}: {exc.strerror or exc}") from None
+    try:
+        by_descriptor = f"/proc/self/fd/{fd}"
+        walk_root = by_descriptor if os.path.isdir("/proc/self/fd") else str(path)
+        yield _Pinned(fd, walk_root, os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
 
 
 def _label_prefix(guard: WorkspaceGuard, root: Path) -> str:
@@ -87,7 +150,7 @@ def _label_prefix(guard: WorkspaceGuard, root: Path) -> str:
 # --------------------------------------------------------------------------- list_dir
 
 
-class ListDirArgs(ToolArgs):
+class ListDirArgs(_SearchArgs):
     path: str = Field(
         default=".",
         max_length=MAX_PATH_CHARS,
@@ -103,38 +166,46 @@ class ListDir(BaseTool[ListDirArgs]):
     kind: ToolKind = "read"
 
     def access(self, args: ListDirArgs, ctx: ToolContext) -> Access:
-        return _access(self.name, args.path, ctx)
+        return _access(self.name, args.path, args, ctx)
 
     def run(self, args: ListDirArgs, ctx: ToolContext) -> ToolResult:
-        _, path, shown = _locate_dir(args.path, ctx)
-        if not path.is_dir():
-            raise ToolError(f"{shown} is a file, not a directory; use read_file to read it")
-        try:
-            with os.scandir(path) as it:
-                count = 0
-
-                def counted() -> Iterator[os.DirEntry[str]]:
-                    nonlocal count
-                    for entry in it:
-                        count += 1
-                        yield entry
-
-                # A directory of a million entries costs a count, not a million objects in memory.
-                entries = heapq.nsmallest(MAX_LIST_ENTRIES, counted(), key=lambda e: e.name)
-                lines = [_describe(entry) for entry in entries]
-        except OSError as exc:
-            raise ToolError(f"cannot list {shown}: {exc.strerror}") from None
-        if not lines:
-            return ToolResult(f"{shown} is empty.", summary="empty directory")
-        if count > MAX_LIST_ENTRIES:
-            lines.append(f"[... {count - MAX_LIST_ENTRIES} more entries not shown; use glob to narrow down]")
-        return ToolResult("\n".join(lines), summary="1 entry" if count == 1 else f"{count} entries")
+        _, path, shown = _locate_dir(args.path, args, ctx)
+        with _pinned(path, shown) as pin:
+            if not pin.is_dir:
+                raise ToolError(f"{shown} is a file, not a directory; use read_file to read it")
+            return _list(pin.fd if pin.fd is not None else path, shown)
 
 
-def _describe(entry: os.DirEntry[str]) -> str:
+def _list(directory: int | Path, shown: str) -> ToolResult:
+    """The entries of ``directory``: an open descriptor (links read relative to it), or a path where there is none."""
+    dir_fd = directory if isinstance(directory, int) else None
+    try:
+        with os.scandir(directory) as it:
+            count = 0
+
+            def counted() -> Iterator[os.DirEntry[str]]:
+                nonlocal count
+                for entry in it:
+                    count += 1
+                    yield entry
+
+            # A directory of a million entries costs a count, not a million objects in memory.
+            entries = heapq.nsmallest(MAX_LIST_ENTRIES, counted(), key=lambda e: e.name)
+            lines = [_describe(entry, dir_fd) for entry in entries]
+    except OSError as exc:
+        raise ToolError(f"cannot list {shown}: {exc.strerror}") from None
+    if not lines:
+        return ToolResult(f"{shown} is empty.", summary="empty directory")
+    if count > MAX_LIST_ENTRIES:
+        lines.append(f"[... {count - MAX_LIST_ENTRIES} more entries not shown; use glob to narrow down]")
+    return ToolResult("\n".join(lines), summary="1 entry" if count == 1 else f"{count} entries")
+
+
+def _describe(entry: os.DirEntry[str], dir_fd: int | None) -> str:
     if entry.is_symlink():
         try:
-            return f"{entry.name} -> {os.readlink(entry.path)}"
+            target = os.readlink(entry.name, dir_fd=dir_fd) if dir_fd is not None else os.readlink(entry.path)
+            return f"{entry.name} -> {target}"
         except OSError:
             return f"{entry.name} -> ?"
     return entry.name + "/" if entry.is_dir() else entry.name
@@ -143,7 +214,7 @@ def _describe(entry: os.DirEntry[str]) -> str:
 # --------------------------------------------------------------------------- glob
 
 
-class GlobArgs(ToolArgs):
+class GlobArgs(_SearchArgs):
     pattern: str = Field(
         max_length=MAX_PATTERN_CHARS,
         description="File name pattern. '*.py' matches .py files in every directory; 'src/**/*.ts' matches under "
@@ -158,30 +229,31 @@ class Glob(BaseTool[GlobArgs]):
     kind: ToolKind = "read"
 
     def access(self, args: GlobArgs, ctx: ToolContext) -> Access:
-        return _access(self.name, args.path, ctx, repr(args.pattern)[:80])
+        return _access(self.name, args.path, args, ctx, repr(args.pattern)[:80])
 
     def run(self, args: GlobArgs, ctx: ToolContext) -> ToolResult:
-        guard, root, shown = _locate_dir(args.path, ctx)
-        if not root.is_dir():
-            raise ToolError(f"{shown} is not a directory")
         pattern = args.pattern.strip().removeprefix("./")
         if not pattern:
             raise ToolError("pattern is empty; try '*.py' or 'src/**/*.js'")
+        guard, root, shown = _locate_dir(args.path, args, ctx)
         by_name = "/" not in pattern
         prefix = _label_prefix(guard, root)
         found: list[str] = []
         more = 0
         deadline = time.monotonic() + MAX_SEARCH_SECONDS
         walked_out = False
-        for item in walk(str(root), MAX_VISITED_FILES):
-            if time.monotonic() > deadline:
-                walked_out = True
-                break
-            if path_matches(pattern, item.name if by_name else item.rel):
-                if len(found) < MAX_GLOB_RESULTS:
-                    found.append(prefix + item.rel)
-                else:
-                    more += 1
+        with _pinned(root, shown) as pin:
+            if not pin.is_dir:
+                raise ToolError(f"{shown} is not a directory")
+            for item in walk(pin.walk_root, MAX_VISITED_FILES):
+                if time.monotonic() > deadline:
+                    walked_out = True
+                    break
+                if path_matches(pattern, item.name if by_name else item.rel):
+                    if len(found) < MAX_GLOB_RESULTS:
+                        found.append(prefix + item.rel)
+                    else:
+                        more += 1
         late = f"\n[stopped after {MAX_SEARCH_SECONDS:g} s of walking; search a narrower path]" if walked_out else ""
         if not found:
             return ToolResult(f"No files match {args.pattern!r} in {shown}.{late}", summary="no matches")
@@ -195,7 +267,7 @@ class Glob(BaseTool[GlobArgs]):
 # --------------------------------------------------------------------------- grep
 
 
-class GrepArgs(ToolArgs):
+class GrepArgs(_SearchArgs):
     pattern: str = Field(
         max_length=MAX_PATTERN_CHARS,
         description="Python regular expression to search for, e.g. 'def \\w+_test' or 'TODO'.",
@@ -220,7 +292,7 @@ class Grep(BaseTool[GrepArgs]):
     kind: ToolKind = "read"
 
     def access(self, args: GrepArgs, ctx: ToolContext) -> Access:
-        return _access(self.name, args.path, ctx, repr(args.pattern)[:80])
+        return _access(self.name, args.path, args, ctx, repr(args.pattern)[:80])
 
     def run(self, args: GrepArgs, ctx: ToolContext) -> ToolResult:
         flags = re.MULTILINE | (re.IGNORECASE if args.ignore_case else 0)
@@ -233,27 +305,12 @@ class Grep(BaseTool[GrepArgs]):
                 f"the pattern {args.pattern[:200]!r} nests a repeat inside a repeat (like '(a+)+'), which can take "
                 "exponential time; rewrite it without the nesting (e.g. 'a+' instead of '(a+)+')"
             )
-        guard, root, shown = _locate_dir(args.path, ctx)
+        guard, root, shown = _locate_dir(args.path, args, ctx)
         include = args.include.strip().removeprefix("./") if args.include else None
-        request = {
-            "pattern": args.pattern,
-            "flags": flags,
-            "include": path_regex(include).pattern if include else None,
-            "include_by_name": include is not None and "/" not in include,
-            "root": str(root),
-            "workspace": str(guard.root),
-            "is_file": root.is_file(),
-            "label": shown,
-            "prefix": "" if root.is_file() else _label_prefix(guard, root),
-            "max_files": MAX_VISITED_FILES,
-            "max_matches": MAX_GREP_MATCHES,
-            "line_chars": MAX_GREP_LINE_CHARS,
-            "max_file_bytes": MAX_GREP_FILE_BYTES,
-            "max_total_bytes": MAX_GREP_TOTAL_BYTES,
-            "seconds": MAX_SEARCH_SECONDS,
-            "sniff": SNIFF_BYTES,
-        }
-        found = _run_search(request)
+        with _pinned(root, shown) as pin:
+            if not (pin.is_dir or pin.is_file):
+                raise ToolError(f"{shown} is neither a file nor a directory; not searched")
+            found = _run_search(_grep_request(args, flags, include, guard, root, shown, pin), pin.fd)
         matches: list[str] = found["matches"]
         total: int = found["total"]
         stopped = (
@@ -273,8 +330,36 @@ class Grep(BaseTool[GrepArgs]):
         return ToolResult(text, summary=f"{total} match" if total == 1 else f"{total} matches")
 
 
-def _run_search(request: dict[str, Any]) -> dict[str, Any]:
-    """Run the search in a child Python that can be killed: ``re`` cannot be interrupted in-process."""
+def _grep_request(
+    args: GrepArgs, flags: int, include: str | None, guard: WorkspaceGuard, root: Path, shown: str, pin: _Pinned
+) -> dict[str, Any]:
+    """What the child searches (:func:`agentshell.tools.treewalk.grep_tree`): ``open_root`` is read, ``root`` judged."""
+    return {
+        "pattern": args.pattern,
+        "flags": flags,
+        "include": path_regex(include).pattern if include else None,
+        "include_by_name": include is not None and "/" not in include,
+        "root": str(root),
+        "open_root": pin.walk_root,
+        "workspace": str(guard.root),
+        "is_file": pin.is_file,
+        "label": shown,
+        "prefix": "" if pin.is_file else _label_prefix(guard, root),
+        "max_files": MAX_VISITED_FILES,
+        "max_matches": MAX_GREP_MATCHES,
+        "line_chars": MAX_GREP_LINE_CHARS,
+        "max_file_bytes": MAX_GREP_FILE_BYTES,
+        "max_total_bytes": MAX_GREP_TOTAL_BYTES,
+        "seconds": MAX_SEARCH_SECONDS,
+        "sniff": SNIFF_BYTES,
+    }
+
+
+def _run_search(request: dict[str, Any], pinned_fd: int | None = None) -> dict[str, Any]:
+    """Run the search in a child Python that can be killed: ``re`` cannot be interrupted in-process.
+
+    The child inherits ``pinned_fd`` under the same number, so ``open_root`` (/proc/self/fd/N) names the
+    same open directory there."""
     limit = request["seconds"] + GREP_KILL_AFTER
     try:
         done = subprocess.run(
@@ -283,6 +368,7 @@ def _run_search(request: dict[str, Any]) -> dict[str, Any]:
             capture_output=True,
             timeout=limit,
             check=False,
+            pass_fds=() if pinned_fd is None else (pinned_fd,),
         )
     except subprocess.TimeoutExpired:
         raise ToolError(

@@ -88,10 +88,11 @@ def grep_tree(req: dict[str, Any]) -> dict[str, Any]:
     regex = re.compile(req["pattern"], req["flags"])
     include = re.compile(req["include"], re.DOTALL) if req["include"] else None
     roots = (req["root"], req["workspace"])
+    opened = req.get("open_root") or req["root"]  # the checked root held open by search.py; "root" is its real path
     if req["is_file"]:
-        files: Iterator[Found] = iter([Found(req["root"], req["label"], os.path.basename(req["root"]), False)])
+        files: Iterator[Found] = iter([Found(opened, req["label"], os.path.basename(req["root"]), False)])
     else:
-        files = walk(req["root"], req["max_files"])
+        files = walk(opened, req["max_files"])
     matches: list[str] = []
     total = skipped = read = 0
     budget_hit = False
