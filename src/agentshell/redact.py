@@ -11,7 +11,8 @@ so redaction happens at the writer, not at the source. What counts as a secret:
 Each occurrence becomes ``[REDACTED:NAME]`` so a reader still knows what was there.
 Settings are judged by name too (:func:`is_secret`): their values are masked in
 ``agent config show``. Variables are judged by name alone (:func:`is_secret_variable`,
-whatever their length) to keep them out of the commands the bash tool runs.
+whatever their length) to keep them out of the programs agentshell starts
+(:func:`credential_free_env`: bash commands and hooks).
 
 Tool results are redacted before they enter the conversation (``loop/agent.py``),
 so what is sent to a model server never holds a key a command printed.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 MIN_SECRET_LENGTH = 8
@@ -51,6 +52,19 @@ def is_secret(key: str) -> bool:
 def is_secret_variable(name: str) -> bool:
     """Whether environment variable ``name`` looks like a credential (``OPENAI_API_KEY``, ``GH_TOKEN``...)."""
     return name not in _NOT_SECRETS and SECRET_NAME.search(name) is not None
+
+
+def credential_free_env(
+    environ: Mapping[str, str] | None = None, *, hidden: Collection[str] = (), passed: Collection[str] = ()
+) -> dict[str, str]:
+    """``environ`` (this process's by default) without credentials, for a program agentshell starts.
+
+    ``hidden`` (agentshell's own credentials, whatever their names) never passes; other credential-looking
+    variables pass only when ``passed`` names them (``bash_pass_env``). Used by tools/shell.py and
+    extensions/hooks.py, so a command and a hook see the same environment.
+    """
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if k not in hidden and (k in passed or not is_secret_variable(k))}
 
 
 def add_secret(value: str, label: str = "secret") -> None:

@@ -1,13 +1,15 @@
 """MCP servers for the tests, written with the SDK's own server API (``mcp.server.mcpserver.MCPServer``).
 
-``python mcp_servers.py stdio`` serves over stdin/stdout; ``python mcp_servers.py silent`` reads stdin
-and never answers (not even ``initialize``); :func:`serve_http` runs the same tools over streamable
-HTTP on 127.0.0.1 in a thread, optionally behind a bearer token.
+``python mcp_servers.py stdio`` serves over stdin/stdout (``envdump FILE`` first writes its environment to
+FILE as JSON); ``python mcp_servers.py silent`` reads stdin and never answers (not even ``initialize``);
+:func:`serve_http` runs the same tools over streamable HTTP on 127.0.0.1 in a thread, optionally behind
+a bearer token.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import sys
@@ -113,4 +115,7 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["silent"]:
         sys.stdin.read()  # takes the requests, answers none, exits when stdin closes
     else:
+        if sys.argv[1:2] == ["envdump"]:  # writes the environment it was started with to a file, then serves
+            with open(sys.argv[2], "w", encoding="utf-8") as dump:
+                json.dump(dict(os.environ), dump)
         build().run("stdio")

@@ -14,7 +14,9 @@ answer) and ``SessionStart``. A hook gets the event as JSON on stdin: ``session_
 - anything else: the hook failed; the user gets a one-line warning and the agent goes on.
 
 A hook runs with ``sh -c`` in the workspace, in its own process group, and is killed after its
-``timeout``: it can slow the agent down but never hang it. A hook may refuse a call, never allow one
+``timeout``: it can slow the agent down but never hang it. It gets the environment a bash command
+gets (:func:`agentshell.redact.credential_free_env`): no credential-looking variable unless
+``bash_pass_env`` names it, never agentshell's own keys. A hook may refuse a call, never allow one
 the permission gate would not. Every run is reported to :attr:`HookRunner.listeners` (stream-json)
 and, with ``--debug``, as a notice. docs/extensions.md#hooks.
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentshell.extensions.settings import HookConfig, HookEvent
+from agentshell.redact import credential_free_env
 from agentshell.tools.base import ToolResult
 
 MAX_HOOK_OUTPUT = 100_000  # characters of a hook's stdout or stderr that are read; the rest is dropped
@@ -101,9 +104,14 @@ class HookRunner:
         session_id: Callable[[], str] = lambda: "",
         notice: Callable[[str], None] = lambda line: None,
         debug: bool = False,
+        hidden_env: tuple[str, ...] = (),
+        pass_env: tuple[str, ...] = (),
     ) -> None:
         self.hooks = {event: list(entries) for event, entries in hooks.items() if entries}
         self.workspace = workspace
+        # The bash tool's lists (tools/base.py ToolContext): agentshell's own credentials, and the
+        # credential-looking variables the user still wants passed (bash_pass_env).
+        self.hidden_env, self.pass_env = hidden_env, pass_env
         self.session_id = session_id
         self.notice = notice
         self.debug = debug
@@ -175,7 +183,8 @@ class HookRunner:
 
     def _run_one(self, event: HookEvent, hook: HookConfig, data: bytes, tool: str | None, verdict: Verdict) -> HookRun:
         started = time.monotonic()
-        env = {**os.environ, "AGENTSHELL_PROJECT_DIR": str(self.workspace), "CLAUDE_PROJECT_DIR": str(self.workspace)}
+        env = credential_free_env(hidden=self.hidden_env, passed=self.pass_env)
+        env.update(AGENTSHELL_PROJECT_DIR=str(self.workspace), CLAUDE_PROJECT_DIR=str(self.workspace))
         try:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", hook.command],

@@ -116,8 +116,13 @@ def open_extensions(
     ask: Ask | None,
     notice: Callable[[str], None],
     debug: bool = False,
+    hidden_env: tuple[str, ...] = (),
+    pass_env: tuple[str, ...] = (),
 ) -> Extensions:
-    """The run's extensions, servers not started yet (:meth:`Extensions.start`)."""
+    """The run's extensions, servers not started yet (:meth:`Extensions.start`).
+
+    ``hidden_env`` and ``pass_env`` are the bash tool's (``ToolContext``): hooks get the environment commands get.
+    """
     project, status = project_approval(workspace, data_dir, ask, notice)
     chosen: dict[str, tuple[McpServerConfig, str]] = {}
     if project is not None:
@@ -141,7 +146,7 @@ def open_extensions(
 
         hub = McpHub(launches, log_dir=data_dir / "mcp-logs")
         atexit.register(hub.close)  # a path out of the agent that skips Assembly.close still stops the servers
-    runner = HookRunner(all_hooks, workspace, notice=notice, debug=debug)
+    runner = HookRunner(all_hooks, workspace, notice=notice, debug=debug, hidden_env=hidden_env, pass_env=pass_env)
     return Extensions(hub, runner, launches, status)
 
 

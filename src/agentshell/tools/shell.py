@@ -31,7 +31,7 @@ from pydantic import Field
 
 from agentshell.permissions.gitcontrol import git_safety_env
 from agentshell.permissions.modes import ToolKind
-from agentshell.redact import is_secret_variable
+from agentshell.redact import credential_free_env
 from agentshell.tools.base import Access, BaseTool, ToolArgs, ToolContext, ToolError, ToolResult, plural
 from agentshell.tools.processes import MARKER_VAR, ProcessTree, hold_sigint, release_sigint, sigint_deferred
 from agentshell.tools.sandbox import Sandbox
@@ -119,7 +119,7 @@ def command_env(marker: str, hidden: tuple[str, ...] = (), passed: tuple[str, ..
     ``hidden`` (agentshell's own credentials, from the configuration through ``ToolContext.hidden_env``)
     never passes; other credential-looking variables pass only when ``passed`` names them.
     """
-    env = {k: v for k, v in os.environ.items() if k not in hidden and (k in passed or not is_secret_variable(k))}
+    env = credential_free_env(hidden=hidden, passed=passed)
     env.update(_QUIET_ENV)
     env.update(git_safety_env(env))  # git refuses a repository the model planted (permissions/gitcontrol.py)
     env[MARKER_VAR] = marker
