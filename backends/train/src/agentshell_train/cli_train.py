@@ -49,6 +49,16 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+LONG_TURNS = 8  # requests per conversation of the long-context phase: about 2,000 tokens with their results
+
+
+def _long_docs(seed: int, count: int) -> list[Any]:
+    """Conversations of LONG_TURNS requests in one workspace, for the long rows (see train.TrainConfig)."""
+    from agentshell_train import corpus
+
+    return [corpus.render_segments(c) for c in corpus.generate(seed, count, "train", workers=8, turns=LONG_TURNS)]
+
+
 def _read_data(data: Path | None, corpus_size: int, seed: int) -> tuple[str, list[Any], list[Any]]:
     """("chat", train segments, held-out segments) or ("text", [text], [])."""
     from agentshell_train import corpus
@@ -83,7 +93,9 @@ def _read_data(data: Path | None, corpus_size: int, seed: int) -> tuple[str, lis
     return "text", [text], []
 
 
-def _data_spec(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int) -> dict[str, Any]:
+def _data_spec(
+    data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int, long: tuple[int, int]
+) -> dict[str, Any]:
     """What the prepared rows depend on: a cache with the same spec is reused instead of rebuilt."""
     source: Any = None
     if data is not None and data.is_file():
@@ -95,34 +107,40 @@ def _data_spec(data: Path | None, corpus_size: int, seed: int, vocab: int, seq_l
         "seed": seed,
         "vocab": vocab,
         "seq_len": seq_len,
+        "long": list(long) if data is None and long[0] else None,
         "tokenizer": "space-apart",
     }
 
 
 def _prepare(
-    data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int, cache: Path
-) -> tuple[BPETokenizer, Rows, Rows, str]:
+    data: Path | None, corpus_size: int, seed: int, vocab: int, seq_len: int, long: tuple[int, int], cache: Path
+) -> tuple[BPETokenizer, Rows, Rows, str, Rows | None]:
+    """Tokenizer and rows; ``long`` = (row length, conversations) of the long-context phase, (0, 0) for none."""
     import numpy as np
 
-    spec = _data_spec(data, corpus_size, seed, vocab, seq_len)
+    spec = _data_spec(data, corpus_size, seed, vocab, seq_len, long)
     if cache.is_file():
         try:
             prepared = _load_prepared(cache)
         except (OSError, ValueError, KeyError):
             prepared = None
         if prepared is not None and prepared[4] == spec:
-            return prepared[:4]
+            return (*prepared[:4], prepared[5])
 
     from agentshell_train.bpe import train_bpe
     from agentshell_train.corpus import encode_segments
     from agentshell_train.rows import chunk_stream, pack_documents
 
     mode, train_docs, held_docs = _read_data(data, corpus_size, seed)
+    long_rows: Rows | None = None
     if mode == "chat":
         tok = train_bpe(("".join(t for t, _ in d) for d in train_docs[:20000]), vocab, space_apart=True)
         pad = tok.id_of("<|endoftext|>")
         train_rows = pack_documents([encode_segments(d, tok.encode) for d in train_docs], seq_len, pad)
         held_rows = pack_documents([encode_segments(d, tok.encode) for d in held_docs], seq_len, pad)
+        if data is None and long[0]:
+            docs = [encode_segments(d, tok.encode) for d in _long_docs(seed, long[1])]
+            long_rows = pack_documents(docs, long[0], pad)
     else:
         text = train_docs[0]
         tok = train_bpe([text[:5_000_000]], vocab)
@@ -140,12 +158,17 @@ def _prepare(
         held_ids=held_rows.ids,
         held_w=held_rows.weight,
         held_doc=held_rows.doc,
+        **_long_arrays(long_rows),
         tokenizer=np.array(json.dumps({"tokens": tok.tokens, "merges": tok.merges, "mode": mode, "spec": spec})),
     )
-    return tok, train_rows, held_rows, mode
+    return tok, train_rows, held_rows, mode, long_rows
 
 
-def _load_prepared(cache: Path) -> tuple[BPETokenizer, Rows, Rows, str, Any]:
+def _long_arrays(rows: Rows | None) -> dict[str, Any]:
+    return {"long_ids": rows.ids, "long_w": rows.weight, "long_doc": rows.doc} if rows is not None else {}
+
+
+def _load_prepared(cache: Path) -> tuple[BPETokenizer, Rows, Rows, str, Any, Rows | None]:
     import numpy as np
 
     from agentshell_train.bpe import BPETokenizer
@@ -155,8 +178,9 @@ def _load_prepared(cache: Path) -> tuple[BPETokenizer, Rows, Rows, str, Any]:
         meta = json.loads(str(z["tokenizer"]))
         train_rows = Rows(z["train_ids"], z["train_w"], z["train_doc"])
         held_rows = Rows(z["held_ids"], z["held_w"], z["held_doc"])
+        long_rows = Rows(z["long_ids"], z["long_w"], z["long_doc"]) if "long_ids" in z else None
     tok = BPETokenizer(meta["tokens"], [(a, b) for a, b in meta["merges"]])
-    return tok, train_rows, held_rows, str(meta["mode"]), meta.get("spec")
+    return tok, train_rows, held_rows, str(meta["mode"]), meta.get("spec"), long_rows
 
 
 @app.command()
@@ -171,6 +195,10 @@ def train(
     steps: Annotated[int | None, typer.Option(help="optimizer steps (default: the config's)")] = None,
     vocab: Annotated[int, typer.Option(help="BPE vocabulary size, specials included")] = 1536,
     seq_len: Annotated[int, typer.Option(help="tokens per training row")] = 256,
+    long_seq_len: Annotated[
+        int, typer.Option(help="agent corpus: tokens per row of a final long-context phase (0 = none)")
+    ] = 0,
+    long_steps: Annotated[int, typer.Option(help="the last steps, trained on long multi-request conversations")] = 0,
     batch_size: Annotated[int | None, typer.Option(help="rows per step (default: the config's)")] = None,
     lr: Annotated[float | None, typer.Option(help="peak learning rate (default: the config's)")] = None,
     corpus_size: Annotated[int, typer.Option(help="conversations to generate when --data is not given")] = 20000,
@@ -200,6 +228,7 @@ def train(
             steps,
             vocab,
             seq_len,
+            (long_seq_len, long_steps),
             batch_size,
             lr,
             corpus_size,
@@ -221,6 +250,7 @@ def _run(
     steps: int | None,
     vocab: int,
     seq_len: int,
+    long: tuple[int, int],
     batch_size: int | None,
     lr: float | None,
     corpus_size: int,
@@ -241,6 +271,8 @@ def _run(
         raise TrainInputError(f"unknown config {config!r}; choose one of: {', '.join(T.CONFIGS)}")
     if vocab < 300 or seq_len < 8:
         raise TrainInputError("--vocab must be at least 300 and --seq-len at least 8")
+    if long[0] and (long[0] < seq_len or not 0 < long[1] < (steps or 10**9)):
+        raise TrainInputError("--long-seq-len must be at least --seq-len, with --long-steps between 1 and --steps")
     if threads is not None and threads < 1:
         raise TrainInputError("--threads must be at least 1")
     ckpt, cache = _paths(out)
@@ -252,13 +284,16 @@ def _run(
             tc = replace(tc, steps=steps)
         if lr is not None:  # a new peak for the rest of the (stretched) cosine schedule
             tc = replace(tc, lr=lr)
-        tok, train_rows, held_rows, mode, _ = _load_prepared(cache)
+        tok, train_rows, held_rows, mode, _, long_rows = _load_prepared(cache)
         console.print(f"resuming at step {state.step} of {tc.steps}")
     else:
         cfg, tc = T.CONFIGS[config]
         with console.status("preparing data and training the tokenizer…"):
-            tok, train_rows, held_rows, mode = _prepare(data, corpus_size, seed, vocab, seq_len, cache)
-        cfg = replace(cfg, vocab_size=len(tok.tokens), context=max(cfg.context, seq_len))
+            n_long = long[1] * 2  # TrainConfig.long_batch_size rows a step, each row about one conversation
+            tok, train_rows, held_rows, mode, long_rows = _prepare(
+                data, corpus_size, seed, vocab, seq_len, (long[0], n_long if long[0] else 0), cache
+            )
+        cfg = replace(cfg, vocab_size=len(tok.tokens), context=max(cfg.context, seq_len, long[0]))
         tc = replace(
             tc,
             seq_len=seq_len,
@@ -266,6 +301,8 @@ def _run(
             steps=steps or tc.steps,
             batch_size=batch_size or tc.batch_size,
             lr=lr or tc.lr,
+            long_seq_len=long[0] if long_rows is not None else 0,
+            long_steps=long[1] if long_rows is not None else 0,
         )
         tc = replace(tc, warmup=min(tc.warmup, max(1, tc.steps // 10)), eval_every=min(tc.eval_every, tc.steps))
         params = T.init_params(cfg, seed)
@@ -275,6 +312,8 @@ def _run(
     trained_tokens = int((train_rows.weight > 0).sum())
     if mode == "chat" and copy_weight != 1.0:
         train_rows = emphasize_copies(train_rows, factor=copy_weight, common=80)
+        if long_rows is not None:
+            long_rows = emphasize_copies(long_rows, factor=copy_weight, common=80)
     console.print(
         f"{mode} data: {len(train_rows)} rows × {tc.seq_len} tokens ({trained_tokens} trained), "
         f"held-out {len(held_rows)} rows; vocab {cfg.vocab_size}; {T.count_params(params) / 1e6:.2f}M parameters; "
@@ -331,6 +370,7 @@ def _run(
                 checkpoint_every=100,
                 should_stop=(lambda: time.monotonic() > deadline) if deadline else None,
                 threads=n_threads,
+                long_rows=long_rows,
             )
         except KeyboardInterrupt:
             save()

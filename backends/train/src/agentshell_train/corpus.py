@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,20 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentshell_train.names import DIRS, EXTS, STEMS, WORDS, folder, pick
-from agentshell_train.phrasings import (
-    PHRASES,
-    SMALL_TALK,
-    SYSTEM_PROMPT,
-    UNABLE,
-    UNABLE_ANSWERS,
-    Split,
-    phrasings,
-    split_pool,
-)
+from agentshell_train.names import EXTS, STEMS, WORDS, folder, pick
+from agentshell_train.phrasings import SYSTEM_PROMPT, Split
+from agentshell_train.tasks import FAILURE_INTROS, ToolBox, Turn, task
 from agentshell_train.workspace import Workspace
 
-__all__ = ["SYSTEM_PROMPT", "Conversation", "encode_segments", "generate", "render", "render_segments"]
+__all__ = [
+    "FAILURE_INTROS",
+    "SYSTEM_PROMPT",
+    "Conversation",
+    "Turn",
+    "encode_segments",
+    "generate",
+    "render",
+    "render_segments",
+]
 
 
 IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
@@ -93,159 +93,29 @@ def make_workspace(rng: random.Random, root: Path, split: Split) -> Workspace:
 # ----------------------------------------------------------------------------- tool operations
 
 
-class ToolBox:
-    """agentshell's own tools, run without asking, so every result is byte-for-byte what the agent would return."""
-
-    def __init__(self, root: Path) -> None:
-        from agentshell.permissions.gate import PermissionGate
-        from agentshell.tools import ToolContext, ToolRunner, default_tools
-
-        self.runner = ToolRunner(
-            default_tools(), ToolContext(root.resolve(), bash_timeout=10.0), PermissionGate("yolo", root.resolve())
-        )
-
-    def __call__(self, name: str, **arguments: str) -> tuple[str, bool]:
-        result = self.runner.execute(name, arguments)
-        return result.output, result.is_error
-
-
-def _strip_line_numbers(read_output: str) -> str:
-    """read_file numbers its lines like ``cat -n``; answers quote the text without them."""
-    return "\n".join(line.split("\t", 1)[1] if "\t" in line else line for line in read_output.splitlines())
-
-
-FAILURE_INTROS = ("That did not work: ", "I could not do that: ")
-
-
-def _failure(rng: random.Random, output: str) -> str:
-    reason = output.splitlines()[0].removeprefix("error: ") if output else "unknown error"
-    return rng.choice(FAILURE_INTROS) + reason
-
-
-# ----------------------------------------------------------------------------- tasks
-
-
-@dataclass(frozen=True)
-class Turn:
-    role: str  # system, user, assistant, tool
-    content: str
-    tool_call: dict[str, Any] | None = None  # on assistant turns: {"name": ..., "arguments": {...}}
-
-
 @dataclass(frozen=True)
 class Conversation:
     kind: str  # which task family produced it
     turns: tuple[Turn, ...]
 
 
-_COMMANDS: tuple[Callable[[random.Random, Workspace], str], ...] = (
-    lambda r, ws: f"echo {r.choice(WORDS)}",
-    lambda r, ws: f"echo {r.choice(WORDS)} {r.choice(WORDS)}",
-    lambda r, ws: f"ls {r.choice(ws.dirs)}" if ws.dirs else "ls",
-    lambda r, ws: f"cat {r.choice(ws.files)}",
-    lambda r, ws: f"wc -l < {r.choice(ws.files)}",
-    lambda r, ws: f"head -n 1 {r.choice(ws.files)}",
-    lambda r, ws: "ls",
-    lambda r, ws: f"expr {r.randint(1, 50)} + {r.randint(1, 50)}",
+KINDS = (
+    "list_dir",
+    "read_file",
+    "grep",
+    "glob",
+    "write_file",
+    "edit_file",
+    "bash",
+    "small_talk",
+    "unable",
+    "general",
+    "missing",
+    "destructive",
 )
-
-
-def _call(name: str, **arguments: str) -> Turn:
-    return Turn("assistant", "", {"name": name, "arguments": arguments})
-
-
-def _task(rng: random.Random, ws: Workspace, split: Split, kind: str, tools: ToolBox) -> list[Turn]:
-    """One request, the tool call that answers it, the real result, and the reply quoting it."""
-    phrase = rng.choice(phrasings(kind, split)) if kind in PHRASES else ""
-    root = ws.root
-
-    def exchange(request: str, name: str, answer_ok: Callable[[str], str], **args: str) -> list[Turn]:
-        out, err = tools(name, **args)
-        answer = _failure(rng, out) if err else answer_ok(out)
-        return [Turn("user", request), _call(name, **args), Turn("tool", out), Turn("assistant", answer)]
-
-    if kind == "list_dir":
-        path = rng.choice([*ws.dirs, *ws.dirs, "."]) if ws.dirs else "."
-        if rng.random() < 0.06:
-            path = pick(rng, DIRS, split)
-        where = "the current folder" if path == "." else path
-        intro = rng.choice([f"{where} contains:", f"Here are the files in {where}:", f"In {where}:"])
-        return exchange(phrase.format(path=path), "list_dir", lambda out: f"{intro}\n{out}", path=path)
-    if kind == "read_file":
-        path = rng.choice(ws.files)
-        if rng.random() < 0.06:
-            path = f"{pick(rng, STEMS, split)}.{rng.choice(EXTS)}"
-        intro = rng.choice([f"{path} contains:", f"Here is {path}:", f"The content of {path} is:"])
-        return exchange(
-            phrase.format(path=path), "read_file", lambda out: f"{intro}\n{_strip_line_numbers(out)}", path=path
-        )
-    if kind == "grep":
-        f = rng.choice(ws.files)
-        words = re.findall(r"[a-z]{4,}", (root / f).read_text(encoding="utf-8"))
-        pattern = rng.choice(words) if words and rng.random() < 0.85 else pick(rng, WORDS, split)
-        path = rng.choice([f, f.rsplit("/", 1)[0] if "/" in f else ".", "."])
-
-        def grep_answer(out: str) -> str:
-            if out.startswith("No matches"):
-                return f"I found no match for {pattern} in {path}."
-            intro = rng.choice([f"{pattern} appears here:", f"Matches for {pattern}:", f"Found {pattern} in:"])
-            return f"{intro}\n{out}"
-
-        return exchange(phrase.format(pattern=pattern, path=path), "grep", grep_answer, pattern=pattern, path=path)
-    if kind == "glob":
-        ext = rng.choice(EXTS)
-        pattern = rng.choice([f"*.{ext}", f"**/*.{ext}", *(f"{d}/*.{ext}" for d in ws.dirs[:2])])
-
-        def glob_answer(out: str) -> str:
-            if out.startswith("No files match"):
-                return f"No files match {pattern}."
-            return rng.choice([f"Files matching {pattern}:", f"These files match {pattern}:"]) + "\n" + out
-
-        return exchange(phrase.format(pattern=pattern), "glob", glob_answer, pattern=pattern)
-    if kind == "write_file":
-        d = rng.choice(["", *ws.dirs])
-        name = f"{pick(rng, STEMS, split)}.{rng.choice(('txt', 'md', 'py', 'sh'))}"
-        path = f"{d}/{name}" if d else name
-        content = " ".join(pick(rng, WORDS, split) for _ in range(rng.randint(1, 4)))
-        answer = rng.choice([f"I wrote {path} with the text: {content}", f"Done: {path} now contains {content}"])
-        return exchange(
-            phrase.format(path=path, content=content), "write_file", lambda out: answer, path=path, content=content
-        )
-    if kind == "edit_file":
-        f = rng.choice(ws.files)
-        text = (root / f).read_text(encoding="utf-8")
-        words = [w for w in set(re.findall(r"[A-Za-z]{4,}", text)) if text.count(w) == 1]
-        old = rng.choice(sorted(words)) if words and rng.random() < 0.95 else pick(rng, WORDS, split)
-        new = pick(rng, WORDS, split)
-        answer = rng.choice([f"I replaced {old} with {new} in {f}.", f"Done: {old} is now {new} in {f}."])
-        return exchange(
-            phrase.format(path=f, old=old, new=new),
-            "edit_file",
-            lambda out: answer,
-            path=f,
-            old_string=old,
-            new_string=new,
-        )
-    if kind == "bash":
-        command = rng.choice(_COMMANDS)(rng, ws)
-
-        def bash_answer(out: str) -> str:
-            body = out.rsplit("\n[", 1)[0] if out.endswith("]") else out
-            return rng.choice([f"The command printed:\n{body}", f"Output of {command}:\n{body}"])
-
-        return exchange(phrase.format(command=command), "bash", bash_answer, command=command)
-    if kind == "small_talk":
-        # small talk is not split: its answers are fixed, so there is nothing to generalize to
-        pool = list(SMALL_TALK)
-        q, a = rng.choice(pool)
-        return [Turn("user", q), Turn("assistant", a)]
-    q = rng.choice(split_pool(UNABLE, split))
-    return [Turn("user", q), Turn("assistant", rng.choice(UNABLE_ANSWERS))]
-
-
-KINDS = ("list_dir", "read_file", "grep", "glob", "write_file", "edit_file", "bash", "small_talk", "unable")
-_WEIGHTS = (16, 16, 12, 8, 10, 10, 12, 6, 5)
+_WEIGHTS = (16, 20, 14, 8, 10, 12, 12, 4, 3, 3, 3, 3)
 TOOL_KINDS = KINDS[:7]
+PROJECT_SHARE = 0.7  # of workspaces that look like real projects (projects.py) rather than toy folders
 
 
 def _style(rng: random.Random, text: str) -> str:
@@ -254,39 +124,64 @@ def _style(rng: random.Random, text: str) -> str:
 
 
 def conversation(
-    seed: int, index: int, split: Split = "train", kinds: tuple[str, ...] = KINDS, scratch: Path | None = None
+    seed: int,
+    index: int,
+    split: Split = "train",
+    kinds: tuple[str, ...] = KINDS,
+    scratch: Path | None = None,
+    turns: int | None = None,
 ) -> Conversation:
-    """Conversation number ``index`` of a corpus: its own random stream, so any one can be rebuilt alone."""
-    rng = random.Random(f"{seed}-{split}-{index}")
+    """Conversation number ``index`` of a corpus: its own random stream, so any one can be rebuilt alone.
+
+    ``turns`` asks for that many requests in one conversation (the long rows that teach the model to
+    work deep in its context window); by default most conversations hold one request, some two.
+    """
+    from agentshell_train.projects import make_project
+
+    rng = random.Random(f"{seed}-{split}-{index}" + (f"-long{turns}" if turns else ""))
     weights = [w for k, w in zip(KINDS, _WEIGHTS, strict=True) if k in kinds]
     root = Path(tempfile.mkdtemp(prefix="ws-", dir=scratch))
     try:
-        ws = make_workspace(rng, root, split)
+        ws = make_project(rng, root, split) if rng.random() < PROJECT_SHARE else make_workspace(rng, root, split)
         tools = ToolBox(root)
         kind = rng.choices(kinds, weights)[0]
-        first = _task(rng, ws, split, kind, tools)
-        turns = [Turn("system", SYSTEM_PROMPT), Turn("user", _style(rng, first[0].content)), *first[1:]]
-        if rng.random() < 0.15:
-            follow = _task(rng, ws, split, rng.choices(kinds, weights)[0], tools)
-            turns += [Turn("user", _style(rng, follow[0].content)), *follow[1:]]
-        return Conversation(kind, tuple(turns))
+        count = turns if turns else (2 if rng.random() < 0.15 else 1)
+        out = [Turn("system", SYSTEM_PROMPT)]
+        for n in range(count):
+            exchange = task(rng, ws, split, kind if n == 0 else rng.choices(kinds, weights)[0], tools)
+            out += [Turn("user", _style(rng, exchange[0].content), form=exchange[0].form), *exchange[1:]]
+            _refresh(ws)
+        return Conversation(kind, tuple(out))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _refresh(ws: Workspace) -> None:
+    """After a write or a command, later requests may name what was created."""
+    found = sorted(p.relative_to(ws.root).as_posix() for p in ws.root.rglob("*") if ".git" not in p.parts)
+    ws.files[:] = [p for p in found if (ws.root / p).is_file()]
+    ws.dirs[:] = [p for p in found if (ws.root / p).is_dir()]
+
+
 def generate(
-    seed: int, count: int, split: Split = "train", kinds: tuple[str, ...] = KINDS, workers: int = 4
+    seed: int,
+    count: int,
+    split: Split = "train",
+    kinds: tuple[str, ...] = KINDS,
+    workers: int = 4,
+    turns: int | None = None,
 ) -> Iterator[Conversation]:
     """Yield ``count`` conversations in order; the same seed and split always yield the same ones.
 
     Most of the time goes to waiting on tool subprocesses, so a few threads overlap that waiting.
+    ``turns`` makes each conversation that many requests long (see ``conversation``).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     scratch = Path(tempfile.mkdtemp(prefix="agentshell-corpus-"))
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            yield from pool.map(lambda i: conversation(seed, i, split, kinds, scratch), range(count))
+            yield from pool.map(lambda i: conversation(seed, i, split, kinds, scratch, turns), range(count))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

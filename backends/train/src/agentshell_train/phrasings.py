@@ -24,7 +24,7 @@ T = TypeVar("T")
 SYSTEM_PROMPT = "You are agentshell, a coding agent. Use the tools to work with files and commands."
 
 
-def _expand(*parts: Sequence[str]) -> list[str]:
+def expand(*parts: Sequence[str]) -> list[str]:
     """Every concatenation of one choice from each part: "list" × " the files in {path}" × "?"."""
     out = [""]
     for part in parts:
@@ -53,7 +53,7 @@ _CEND = ("", "!")  # after free text a closing "now" or "please" could be part o
 
 _GRAMMAR: dict[str, list[str]] = {
     "list_dir": [
-        *_expand(
+        *expand(
             _ASK,
             ("list", "show", "show me", "display", "print", "give me", "tell me", "enumerate"),
             (
@@ -70,7 +70,7 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _END,
         ),
-        *_expand(
+        *expand(
             _QASK,
             (
                 "what's in {path}",
@@ -85,10 +85,10 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _QEND,
         ),
-        *_expand(_ASK, ("ls {path}", "look inside {path}", "look in the folder {path}", "peek into {path}"), _END),
+        *expand(_ASK, ("ls {path}", "look inside {path}", "look in the folder {path}", "peek into {path}"), _END),
     ],
     "read_file": [
-        *_expand(
+        *expand(
             _ASK,
             ("read", "show", "show me", "open", "cat", "print", "display", "dump", "view", "give me", "output"),
             (
@@ -101,7 +101,7 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _END,
         ),
-        *_expand(
+        *expand(
             _QASK,
             (
                 "what's in {path}",
@@ -113,10 +113,10 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _QEND,
         ),
-        *_expand(_ASK, ("let me see {path}", "I want to see {path}", "have a look at {path}"), _END),
+        *expand(_ASK, ("let me see {path}", "I want to see {path}", "have a look at {path}"), _END),
     ],
     "grep": [
-        *_expand(
+        *expand(
             _ASK,
             (
                 "search for",
@@ -140,8 +140,8 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _END,
         ),
-        *_expand(_ASK, ("search", "grep", "scan", "check"), (" {path} for {pattern}",), _END),
-        *_expand(
+        *expand(_ASK, ("search", "grep", "scan", "check"), (" {path} for {pattern}",), _END),
+        *expand(
             _QASK,
             (
                 "where does {pattern} appear in {path}",
@@ -155,7 +155,7 @@ _GRAMMAR: dict[str, list[str]] = {
         ),
     ],
     "glob": [
-        *_expand(
+        *expand(
             _ASK,
             ("find", "list", "show", "show me", "glob", "search for", "look for", "locate", "give me"),
             (
@@ -169,8 +169,8 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _END,
         ),
-        *_expand(_ASK, ("glob {pattern}", "find {pattern}", "list {pattern}"), _END),
-        *_expand(
+        *expand(_ASK, ("glob {pattern}", "find {pattern}", "list {pattern}"), _END),
+        *expand(
             _QASK,
             (
                 "which files match {pattern}",
@@ -183,7 +183,7 @@ _GRAMMAR: dict[str, list[str]] = {
         ),
     ],
     "write_file": [
-        *_expand(
+        *expand(
             _ASK,
             ("create", "make", "add", "write", "generate"),
             (
@@ -204,7 +204,7 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _CEND,
         ),
-        *_expand(
+        *expand(
             _ASK,
             ("write", "save", "put", "store"),
             (" {content}",),
@@ -218,7 +218,7 @@ _GRAMMAR: dict[str, list[str]] = {
             ),
             _END,
         ),
-        *_expand(
+        *expand(
             _ASK,
             (
                 "create {path} and write {content} in it",
@@ -229,7 +229,7 @@ _GRAMMAR: dict[str, list[str]] = {
         ),
     ],
     "edit_file": [
-        *_expand(
+        *expand(
             _ASK,
             ("replace", "change", "swap", "switch", "rename", "turn"),
             (" {old}",),
@@ -237,14 +237,14 @@ _GRAMMAR: dict[str, list[str]] = {
             (" in {path}", " inside {path}", " in the file {path}"),
             _END,
         ),
-        *_expand(
+        *expand(
             _ASK,
             ("in {path}, ", "in the file {path} "),
             ("replace", "change", "swap", "rename"),
             (" {old} with {new}", " {old} to {new}", " {old} into {new}"),
             _END,
         ),
-        *_expand(
+        *expand(
             _ASK,
             (
                 "substitute {new} for {old}",
@@ -255,7 +255,7 @@ _GRAMMAR: dict[str, list[str]] = {
             (" in {path}", " inside {path}", " in the file {path}"),
             _END,
         ),
-        *_expand(
+        *expand(
             _ASK,
             ("edit", "update", "modify", "fix"),
             (" {path}",),
@@ -270,14 +270,14 @@ _GRAMMAR: dict[str, list[str]] = {
         ),
     ],
     "bash": [
-        *_expand(
+        *expand(
             _ASK,
             ("run", "execute", "try running", "try", "launch", "invoke"),
             (" {command}", " the command {command}", " this: {command}", " the shell command {command}"),
             ("", " in the shell", " in a terminal"),
             _END,
         ),
-        *_expand(
+        *expand(
             _QASK,
             (
                 "what does {command} print",
@@ -291,7 +291,7 @@ _GRAMMAR: dict[str, list[str]] = {
 }
 
 
-def _held_out(phrasing: str) -> bool:
+def held_out(phrasing: str) -> bool:
     """One phrasing in five is held out, chosen by a hash of its text, so the split never depends on a seed."""
     return zlib.crc32(phrasing.encode()) % 5 == 4
 
@@ -304,7 +304,7 @@ def split_pool(items: Sequence[T], split: Split, every: int = 5) -> list[T]:
 @functools.cache
 def phrasings(kind: str, split: Split) -> tuple[str, ...]:
     """The phrasings of ``kind`` in ``split``; computed once, since every corpus conversation asks."""
-    return tuple(p for p in PHRASES[kind] if _held_out(p) == (split == "heldout"))
+    return tuple(p for p in PHRASES[kind] if held_out(p) == (split == "heldout"))
 
 
 PHRASES: _P = {kind: tuple(dict.fromkeys(forms)) for kind, forms in _GRAMMAR.items()}

@@ -56,6 +56,9 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     seq_len: int = 256  # tokens per training row
+    long_seq_len: int = 0  # tokens per row of the final long-context phase (0: no such phase)
+    long_steps: int = 0  # the last steps that train on long rows: whole multi-request conversations
+    long_batch_size: int = 2
     batch_size: int = 8  # rows per micro-batch
     accum: int = 1  # micro-batches per optimizer step
     steps: int = 2000
@@ -444,12 +447,15 @@ def train(
     checkpoint_every: int = 200,
     should_stop: Callable[[], bool] | None = None,
     threads: int = 1,
+    long_rows: Rows | None = None,
 ) -> TrainState:
     """Run optimizer steps from ``state.step`` up to ``t.steps``; deterministic for (seed, step, threads), so a
     resumed run draws exactly the batches the uninterrupted one would have.
 
     With ``threads`` > 1 each batch is split across that many threads and BLAS is held to one thread
     each: on small matrices a second BLAS thread gains nothing, and both together would oversubscribe.
+    The last ``t.long_steps`` steps draw from ``long_rows``: attention costs grow with the square of the
+    row, so most steps are short and only the end teaches the model to work deep in its window.
     """
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
@@ -463,6 +469,7 @@ def train(
                 cfg,
                 t,
                 train_rows,
+                long_rows,
                 heldout,
                 pool,
                 threads,
@@ -484,6 +491,7 @@ def _loop(
     cfg: ModelConfig,
     t: TrainConfig,
     train_rows: Rows,
+    long_rows: Rows | None,
     heldout: Rows | None,
     pool: ThreadPoolExecutor | None,
     threads: int,
@@ -497,13 +505,18 @@ def _loop(
             break
         t0 = time.perf_counter()
         rng = np.random.default_rng([t.seed, state.step])
-        idx = rng.integers(0, len(train_rows), size=(t.accum, t.batch_size))
-        total_w = float(sum(train_rows.weight[i, 1:].sum() for i in idx)) or 1.0
+        long = long_rows is not None and state.step >= t.steps - t.long_steps
+        rows, batch, seq = (
+            (long_rows, t.long_batch_size, t.long_seq_len) if long else (train_rows, t.batch_size, t.seq_len)
+        )
+        assert rows is not None
+        idx = rng.integers(0, len(rows), size=(t.accum, batch))
+        total_w = float(sum(rows.weight[i, 1:].sum() for i in idx)) or 1.0
         grads: Params = {}
         loss = 0.0
         for micro in idx:
             shards = [s for s in np.array_split(micro, threads) if s.size]
-            part, g = sharded_grads(params, cfg, train_rows, shards, total_w, pool)
+            part, g = sharded_grads(params, cfg, rows, shards, total_w, pool)
             loss += part
             for k, v in g.items():
                 if k in grads:
@@ -524,7 +537,7 @@ def _loop(
             rec["eval"] = ev
         state.history.append(rec)
         if on_step is not None:
-            on_step(StepReport(state.step, loss, lr, norm, t.accum * t.batch_size * t.seq_len / dt, ev))
+            on_step(StepReport(state.step, loss, lr, norm, t.accum * batch * seq / dt, ev))
         if on_checkpoint is not None and (state.step % checkpoint_every == 0 or state.step == t.steps):
             on_checkpoint()
 
