@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from click.testing import CliRunner
 
 from agentshell.cli.app import build_cli
 from agentshell.config import ConfigError, config_path, effective_values, load_config
+from agentshell.errors import EXIT_USAGE
 
 FILE = """\
 model = "file-model"
@@ -145,3 +149,33 @@ def test_a_mistyped_key_gets_a_did_you_mean(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(ConfigError) as info:
         load_config()
     assert str(info.value) == f"invalid setting max_turn (from file:{path}): no such setting; did you mean max_turns?"
+
+
+@pytest.mark.parametrize("command", [["config", "show"], ["launch", "-p", "hi"]])
+def test_agent_config_naming_a_missing_file_is_one_line_not_the_defaults(tmp_path: Path, command: list[str]) -> None:
+    """A typo in AGENT_CONFIG would otherwise run with defaults (another model, another permission mode) unnoticed."""
+    missing = tmp_path / "no-such-config.toml"
+    done = subprocess.run(
+        [sys.executable, "-m", "agentshell", *command],
+        env={**os.environ, "AGENT_CONFIG": str(missing)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert done.stderr.splitlines() == [
+        f"agent: error: AGENT_CONFIG names {missing}, which does not exist; "
+        "create it, or unset AGENT_CONFIG to use the default config file"
+    ]
+    assert done.stdout == ""
+
+
+def test_agent_config_may_name_a_file_still_to_be_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`agent config path` and `agent mcp add` name or create the file; only reading it needs it to exist."""
+    target = tmp_path / "new" / "config.toml"
+    monkeypatch.setenv("AGENT_CONFIG", str(target))
+    assert CliRunner().invoke(build_cli(), ["config", "path"]).exit_code == 0
+    added = CliRunner().invoke(build_cli(), ["mcp", "add", "time", "--", "uvx", "mcp-server-time"])
+    assert added.exit_code == 0, added.output
+    assert load_config(environ={}).settings.mcp_servers["time"].command == "uvx"

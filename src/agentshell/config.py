@@ -4,7 +4,7 @@ Each layer overrides the one before it, key by key:
 
 1. defaults (the :class:`Settings` field defaults);
 2. the TOML file, ``$XDG_CONFIG_HOME/agentshell/config.toml`` (``agent config path``), or the file
-   named by ``AGENT_CONFIG``;
+   named by ``AGENT_CONFIG``, which must then exist (the default file may be missing: defaults apply);
 3. environment variables: the agent's own (:data:`ENV_VARS`: ``AGENT_MODEL``...) and those each
    installed backend declares in its manifest (``OLLAMA_HOST``...), see :func:`environment_variables`;
 4. flags given on the command line (``--model``, ``--permission-mode``...; ``--host`` and the other
@@ -236,6 +236,11 @@ def load_config(
 
     if path.exists() and not path.is_file():
         raise ConfigError(f"{path} is not a file; remove it, or point AGENT_CONFIG at a TOML file")
+    if not path.exists() and os.environ.get("AGENT_CONFIG"):  # a typo must not mean the defaults, unnoticed
+        raise ConfigError(
+            f"AGENT_CONFIG names {path}, which does not exist; "
+            "create it, or unset AGENT_CONFIG to use the default config file"
+        )
     if path.is_file():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
