@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from agentshell import __version__, registry
-from agentshell.cli.failures import classify
+from agentshell.api.failures import classify
 from agentshell.config import agent_host, credential_env_vars, data_dir, load_config
 from agentshell.errors import EXIT_USAGE
 from agentshell.protocol import HOST_OPTION, BackendManifest, Host

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agentshell import registry
-from agentshell.cli.failures import classify
+from agentshell.api.failures import classify
 from agentshell.errors import EXIT_USAGE
 from agentshell.protocol import CATCH_ALL_PRIORITY, BackendManifest
 from agentshell.testing.scripted import ScriptedBackend

@@ -126,12 +126,10 @@ def test_cancel_from_another_thread_stops_a_long_stream_like_ctrl_c(tmp_path: Pa
     with open_agent(tmp_path, model) as agent:
         timer = threading.Timer(0.4, agent.cancel)
         timer.start()
-        started = time.monotonic()
         result = agent.run("talk", on_event=seen.append)
-        took = time.monotonic() - started
         timer.join()
-        assert result.stop_reason == "interrupted" and result.exit_code == 130 and took < 3.0
-        assert 3 < sum(isinstance(e, TextEvent) for e in seen) < 200
+        assert result.stop_reason == "interrupted" and result.exit_code == 130
+        assert 3 < sum(isinstance(e, TextEvent) for e in seen) < 200  # stopped mid-stream, by the cancel
         last = agent.messages[-1]
         assert last.role == "assistant" and last.interrupted and last.content.startswith("t0 t1 ")
         assert agent.cancel() is False  # nothing runs now
@@ -217,3 +215,73 @@ def test_what_cannot_work_says_so_in_one_line(tmp_path: Path) -> None:
     agent.close()
     with pytest.raises(UserError, match="closed"):
         agent.run("hello")
+
+
+class Recorder:
+    """A loop observer (loop/ports.py), as the shell's renderer is one."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def on_event(self, event: Any) -> None:
+        self.calls.append(f"event:{event.type}")
+
+    def on_tool_start(self, call: Any) -> None:
+        self.calls.append(f"start:{call.id}")
+
+    def on_tool_result(self, call: Any, result: Any) -> None:
+        self.calls.append(f"result:{call.id}")
+
+    def on_turn_end(self, status: Any) -> None:
+        self.calls.append(f"turn:{status.backend}")
+
+
+def test_an_observer_gets_the_loops_callbacks_and_its_notices(tmp_path: Path) -> None:
+    notice = {"type": "notice", "level": "warning", "text": "slow server"}
+    model = write_script(tmp_path, [[notice, call("bash", command="echo hi")], [text("ok")]])
+    notices: list[str] = []
+    observer = Recorder()
+    with open_agent(tmp_path, model, allow=["bash(echo *)"], on_notice=notices.append) as agent:
+        events: list[StreamEvent] = []
+        result = agent.run("go", on_event=events.append, observer=observer)
+        assert result.result == "ok" and types(events)[-1] == "result"  # the events come as well
+        assert observer.calls[:3] == ["event:notice", "event:tool_call", "event:done"]
+        assert observer.calls[3:] == [
+            "turn:scripted",
+            "start:c1",
+            "result:c1",
+            "event:text",
+            "event:done",
+            "turn:scripted",
+        ]
+        assert notices == []  # the observer had the loop's notice
+    with open_agent(
+        tmp_path, write_script(tmp_path, [[notice, text("x")]], "n.json"), on_notice=notices.append
+    ) as plain:
+        plain.run("go")
+    assert notices == ["warning: slow server"]  # without an observer, a notice is a line
+
+
+def test_a_no_can_end_the_run_and_a_new_session_starts_over(tmp_path: Path) -> None:
+    model = write_script(
+        tmp_path,
+        [[call("bash", "a", command="echo one"), call("bash", "b", command="echo two")], [text("fine")]],
+    )
+    agent: Agent
+
+    def approve(request: ApprovalRequest) -> Any:
+        agent.stop_after_call("the user will say what to do instead")
+        return "no"
+
+    with open_agent(tmp_path, model, approve=approve) as agent:
+        events: list[StreamEvent] = []
+        declined = agent.run("go", on_event=events.append)
+        assert declined.stop_reason == "declined" and declined.is_error
+        results = [e for e in events if isinstance(e, ToolResultEvent)]
+        assert [r.id for r in results] == ["a", "b"] and "not run" in results[1].output  # b was never asked about
+        first = agent.session_id
+        assert agent.compact() is None  # nothing old enough to summarize
+        agent.new_session()
+        assert agent.session_id != first and agent.messages == ()
+        assert agent.run("hello").result == "fine"
+        assert [m.content for m in agent.messages] == ["hello", "fine"]

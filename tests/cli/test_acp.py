@@ -6,7 +6,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -110,21 +109,19 @@ def test_cancel_stops_a_long_stream_and_the_session_goes_on(tmp_path: Path) -> N
     model = write_script(tmp_path, [tokens, [text("after")]])
     editor = Editor()
 
-    async def main() -> tuple[schema.PromptResponse, float, schema.PromptResponse]:
+    async def main() -> tuple[schema.PromptResponse, schema.PromptResponse]:
         async with agent_acp(editor, tmp_path, "--model", model) as (conn, _):
             new = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
             talking = asyncio.create_task(conn.prompt(session_id=new.session_id, prompt=ask("talk")))
             await editor.until(lambda: len(editor.of("agent_message_chunk")) >= 5)
-            started = time.monotonic()
             await conn.cancel(session_id=new.session_id)
-            cancelled = await talking
-            took = time.monotonic() - started
-            return cancelled, took, await conn.prompt(session_id=new.session_id, prompt=ask("again"))
+            return await talking, await conn.prompt(session_id=new.session_id, prompt=ask("again"))
 
-    cancelled, took, again = run(main())
-    assert cancelled.stop_reason == "cancelled" and took < 2.0
+    cancelled, again = run(main())
+    assert cancelled.stop_reason == "cancelled"
     assert again.stop_reason == "end_turn" and editor.text().endswith("after")
-    assert len(editor.of("agent_message_chunk")) < 300
+    first = editor.text().removesuffix("after")
+    assert first.startswith("t0 t1 t2 t3 t4 ") and "t399 " not in first  # the cancel ended the stream, not the model
 
 
 def test_cancel_while_a_question_waits_and_while_a_command_runs(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""cli/failures.py: an error's class alone decides its exit code and its line; its module and name do not."""
+"""api/failures.py (and cli/failures.py): an error's class alone decides its exit code and its line, not its name."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 import agentshell
 from agentshell import errors
-from agentshell.cli.failures import classify, user_errors
+from agentshell.api.failures import classify
+from agentshell.cli.failures import user_errors
 from agentshell.config import ConfigError
 from agentshell.errors import (
     EXIT_FAILURE,

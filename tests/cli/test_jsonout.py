@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from agentshell.cli.jsonout import StreamJsonWriter, TextEvent, ThinkingEvent, dump_redacted, stream_event_adapter
+from agentshell.api.events import TextEvent, ThinkingEvent, event_adapter
+from agentshell.cli.jsonout import StreamJsonWriter, dump_redacted
 from agentshell.protocol import TextDelta, ThinkingDelta
 
 
@@ -18,7 +19,7 @@ def test_delta_lines_match_the_models(text: str) -> None:
     writer.on_event(ThinkingDelta(text=text))
     lines = out.getvalue().splitlines()
     assert lines == [dump_redacted(TextEvent(text=text)), dump_redacted(ThinkingEvent(text=text))]
-    assert stream_event_adapter.validate_json(lines[0]) == TextEvent(text=text)
+    assert event_adapter().validate_json(lines[0]) == TextEvent(text=text)
 
 
 def test_secrets_in_deltas_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:

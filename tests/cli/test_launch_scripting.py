@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentshell.cli.jsonout import ResultEvent, stream_event_adapter
+from agentshell.api.events import ResultEvent, event_adapter
 from agentshell.session import SessionStore
 from tests.cli.launch_support import call, run_agent, text, write_script
 
@@ -66,7 +66,7 @@ def test_stream_json_events_follow_the_schema_in_order(tmp_path: Path) -> None:
     model = write_script(tmp_path, script)
     proc = run_agent("launch", "-m", model, "-p", "read", "--output-format", "stream-json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    events = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
+    events = [event_adapter().validate_json(line) for line in proc.stdout.splitlines()]
     assert [e.type for e in events] == [
         "init",
         "thinking",
@@ -86,7 +86,7 @@ def test_stream_json_events_follow_the_schema_in_order(tmp_path: Path) -> None:
 
 
 def test_json_schema_is_exported() -> None:
-    from agentshell.cli.jsonout import agent_output_schema
+    from agentshell.api import agent_output_schema
 
     schema = agent_output_schema()
     kinds = {variant["$ref"].rsplit("/", 1)[-1] for variant in schema["oneOf"]}
@@ -128,6 +128,28 @@ def test_a_denied_write_is_listed_in_the_json_result_and_on_stderr(tmp_path: Pat
     # Tool activity goes to stderr whether or not it is a terminal (here it is a pipe), one line per call.
     assert "agent: write notes.txt · denied\n" in proc.stderr
     assert "agent: read x · " in proc.stderr
+
+
+def test_a_call_a_pretooluse_hook_blocked_is_a_permission_denial_too(tmp_path: Path, isolated_user_dirs: Path) -> None:
+    """A hook's refusal is a denial like the gate's: a script checking ``permission_denials`` sees both."""
+    config = isolated_user_dirs / "config" / "agentshell" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[[hooks.PreToolUse]]\nmatcher = "bash"\ncommand = "echo no shell today >&2; exit 2"\n')
+    model = write_script(
+        tmp_path,
+        [[call("bash", "b1", command="echo hi"), call("write_file", "w1", path="a.txt", content="x")], *ANSWER],
+    )
+    proc = run_agent("launch", "-m", model, "-p", "go", "--output-format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = ResultEvent.model_validate_json(proc.stdout)
+    assert [(d.id, d.name) for d in result.permission_denials] == [("b1", "bash"), ("w1", "write_file")]
+    hook, gate = result.permission_denials
+    assert (
+        hook.arguments == {"command": "echo hi"}
+        and hook.message == "error: blocked by a PreToolUse hook: no shell today"
+    )
+    assert "needs approval" in gate.message
+    assert [c.id for c in result.tool_calls] == ["b1", "w1"]  # both were asked for; neither ran
 
 
 def test_text_output_keeps_stdout_to_the_answer_and_tools_on_stderr(tmp_path: Path) -> None:
@@ -237,7 +259,7 @@ def test_malformed_tool_call_is_answered_and_the_run_goes_on(tmp_path: Path) -> 
     model = write_script(tmp_path, [[bad], *ANSWER])
     proc = run_agent("launch", "-m", model, "-p", "go", "--output-format", "stream-json", "--debug", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    events = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
+    events = [event_adapter().validate_json(line) for line in proc.stdout.splitlines()]
     assert [e.type for e in events] == ["init", "tool_call", "tool_result", "text", "text", "result"]
     assert events[1].type == "tool_call" and events[1].id == "m1"
     assert events[2].type == "tool_result" and events[2].is_error and "unclosed JSON" in events[2].output
@@ -246,7 +268,7 @@ def test_malformed_tool_call_is_answered_and_the_run_goes_on(tmp_path: Path) -> 
 def test_a_run_that_cannot_start_is_an_error_event_then_the_result(tmp_path: Path) -> None:
     proc = run_agent("launch", "-m", "scripted:absent.json", "-p", "hi", "--output-format", "stream-json", cwd=tmp_path)
     assert proc.returncode == 1
-    error, result = [stream_event_adapter.validate_json(line) for line in proc.stdout.splitlines()]
+    error, result = [event_adapter().validate_json(line) for line in proc.stdout.splitlines()]
     assert error.type == "error" and error.kind == "ModelNotFound" and "absent.json" in error.message
     assert result.type == "result" and result.is_error and result.exit_code == 1 and result.error == error.message
 

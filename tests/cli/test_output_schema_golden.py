@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agentshell.cli.jsonout import agent_output_schema
+from agentshell.api import agent_output_schema
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "agent_output_schema.json"
 

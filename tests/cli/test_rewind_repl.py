@@ -43,7 +43,7 @@ def test_rewind_lists_the_requests_and_restores_code_and_conversation(tmp_path: 
     assert "   1  first  a.txt" in out and "   2  second  a.txt, out/data.bin" in out
     assert not (ws / "a.txt").exists() and not (ws / "out").exists()
     assert (ws / "keep.txt").read_text() == "the user's\n"
-    assert shell.agent is not None and shell.agent.messages == []
+    assert shell.agent is not None and shell.agent.messages == ()
     assert "the conversation is back to before request 1: first" in out
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from tests.cli.launch_support import text, write_script
 
 HEAVY_LIBRARIES = ("numpy", "llama_cpp", "ollama", "httpx", "openai", "gguf")
 BACKEND_LIBRARIES = (
@@ -45,3 +48,19 @@ def test_no_backend_library_on_startup_paths(argv: list[str]) -> None:
     assert not loaded & forbidden, sorted(loaded & forbidden)
     if argv == ["--version"]:
         assert not loaded & {"typer", "click", "rich", "pydantic"}, "the --version fast path grew"
+
+
+def test_a_text_run_imports_no_json_writer_no_shell_and_no_editor_protocol(tmp_path: Path) -> None:
+    """-p with text output goes through the API (agentshell.api) and loads only what it shows: no JSON writing,
+    no custom-command machinery, no REPL rendering, no ACP SDK (benchmarks/ollama_stream.py measures the rest)."""
+    model = write_script(tmp_path, [[text("hello")]])
+    argv = ["launch", "-m", model, "-p", "hi"]
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True, timeout=60, cwd=tmp_path
+    )
+    report = json.loads(proc.stdout)
+    assert report["code"] in (0, None) and report["out"] == "hello\n"
+    loaded = set(report["modules"])
+    assert {"agentshell.api.agent", "agentshell.api.events"} <= loaded  # built on the API
+    unwanted = {"agentshell.cli.jsonout", "agentshell.cli.custom_commands", "agentshell.cli.render", "acp"}
+    assert not loaded & unwanted, sorted(loaded & unwanted)

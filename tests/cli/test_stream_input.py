@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from agentshell.cli.jsonout import stream_event_adapter
+from agentshell.api.events import event_adapter
 from agentshell.session import SessionStore
 from tests.cli.launch_support import agent_command, call, run_agent, sigint_default, text, write_script
 
@@ -21,7 +21,7 @@ def user(content: Any) -> str:
 def events(stdout: str) -> list[dict[str, Any]]:
     parsed = [json.loads(line) for line in stdout.splitlines()]
     for event in parsed:
-        stream_event_adapter.validate_python(event)  # every line follows the output schema
+        event_adapter().validate_python(event)  # every line follows the output schema
     return parsed
 
 

@@ -11,12 +11,12 @@
 
 Everything a program may rely on is named in ``__all__`` (kept sorted, and pinned by
 tests/api/test_public_surface.py); the rest of agentshell may change without notice. The events are
-the objects ``--output-format stream-json`` prints (docs/scripting.md), and ``agent acp`` and
-stream-json input are built on this API. docs/embedding.md is the guide.
+the objects ``--output-format stream-json`` prints (docs/scripting.md). ``agent launch`` (-p, stream-json
+input, the shell) and ``agent acp`` are built on this API. docs/embedding.md is the guide.
 """
 
 from agentshell.api.agent import Agent, Approver, EventSink, NoticeSink, open_agent
-from agentshell.cli.jsonout import (
+from agentshell.api.events import (
     SCHEMA_VERSION,
     CheckpointEvent,
     ErrorEvent,

@@ -1,8 +1,9 @@
-"""One agent for one workspace and one conversation: what ``agent acp``, stream-json input and programs drive.
+"""One agent for one workspace and one conversation: what ``agent launch`` (-p, stream-json, the shell),
+``agent acp`` and programs drive.
 
 :func:`open_agent` builds it the way ``agent launch`` does (config file, environment,
 options; the session, the backend, the tools behind the permission gate,
-checkpoints, the sandbox), so an embedded agent behaves like the command.
+checkpoints, the sandbox: api/assembly.py), so an embedded agent behaves like the command.
 :meth:`Agent.run` answers one prompt and reports it as the events stream-json
 prints; :meth:`Agent.stream` is the same as an iterator. docs/embedding.md is the guide.
 """
@@ -17,16 +18,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentshell.api.events import ErrorEvent, InitEvent, ResultEvent, ToolCallEvent, build_result
 from agentshell.api.interrupt import RunInterrupter, absorb_late_interrupt
 from agentshell.api.relay import EventRelay
-from agentshell.cli.jsonout import ErrorEvent, InitEvent, ResultEvent, ToolCallEvent, build_result
-from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from agentshell.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from agentshell.permissions.modes import PERMISSION_MODES, PermissionMode
 
 if TYPE_CHECKING:
-    from agentshell.cli.assemble import Assembly, LaunchOptions
-    from agentshell.cli.jsonout import StreamEvent
+    from agentshell.api.assembly import Assembly, LaunchOptions, PickSession
+    from agentshell.api.events import StreamEvent
     from agentshell.loop.agent import Agent as Loop
+    from agentshell.loop.ports import Observer
     from agentshell.permissions.gate import Approval, ApprovalRequest
     from agentshell.protocol import Message, ThinkLevel
 
@@ -70,7 +72,7 @@ def open_agent(
     Raises :class:`~agentshell.errors.UserError` or :class:`~agentshell.protocol.BackendFailure`
     (one line each) when the agent cannot be built: bad options, unknown model or session, server down.
     """
-    from agentshell.cli.assemble import LaunchOptions
+    from agentshell.api.assembly import LaunchOptions
 
     options = LaunchOptions(
         model=model,
@@ -97,10 +99,11 @@ class Agent:
     """A conversation in a workspace with a model, tools and a permission mode; one run at a time.
 
     Use it as a context manager, or call :meth:`close`: the session file stays locked while it is open.
+    ``agent launch`` (-p, stream-json input, the shell) and ``agent acp`` are built on it.
     """
 
     def __init__(self, parts: Assembly, *, on_notice: NoticeSink | None = None) -> None:
-        """Prefer :func:`open_agent`; this takes parts already built by ``cli/assemble.py``."""
+        """Prefer :func:`open_agent`; this takes parts already built by api/assembly.py."""
         from agentshell.loop.agent import Agent as Loop
         from agentshell.loop.limits import Limits
 
@@ -131,13 +134,19 @@ class Agent:
 
     @classmethod
     def from_options(
-        cls, options: LaunchOptions, *, approve: Approver | None = None, on_notice: NoticeSink | None = None
+        cls,
+        options: LaunchOptions,
+        *,
+        approve: Approver | None = None,
+        on_notice: NoticeSink | None = None,
+        pick: PickSession | None = None,
     ) -> Agent:
-        """From ``agent launch``'s options, as the agent's own front ends build it."""
-        from agentshell.cli.assemble import assemble
+        """From ``agent launch``'s options, as the agent's own front ends build it; ``pick`` chooses the
+        session when ``options.resume`` is "" (``--resume`` without an id), None when nobody can choose."""
+        from agentshell.api.assembly import assemble
 
         notice = on_notice or _ignore
-        return cls(assemble(options, ask=approve, notice=notice), on_notice=notice)
+        return cls(assemble(options, ask=approve, notice=notice, pick=pick), on_notice=notice)
 
     # ------------------------------------------------------------------ what it is
 
@@ -185,6 +194,17 @@ class Agent:
         """The tool call being checked or run now: which call an approval question is about."""
         return self._relay.current
 
+    @property
+    def parts(self) -> Assembly:
+        """The pieces under the API (api/assembly.py), for what only agentshell's own front ends do with them
+        (custom commands, ``/undo`` and ``/rewind``); not part of the public surface, they may change."""
+        return self._parts
+
+    @property
+    def loop(self) -> Loop:
+        """The agent loop (loop/agent.py) the runs go through; as :attr:`parts`, not part of the public surface."""
+        return self._loop
+
     def init_event(self) -> InitEvent:
         """The ``init`` event stream-json starts with."""
         return InitEvent(
@@ -198,24 +218,25 @@ class Agent:
 
     # ------------------------------------------------------------------ runs
 
-    def run(self, prompt: str, on_event: EventSink | None = None) -> ResultEvent:
+    def run(self, prompt: str, on_event: EventSink | None = None, *, observer: Observer | None = None) -> ResultEvent:
         """Answer ``prompt``, going on with the conversation; returns the ``result`` event.
 
         Never raises for what ends a run (backend failure, turn limit, cancel, Ctrl-C): the result
         says it (``is_error``, ``error``, ``stop_reason``, ``exit_code``), after an ``error`` event.
-        ``on_event`` gets every event in order, in this thread, the result last.
+        ``on_event`` gets every event in order, in this thread, the result last. ``observer``, for a
+        front end that draws more than the events carry (the shell), gets the loop's own callbacks
+        (loop/ports.py) before the event each becomes, and the loop's notices instead of ``on_notice``.
         """
         if not prompt.strip():
             raise UsageError("the prompt is empty")
         self._enter()
         sink = on_event or (lambda event: None)
-        self._relay.sink = sink
+        self._relay.begin(sink, observer)
         started = time.monotonic()
         try:
             result = self._interruptible(prompt, started)
         finally:
-            self._relay.sink = lambda event: None
-            self._relay.current = None
+            self._relay.end()
             self._busy.release()
         sink(result)
         return result
@@ -248,6 +269,12 @@ class Agent:
         ``stop_reason`` "interrupted". False when nothing was running."""
         return self._interrupter.interrupt()
 
+    def stop_after_call(self, reason: str) -> None:
+        """From an approval callback: once the call asked about is answered, end the run (its other calls are
+        not run, the model is told ``reason``; ``stop_reason`` "declined"). The shell does this after a "no",
+        so the user says what to do instead rather than the model guessing on."""
+        self._loop.stop_after_call(reason)
+
     # ------------------------------------------------------------------ settings
 
     def set_model(self, model: str, backend: str | None = None) -> None:
@@ -271,11 +298,30 @@ class Agent:
             self._checkpoints_for_later = False
             self._start_checkpoints()
         if mode == "yolo" and parts.tools.ctx.sandbox is None and parts.config.settings.sandbox is None:
-            from agentshell.cli import sandboxing
+            from agentshell.api import sandboxing
 
             yolo = parts.config.settings.model_copy(update={"permission_mode": "yolo"})
             parts.tools.ctx.sandbox = sandboxing.open_for_run(yolo, parts.workspace, self._notice)
         parts.gate.mode = mode
+
+    def new_session(self) -> None:
+        """Start the conversation over in a new session, as ``/clear`` does; the old one stays on disk."""
+        self._enter()
+        try:
+            self._parts.fresh_session()
+            self._loop.messages = []
+            self._loop.session = self._parts.session
+        finally:
+            self._busy.release()
+
+    def compact(self) -> str | None:
+        """Summarize the older turns now to free context, as ``/compact`` does; returns the note for the user
+        (None when there was nothing to compact). Raises a ``BackendFailure`` when the model cannot answer."""
+        self._enter()
+        try:
+            return self._loop.compact()
+        finally:
+            self._busy.release()
 
     def close(self) -> None:
         """Release the session (its file stays, ``resume`` goes on with it). Safe to call twice."""
@@ -321,17 +367,20 @@ class Agent:
         return result
 
     def _run(self, prompt: str, started: float) -> ResultEvent:
-        from agentshell.cli.failures import classify
-        from agentshell.loop.limits import LoopExit
-
         parts = self._parts
         code, error, kind = EXIT_OK, None, ""
         try:
             parts.checkpoints.begin_request(parts.session.id, prompt, len(self._loop.messages))
             self._loop.run(prompt)
         except (Exception, KeyboardInterrupt) as exc:  # whatever ends the run (a full disk, a bug), a result follows
-            bug = f"internal error: {type(exc).__name__}: {exc} (please report this)"
-            code, error = classify(exc) or (EXIT_FAILURE, bug)
+            from agentshell.api.failures import describe
+            from agentshell.loop.limits import LoopExit
+
+            if parts.debug:  # --debug: where it happened, as the command line shows it for any failure
+                import traceback
+
+                self._notice("debug: " + "".join(traceback.format_exception(exc)).rstrip())
+            code, error = describe(exc)
             kind = type(exc).__name__
             self._loop.outcome.stop_reason = exc.stop_reason if isinstance(exc, LoopExit) else "error"
         return self._result(started, code, error, kind)
@@ -350,6 +399,7 @@ class Agent:
             duration_ms=int((time.monotonic() - started) * 1000),
             exit_code=code,
             error=error,
+            blocked=self._relay.blocked,
         )
 
     def _start_checkpoints(self) -> None:
@@ -360,3 +410,22 @@ class Agent:
         checkpoints.listeners.extend([parts.record_checkpoint, self._relay.on_checkpoint])
         parts.checkpoints = checkpoints
         self._loop.tools = checkpoints.guard(parts.tools)
+
+
+def not_started(exc: BaseException, options: LaunchOptions, duration_ms: int) -> tuple[ErrorEvent, ResultEvent]:
+    """The ``error`` and ``result`` a run that could not start ends with (server down, unknown model or
+    session): a reader of json or stream-json always gets a result (docs/scripting.md)."""
+    from agentshell.api.failures import describe
+    from agentshell.loop.outcomes import RunOutcome
+
+    code, error = describe(exc)
+    result = build_result(
+        RunOutcome(stop_reason="error"),
+        session_id=None,
+        backend=options.backend or "",
+        model=options.model or "",
+        duration_ms=duration_ms,
+        exit_code=code,
+        error=error,
+    )
+    return ErrorEvent(message=error, kind=type(exc).__name__, exit_code=code), result

@@ -1,6 +1,6 @@
 """``agent acp``: serve the Agent Client Protocol on stdio, for editors such as Zed (docs/acp.md).
 
-Only Typer is imported here; the SDK, the loop and the backends load when the editor starts the server.
+Only Typer is imported here; the SDK, the API, the loop and the backends load when the editor starts the server.
 """
 
 from __future__ import annotations
@@ -41,30 +41,28 @@ def acp(
 
     Diagnostics go to stderr, the editor's log. Set-up for Zed: docs/acp.md.
     """
-    from agentshell.cli.assemble import LaunchOptions
+    from agentshell.cli.assemble import launch_options
     from agentshell.cli.failures import user_errors
 
-    template = LaunchOptions(
+    template = launch_options(
         model=model,
         backend=backend,
         max_turns=max_turns,
         permission_mode=permission_mode,
-        allow=tuple(allow or ()),
-        deny=tuple(deny or ()),
-        backend_flags={"host": host, "base_url": base_url, "gpu_layers": gpu_layers},
-        think=think.value if think else None,
+        allow=allow,
+        deny=deny,
+        host=host,
+        base_url=base_url,
+        gpu_layers=gpu_layers,
+        think=think,
         temperature=temperature,
         seed=seed,
         debug=debug,
         sandbox=sandbox,
-        sandbox_allow_net=tuple(sandbox_allow_net or ()),
+        sandbox_allow_net=sandbox_allow_net,
     )
     with user_errors(debug):
-        from agentshell.config import load_config
-        from agentshell.permissions.gate import check_rules
-
-        load_config(template.flags(), backend_flags=template.backend_flags)  # a bad flag fails now, not per session
-        check_rules([*template.allow, *template.deny])
+        template.check()  # a bad flag fails now, not per session
         from agentshell.cli.acp_server import serve
 
         code = serve(template)

@@ -16,8 +16,8 @@ from typing import Any
 from acp import schema
 from pydantic import ValidationError
 
+from agentshell.api.assembly import LaunchOptions
 from agentshell.cli.acp_session import invalid
-from agentshell.cli.assemble import LaunchOptions
 from agentshell.extensions.settings import McpServerConfig
 
 EditorServer = schema.HttpMcpServer | schema.SseMcpServer | schema.AcpMcpServer | schema.McpServerStdio

@@ -35,13 +35,14 @@ from agentshell.cli.acp_mcp import EditorServer, SessionLaunchOptions, editor_se
 from agentshell.cli.acp_session import config_options, invalid, mode_state, model_choices, request_error
 from agentshell.cli.acp_transport import MAX_MESSAGE_BYTES, StdioTransport
 from agentshell.cli.acp_updates import ContentBlock, Update, UpdateRelay, history_updates, prompt_text
+from agentshell.cli.assemble import stderr_notice
 from agentshell.errors import EXIT_INTERRUPTED, EXIT_TURN_LIMIT
 from agentshell.permissions.modes import PERMISSION_MODES
 
 if TYPE_CHECKING:
     from acp.interfaces import Client
 
-    from agentshell.cli.assemble import LaunchOptions
+    from agentshell.api.assembly import LaunchOptions
     from agentshell.permissions.gate import Approval
 
 T = TypeVar("T")
@@ -354,7 +355,7 @@ class AcpServer:
         holder: list[AcpSession] = []
         try:
             agent = await asyncio.to_thread(
-                Agent.from_options, options, approve=self._approver(holder), on_notice=_notice
+                Agent.from_options, options, approve=self._approver(holder), on_notice=stderr_notice
             )
         except Exception as exc:
             raise request_error(exc) from None
@@ -398,12 +399,6 @@ class AcpServer:
                 pass  # the editor has gone; the session ends when stdin closes
             finally:
                 self._outbox.task_done()
-
-
-def _notice(line: str) -> None:
-    if not line.startswith("loading:"):
-        sys.stderr.write(f"agent: {line}\n")
-        sys.stderr.flush()
 
 
 # ---------------------------------------------------------------------------------------- the process

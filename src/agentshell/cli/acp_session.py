@@ -15,7 +15,7 @@ from agentshell.errors import EXIT_USAGE
 
 if TYPE_CHECKING:
     from agentshell.api import Agent
-    from agentshell.cli.assemble import LaunchOptions
+    from agentshell.api.assembly import LaunchOptions
 
 MODES = {
     "ask": ("Ask", "Reads run; edits and commands ask first."),
@@ -89,11 +89,11 @@ def model_choices(template: LaunchOptions) -> list[str]:
 
 def request_error(exc: BaseException) -> RequestError:
     """A failure as the JSON-RPC error the editor shows: the command line's one line as its message."""
-    from agentshell.cli.failures import classify
+    from agentshell.api.failures import describe
 
     if isinstance(exc, RequestError):
         return exc
-    code, line = classify(exc) or (1, f"internal error: {type(exc).__name__}: {exc} (please report this)")
+    code, line = describe(exc)
     return RequestError(-32602 if code == EXIT_USAGE else -32603, line, {"kind": type(exc).__name__})
 
 

@@ -22,9 +22,9 @@ from acp.helpers import (
     update_user_message_text,
 )
 
+from agentshell.api import TextEvent, ThinkingEvent, ToolCallEvent, ToolResultEvent
 from agentshell.cli.acp_diff import edit_texts
 from agentshell.cli.calltitle import call_title
-from agentshell.cli.jsonout import TextEvent, ThinkingEvent, ToolCallEvent, ToolResultEvent
 from agentshell.protocol import ToolCallRequest
 from agentshell.redact import redact
 

@@ -18,7 +18,7 @@ from agentshell.permissions.gate import Rule
 from agentshell.tools.base import ToolError
 
 if TYPE_CHECKING:
-    from agentshell.cli.assemble import Assembly
+    from agentshell.api.assembly import Assembly
     from agentshell.loop.agent import Agent
 
 

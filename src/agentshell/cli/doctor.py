@@ -107,7 +107,7 @@ def check_config() -> tuple[Check, Config | None]:
 
 def check_sandbox(settings: Settings) -> Check:
     """Whether bash calls can run in the OS sandbox, and whether they will (docs/tools-and-permissions.md#sandbox)."""
-    from agentshell.cli.sandboxing import wanted
+    from agentshell.api.sandboxing import wanted
     from agentshell.tools.sandbox import probe
 
     found = probe()

@@ -1,9 +1,8 @@
 """From an exception to one line on stderr and an exit code a script can branch on.
 
-The exit codes and the error tree are defined in :mod:`agentshell.errors`
-(docs/scripting.md lists them for people). Every command that talks to backends
-or sessions wraps its body in :func:`user_errors`, so no user mistake ever ends
-in a traceback.
+Which line and which code: :func:`agentshell.api.failures.classify`, the same the API reports in a run's
+``error`` event. Every command that talks to backends or sessions wraps its body in :func:`user_errors`,
+so no user mistake ever ends in a traceback.
 """
 
 from __future__ import annotations
@@ -13,25 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, UserError
-
-
-def classify(exc: BaseException) -> tuple[int, str] | None:
-    """(exit code, one line) for the errors users cause or meet; None for real bugs.
-
-    By class alone, never by module or class name: moving or renaming an error changes nothing here.
-    """
-    from agentshell.protocol import BackendFailure
-
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED, "interrupted"
-    if isinstance(exc, UserError):  # before BackendFailure: an unknown backend is both, and a usage error
-        return exc.exit_code, str(exc)
-    if isinstance(exc, BackendFailure):
-        return EXIT_FAILURE, str(exc)
-    if isinstance(exc, OSError):
-        return EXIT_FAILURE, f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}"
-    return None
+from agentshell.errors import EXIT_INTERRUPTED
 
 
 def fail(code: int, line: str) -> NoReturn:
@@ -51,11 +32,10 @@ def user_errors(debug: bool = False) -> Iterator[None]:
     except (SystemExit, GeneratorExit):
         raise
     except BaseException as exc:
-        known = classify(exc)
-        if known is None or debug:
+        from agentshell.api.failures import classify, describe  # the API only on the way out of a failure
+
+        if classify(exc) is None or debug:
             import traceback
 
             traceback.print_exc()
-        if known is None:
-            fail(EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (please report this)")
-        fail(*known)
+        fail(*describe(exc))

@@ -1,6 +1,7 @@
-"""``agent launch``: the interactive shell, or one scripted run with -p / stdin.
+"""``agent launch``: the interactive shell, or one scripted run with -p / stdin; both are clients of
+:class:`agentshell.api.Agent` (cli/repl.py, cli/scripting.py, cli/stream_input.py).
 
-Only Typer is imported here; the loop, the backends and rich are imported in
+Only Typer is imported here; the API, the loop, the backends and rich are imported in
 the command body, so ``agent launch --help`` stays fast.
 """
 
@@ -36,7 +37,7 @@ class LaunchCommand(TyperCommand):
             elif arg in self.OPTIONAL_VALUE:
                 following = next(rest, None)
                 if following is None or following.startswith("-"):
-                    given.append("")  # "" = choose interactively (LaunchOptions.resume)
+                    given.append("")  # "" = choose interactively (LaunchOptions.resume, api/assembly.py)
                 given.extend([following] if following is not None else [])
             elif arg in takes_value:
                 given.extend(v for v in [next(rest, None)] if v is not None)  # "-p -r" asks about "-r"
@@ -100,25 +101,27 @@ def launch(
 
     Exit codes: 0 ok, 1 backend or runtime failure, 2 usage error, 3 turn limit reached, 130 interrupted.
     """
-    from agentshell.cli.assemble import LaunchOptions
+    from agentshell.cli.assemble import launch_options
     from agentshell.cli.failures import user_errors
 
-    opts = LaunchOptions(
+    opts = launch_options(
         model=model,
         backend=backend,
         max_turns=max_turns,
         permission_mode=permission_mode,
-        allow=tuple(allow or ()),
-        deny=tuple(deny or ()),
-        continue_session=continue_session,
-        resume=resume,
-        backend_flags={"host": host, "base_url": base_url, "gpu_layers": gpu_layers},
-        think=think.value if think else None,
+        allow=allow,
+        deny=deny,
+        host=host,
+        base_url=base_url,
+        gpu_layers=gpu_layers,
+        think=think,
         temperature=temperature,
         seed=seed,
         debug=debug,
         sandbox=sandbox,
-        sandbox_allow_net=tuple(sandbox_allow_net or ()),
+        sandbox_allow_net=sandbox_allow_net,
+        continue_session=continue_session,
+        resume=resume,
     )
     with user_errors(debug):
         if input_format == "stream-json":

@@ -1,10 +1,11 @@
-"""The interactive shell: a prompt_toolkit prompt in front of the agent loop.
+"""The interactive shell: a prompt_toolkit prompt in front of :class:`agentshell.api.Agent`.
 
 Enter sends; Alt-Enter (or Esc then Enter), Ctrl-J or a trailing backslash add
 a line; pasted text keeps its newlines. History lives in the data directory.
 Ctrl-C while the model or a tool works cancels that turn and comes back here
 with the conversation intact; Ctrl-C at the prompt clears the line; Ctrl-D or
-``/exit`` quits.
+``/exit`` quits. The agent is the API's: the shell asks its approvals, draws its runs
+(cli/render.py, as the run's observer) and maps slash commands to its methods.
 """
 
 from __future__ import annotations
@@ -23,20 +24,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agentshell.api.agent import Agent
 from agentshell.cli import custom_commands
-from agentshell.cli.assemble import Assembly, LaunchOptions, assemble
 from agentshell.cli.render import TerminalRenderer
 from agentshell.cli.safe_text import one_line, terminal_safe
 from agentshell.cli.typeahead import held_keys, input_fd
 from agentshell.config import data_dir
-from agentshell.errors import EXIT_OK
-from agentshell.loop.agent import Agent
-from agentshell.loop.limits import Declined, Interrupted, Limits, LoopExit
+from agentshell.errors import EXIT_OK, UserError
 from agentshell.permissions.gate import Approval, ApprovalRequest
 from agentshell.protocol import BackendFailure
 from agentshell.tools.base import ToolError
 
 if TYPE_CHECKING:
+    from agentshell.api.assembly import Assembly, LaunchOptions
     from agentshell.extensions.commands import ExtensionCommand
     from agentshell.session import SessionSummary
 
@@ -133,8 +133,12 @@ class Shell:
         self.renderer = TerminalRenderer(console, err_console)  # notices, spinners and the status line: stderr
         # Approvals get their own prompt, on the same terminal, without history: answers are not prompts.
         self._questions: PromptSession[str] = PromptSession(input=prompt_session.input, output=prompt_session.output)
-        self.parts: Assembly | None = None
         self.agent: Agent | None = None
+
+    @property
+    def parts(self) -> Assembly | None:
+        """The agent's pieces, for custom commands, ``/undo`` and ``/rewind`` (custom_commands.py, rewind_shell.py)."""
+        return self.agent.parts if self.agent is not None else None
 
     def ask(self, request: ApprovalRequest) -> Approval:
         """The permission gate's approval question, one key: y, n (or Esc) or a. After "no" the turn stops,
@@ -170,20 +174,15 @@ class Shell:
         return {"input": self.prompt_session.input, "output": self.prompt_session.output}
 
     def start(self, opts: LaunchOptions) -> None:
-        self.parts = parts = assemble(opts, ask=self.ask, notice=self.notice, pick=self.pick_session)
+        self.agent = agent = Agent.from_options(opts, approve=self.ask, on_notice=self.notice, pick=self.pick_session)
+        parts = agent.parts
         if isinstance(self.prompt_session.completer, SlashCompleter):
             self.prompt_session.completer.extra = lambda: custom_commands.listing(parts, RESERVED)
         parts.tools.ctx.on_output = self.renderer.on_command_output  # a running command's last lines, live
-        messages = parts.session.messages if parts.session is not None else []
-        self.agent = Agent(
-            parts.backend, parts.model, parts.checkpoints.guard(parts.tools), self.renderer,
-            system_prompt=parts.system_prompt, options=parts.options,
-            limits=Limits(max_turns=parts.config.settings.max_turns), session=parts.session,
-            context=parts.context, messages=messages, hooks=parts.hooks,
-        )  # fmt: skip
+        messages = agent.messages
         resumed = f" · resumed {len(messages)} messages" if messages else ""
         self.console.print(
-            Text(f"agentshell · {parts.backend.name} · {parts.model} · session {parts.session.id}{resumed}", "bold"),
+            Text(f"agentshell · {agent.backend} · {agent.model} · session {agent.session_id}{resumed}", "bold"),
             Text("/help for commands, Ctrl-C cancels a turn, Ctrl-D quits", style="dim"),
             sep="\n",
         )
@@ -195,12 +194,12 @@ class Shell:
 
     def _small_model_note(self) -> None:
         """Say so before the first answer disappoints: a tiny window fills after one request."""
-        assert self.parts is not None
-        window = self.parts.info.context_length
+        assert self.agent is not None
+        window = self.agent.context_length
         if window is not None and window < SMALL_CONTEXT:
             self.console.print(
                 Text(
-                    f"{one_line(self.parts.model)} is a small demonstration model ({window:,}-token context): fine for "
+                    f"{one_line(self.agent.model)} is a small demonstration model ({window:,}-token context): fine for "
                     "trying the shell, not for real work. Pick a larger one with --model or /model "
                     "(`agent models` lists them).",
                     style="yellow",
@@ -209,8 +208,8 @@ class Shell:
 
     def goodbye(self) -> None:
         """Ctrl-D or /exit: say how to come back to this conversation."""
-        if self.parts is not None and self.parts.session.messages:
-            session_id = self.parts.session.id
+        if self.agent is not None and self.agent.messages:
+            session_id = self.agent.session_id
             self.console.print(Text(f"resume this conversation with: agent launch --resume {session_id}", "dim"))
 
     def loop(self) -> int:
@@ -236,18 +235,16 @@ class Shell:
         return None
 
     def turn(self, line: str) -> None:
-        assert self.agent is not None and self.parts is not None
-        self.parts.checkpoints.begin_request(self.parts.session.id, line, len(self.agent.messages))
-        try:
-            self.agent.run(line)
-        except (Interrupted, KeyboardInterrupt):
+        assert self.agent is not None
+        result = self.agent.run(line, observer=self.renderer)
+        if result.stop_reason == "interrupted":
             self.renderer.interrupted()
-        except Declined:
+        elif result.stop_reason == "declined":  # the user said no to a call (Shell.ask)
             self.renderer.reset()
             self.console.print(Text("declined · what should the agent do instead?", style="yellow"))
-        except (LoopExit, BackendFailure) as exc:
+        elif result.error is not None:
             self.renderer.reset()
-            self.console.print(Text(f"error: {terminal_safe(str(exc))}", style="red"))
+            self.console.print(Text(f"error: {terminal_safe(result.error)}", style="red"))
 
     def slash(self, line: str) -> str | None:
         assert self.agent is not None and self.parts is not None
@@ -269,7 +266,7 @@ class Shell:
             self.switch_model(arg)
         elif name == "/tools":
             table = Table("tool", "description", box=None)
-            for spec in self.parts.tools.specs():
+            for spec in self.parts.tools.specs():  # with their descriptions, which Agent.tools leaves out
                 first = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
                 table.add_row(Text(one_line(spec.name)), Text(one_line(first)))  # MCP tools describe themselves
             self.console.print(table)
@@ -280,9 +277,9 @@ class Shell:
 
             ask = self._questions.prompt
             if name == "/undo":
-                rewind_shell.undo(self.console, ask, self.parts, self.agent)
+                rewind_shell.undo(self.console, ask, self.parts, self.agent.loop)
             else:
-                rewind_shell.rewind(self.console, ask, self.parts, self.agent, arg)
+                rewind_shell.rewind(self.console, ask, self.parts, self.agent.loop, arg)
         elif name == "/compact":
             try:
                 note = self.agent.compact()
@@ -302,33 +299,30 @@ class Shell:
         for problem in command.problems:
             self.notice(f"warning: /{command.name}: {problem}; that rule is ignored")
         try:
-            with custom_commands.command_scope(self.parts, self.agent, command):
+            with custom_commands.command_scope(self.parts, self.agent.loop, command):
                 self.turn(command.expand(arg))
         except (ToolError, BackendFailure) as exc:
             self.console.print(Text(f"error: {terminal_safe(str(exc))}", style="red"))
 
     def switch_model(self, arg: str) -> None:
-        assert self.agent is not None and self.parts is not None
+        assert self.agent is not None
         if not arg:
-            self.console.print(Text(f"{self.parts.backend.name} · {one_line(self.parts.model)}"))
+            self.console.print(Text(f"{self.agent.backend} · {one_line(self.agent.model)}"))
             return
         try:
-            self.parts.switch(arg)
-        except BackendFailure as exc:
-            self.console.print(Text(f"error: {terminal_safe(str(exc))}; still on {self.parts.model}", style="red"))
+            self.agent.set_model(arg)
+        except (BackendFailure, UserError) as exc:
+            self.console.print(Text(f"error: {terminal_safe(str(exc))}; still on {self.agent.model}", style="red"))
             return
-        self.agent.switch(self.parts.backend, self.parts.model, self.parts.context)
-        self.console.print(Text(f"now on {self.parts.backend.name} · {self.parts.model}", style="green"))
+        self.console.print(Text(f"now on {self.agent.backend} · {self.agent.model}", style="green"))
         self._small_model_note()
 
     def clear(self) -> None:
-        assert self.agent is not None and self.parts is not None
-        self.parts.fresh_session()
-        self.agent.messages = []
-        self.agent.session = self.parts.session
+        assert self.agent is not None
+        self.agent.new_session()
         if self.console.is_terminal:
             self.console.clear()  # a fresh conversation on a fresh screen
-        self.console.print(Text(f"new conversation · session {self.parts.session.id}", style="dim"))
+        self.console.print(Text(f"new conversation · session {self.agent.session_id}", style="dim"))
 
 
 class _RedactedHistory(FileHistory):
@@ -360,5 +354,5 @@ def run_interactive(opts: LaunchOptions) -> int:
     try:
         return shell.loop()
     finally:
-        if shell.parts is not None:
-            shell.parts.close()
+        if shell.agent is not None:
+            shell.agent.close()

@@ -24,8 +24,8 @@ from agentshell.cli.rewind import SHORT, report_lines
 from agentshell.cli.safe_text import terminal_safe
 
 if TYPE_CHECKING:
+    from agentshell.api.assembly import Assembly
     from agentshell.checkpoints.store import CheckpointStore
-    from agentshell.cli.assemble import Assembly
     from agentshell.loop.agent import Agent
 
 Ask = Callable[[str], str]

@@ -18,12 +18,12 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from agentshell.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from agentshell.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:  # the loop and the backends are imported when a conversation starts, not by `--help`
     from agentshell.api.agent import Agent
-    from agentshell.cli.assemble import LaunchOptions
-    from agentshell.cli.jsonout import StreamEvent, StreamJsonWriter
+    from agentshell.api.assembly import LaunchOptions
+    from agentshell.cli.jsonout import StreamJsonWriter
 
 INPUT_SCHEMA_VERSION = 1
 MAX_LINE_BYTES = 10_000_000  # a longer line is refused, not read into memory whole
@@ -125,7 +125,8 @@ def run_stream_input(opts: LaunchOptions, prompt: str | None, output_format: str
     0 when every message was answered; else the code of the first failure (2 for a bad line), or 130
     at once on Ctrl-C. ``prompt`` (``-p``), when given, is the first message.
     """
-    from agentshell.api.agent import Agent
+    from agentshell.api.agent import Agent, not_started
+    from agentshell.cli.assemble import stderr_notice
     from agentshell.cli.jsonout import StreamJsonWriter
 
     if output_format != "stream-json":
@@ -133,29 +134,18 @@ def run_stream_input(opts: LaunchOptions, prompt: str | None, output_format: str
     writer = StreamJsonWriter(sys.stdout)
     started = time.monotonic()
     try:
-        agent = Agent.from_options(opts, approve=None, on_notice=_notice)
+        agent = Agent.from_options(opts, approve=None, on_notice=stderr_notice)
     except (Exception, KeyboardInterrupt) as exc:
-        _not_started(exc, opts, writer, started)
+        for event in not_started(exc, opts, int((time.monotonic() - started) * 1000)):
+            writer.emit(event)
         raise  # the one line on stderr and the exit code: cli/failures.py
     with agent:
         writer.emit(agent.init_event())
         return _converse(agent, writer, prompt, sys.stdin.buffer)
 
 
-def _notice(line: str) -> None:
-    if not line.startswith("loading:"):  # a spinner's text at a terminal: nothing to say in a log
-        sys.stderr.write(f"agent: {line}\n")
-        sys.stderr.flush()
-
-
 def _converse(agent: Agent, writer: StreamJsonWriter, prompt: str | None, stdin: IO[bytes]) -> int:
-    from agentshell.cli.jsonout import ErrorEvent, TextEvent, ThinkingEvent
-
-    def write(event: StreamEvent) -> None:
-        if isinstance(event, TextEvent | ThinkingEvent):
-            writer.emit_delta(event.type, event.text)  # the writer's hot path, with streaming redaction
-        else:
-            writer.emit(event)
+    from agentshell.api.events import ErrorEvent
 
     inbox: Inbox = queue.SimpleQueue()
     asked = threading.Event()  # an interrupt line stopped the current message (not Ctrl-C)
@@ -176,7 +166,7 @@ def _converse(agent: Agent, writer: StreamJsonWriter, prompt: str | None, stdin:
             code = code or item.exit_code
             continue
         asked.clear()
-        result = agent.run(item, on_event=write)
+        result = agent.run(item, on_event=writer.write)
         if result.exit_code == EXIT_INTERRUPTED:
             if not asked.is_set():
                 return EXIT_INTERRUPTED  # Ctrl-C ends the conversation, as it ends `agent launch -p`
@@ -211,24 +201,3 @@ def _read(stdin: IO[bytes], inbox: Inbox, agent: Agent, asked: threading.Event) 
         inbox.put(InvalidInput(f"cannot read stdin: {exc}"))
     finally:
         inbox.put(None)
-
-
-def _not_started(exc: BaseException, opts: LaunchOptions, writer: StreamJsonWriter, started: float) -> None:
-    """A conversation that cannot start still ends in an ``error`` and a ``result`` (docs/scripting.md)."""
-    from agentshell.cli.failures import classify
-    from agentshell.cli.jsonout import ErrorEvent, build_result
-    from agentshell.loop.outcomes import RunOutcome
-
-    code, error = classify(exc) or (EXIT_FAILURE, f"internal error: {type(exc).__name__}: {exc} (please report this)")
-    writer.emit(ErrorEvent(message=error, kind=type(exc).__name__, exit_code=code))
-    writer.emit(
-        build_result(
-            RunOutcome(stop_reason="error"),
-            session_id=None,
-            backend=opts.backend or "",
-            model=opts.model or "",
-            duration_ms=int((time.monotonic() - started) * 1000),
-            exit_code=code,
-            error=error,
-        )
-    )

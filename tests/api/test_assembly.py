@@ -1,4 +1,4 @@
-"""cli/assemble.py: what the configuration knows reaches the tools through their context, never by import."""
+"""api/assembly.py: what the configuration knows reaches the tools through their context, never by import."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agentshell.cli.assemble import LaunchOptions, assemble
+from agentshell.api.assembly import LaunchOptions, assemble
 from tests.cli.launch_support import text, write_script
 
 

@@ -2,7 +2,7 @@
 
 The rule (docs/tools-and-permissions.md#sandbox): ``sandbox = true`` (``--sandbox``) always, and refuses to
 start when no sandbox can run; ``sandbox = false`` (``--no-sandbox``) never; unset, yolo mode and
-``--sandbox-allow-net`` turn it on where one can run. Yolo without one says so once on stderr.
+``--sandbox-allow-net`` turn it on where one can run. Yolo without one says so once, as a warning notice.
 """
 
 from __future__ import annotations
