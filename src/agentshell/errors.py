@@ -2,7 +2,7 @@
 
 Every error that ends a command without a traceback is a :class:`UserError`:
 ``str()`` is the one line on stderr and ``exit_code`` is the status. The front
-ends (:mod:`agentshell.cli.failures`) classify by ``isinstance`` alone, so a
+ends (:mod:`agentshell.api.failures`) classify by ``isinstance`` alone, so a
 class can move or be renamed without turning a user's mistake into an
 "internal error"::
 

@@ -1,7 +1,7 @@
 """The input and output formats of a scripted run, defined once for the ``--output-format`` flag and the writer.
 
 Only ``typing`` is imported, so ``agent launch --help`` lists the choices without loading the loop.
-docs/scripting.md describes each format; :mod:`agentshell.cli.jsonout` holds the JSON schema.
+docs/scripting.md describes each format; :mod:`agentshell.api.events` holds the JSON schema.
 """
 
 from __future__ import annotations

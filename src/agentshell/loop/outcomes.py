@@ -1,6 +1,6 @@
 """What the loop produces: the result of a tool call, the status after a model request, the outcome of a run.
 
-Plain data for the front ends (``cli/render.py``, ``cli/jsonout.py``, ``cli/scripting.py``) to show or write;
+Plain data for the front ends (``cli/render.py``; ``api/relay.py`` and ``api/events.py``) to show or write;
 the interfaces that deliver them are in :mod:`agentshell.loop.ports`.
 """
 
