@@ -295,11 +295,39 @@ def _open_session(
 def _pick(store: SessionStore, workspace: Path, pick: PickSession | None) -> str | None:
     if pick is None:
         raise UsageError("--resume without an id needs a terminal to choose on; give the id (`agent sessions list`)")
-    summaries = [s for s in store.list(workspace) if s.messages > 0]
+    summaries = resumable_sessions(workspace, store)
     if not summaries:
         raise UsageError(f"no earlier session to resume in {workspace} (`agent sessions list --all` shows every one)")
-    summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
     return pick(summaries)
+
+
+def resumable_sessions(workspace: Path | None, store: SessionStore | None = None) -> list[SessionSummary]:
+    """The sessions of ``workspace`` (None: of every directory) that hold a conversation, newest first:
+    what ``--resume`` without an id offers, and ACP's ``session/list``."""
+    from agentshell.session import SessionStore
+
+    summaries = [s for s in (store or SessionStore()).list(workspace) if s.messages > 0]
+    summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
+    return summaries
+
+
+def model_choices(options: LaunchOptions) -> list[str]:
+    """``backend:model`` for every model of every installed backend that can list them now (one request per
+    server), with ``options``' backend settings; a backend that is down or not configured is left out (its
+    models can still be typed as a model string)."""
+    from agentshell.registry import backend_names
+
+    try:
+        pool = load_config(options.flags(), backend_flags=options.backend_flags).backend_pool()
+    except Exception:
+        return []
+    found: list[str] = []
+    for name in backend_names():
+        try:
+            found.extend(f"{name}:{info.name}" for info in pool.get(name).list_models())
+        except Exception:  # down, not configured or broken: the others still count
+            continue
+    return found
 
 
 def _resolve_model(

@@ -32,7 +32,7 @@ from acp import PROTOCOL_VERSION, RequestError, run_agent, schema
 
 from agentshell.api import Agent, ApprovalRequest, ResultEvent, StreamEvent
 from agentshell.cli.acp_mcp import EditorServer, SessionLaunchOptions, editor_servers
-from agentshell.cli.acp_session import config_options, invalid, mode_state, model_choices, request_error
+from agentshell.cli.acp_session import config_options, invalid, mode_state, request_error
 from agentshell.cli.acp_transport import MAX_MESSAGE_BYTES, StdioTransport
 from agentshell.cli.acp_updates import ContentBlock, Update, UpdateRelay, history_updates, prompt_text
 from agentshell.cli.assemble import stderr_notice
@@ -186,10 +186,9 @@ class AcpServer:
         return schema.ResumeSessionResponse(modes=mode_state(session.agent), config_options=options)
 
     async def list_sessions(self, cwd: str | None = None, cursor: str | None = None, **kwargs: Any) -> Any:
-        from agentshell.session import SessionStore
+        from agentshell.api.assembly import resumable_sessions
 
-        summaries = await asyncio.to_thread(SessionStore().list, Path(cwd) if cwd else None)
-        summaries = sorted((s for s in summaries if s.messages), key=lambda s: s.updated, reverse=True)
+        summaries = await asyncio.to_thread(resumable_sessions, Path(cwd) if cwd else None)
         return schema.ListSessionsResponse(
             sessions=[
                 schema.SessionInfo(
@@ -247,6 +246,8 @@ class AcpServer:
 
     async def _config_options(self, session: AcpSession) -> list[schema.SessionConfigOptionSelect]:
         if self._models is None:
+            from agentshell.api.assembly import model_choices
+
             self._models = await asyncio.to_thread(model_choices, self.template)
         return config_options(session.agent, self._models)
 

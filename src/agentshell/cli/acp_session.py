@@ -15,7 +15,6 @@ from agentshell.errors import EXIT_USAGE
 
 if TYPE_CHECKING:
     from agentshell.api import Agent
-    from agentshell.api.assembly import LaunchOptions
 
 MODES = {
     "ask": ("Ask", "Reads run; edits and commands ask first."),
@@ -64,27 +63,6 @@ def config_options(agent: Agent, models: list[str]) -> list[schema.SessionConfig
             ],
         ),
     ]
-
-
-def model_choices(template: LaunchOptions) -> list[str]:
-    """``backend:model`` for every model of every installed backend that can list them now (once per server).
-
-    A backend that is not running or not configured is skipped: its models can still be typed as ``--model``.
-    """
-    from agentshell.config import load_config
-    from agentshell.registry import backend_names
-
-    try:
-        pool = load_config(template.flags(), backend_flags=template.backend_flags).backend_pool()
-    except Exception:
-        return []
-    found: list[str] = []
-    for name in backend_names():
-        try:
-            found.extend(f"{name}:{info.name}" for info in pool.get(name).list_models())
-        except Exception:  # down, not configured or broken: the others still count
-            continue
-    return found
 
 
 def request_error(exc: BaseException) -> RequestError:
