@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agentshell.api.events import ResultEvent, event_adapter
+from agentshell.api import ResultEvent
+from agentshell.api.events import event_adapter
 from agentshell.session import SessionStore
 from tests.cli.launch_support import call, run_agent, text, write_script
 

@@ -50,9 +50,10 @@ def test_no_backend_library_on_startup_paths(argv: list[str]) -> None:
         assert not loaded & {"typer", "click", "rich", "pydantic"}, "the --version fast path grew"
 
 
-def test_a_text_run_imports_no_json_writer_no_shell_and_no_editor_protocol(tmp_path: Path) -> None:
-    """-p with text output goes through the API (agentshell.api) and loads only what it shows: no JSON writing,
-    no custom-command machinery, no REPL rendering, no ACP SDK (benchmarks/ollama_stream.py measures the rest)."""
+def test_a_text_run_imports_no_event_models_no_json_writer_no_shell_and_no_editor_protocol(tmp_path: Path) -> None:
+    """-p with text output is one run of the API's Agent whose result is printed: it loads neither the event
+    models nor the JSON writing, the custom-command machinery, the REPL's rendering or the ACP SDK
+    (benchmarks/ollama_stream.py measures the rest)."""
     model = write_script(tmp_path, [[text("hello")]])
     argv = ["launch", "-m", model, "-p", "hi"]
     proc = subprocess.run(
@@ -61,6 +62,12 @@ def test_a_text_run_imports_no_json_writer_no_shell_and_no_editor_protocol(tmp_p
     report = json.loads(proc.stdout)
     assert report["code"] in (0, None) and report["out"] == "hello\n"
     loaded = set(report["modules"])
-    assert {"agentshell.api.agent", "agentshell.api.events"} <= loaded  # built on the API
-    unwanted = {"agentshell.cli.jsonout", "agentshell.cli.custom_commands", "agentshell.cli.render", "acp"}
+    assert {"agentshell.api.agent", "agentshell.api.result"} <= loaded  # built on the API
+    unwanted = {
+        "agentshell.api.events",
+        "agentshell.cli.jsonout",
+        "agentshell.cli.custom_commands",
+        "agentshell.cli.render",
+        "acp",
+    }
     assert not loaded & unwanted, sorted(loaded & unwanted)

@@ -18,15 +18,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentshell.api.events import ErrorEvent, InitEvent, ResultEvent, ToolCallEvent, build_result
 from agentshell.api.interrupt import RunInterrupter, absorb_late_interrupt
-from agentshell.api.relay import EventRelay
+from agentshell.api.relay import EventRelay, call_event
+from agentshell.api.result import ResultEvent, build_result
 from agentshell.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from agentshell.permissions.modes import PERMISSION_MODES, PermissionMode
 
 if TYPE_CHECKING:
     from agentshell.api.assembly import Assembly, LaunchOptions, PickSession
-    from agentshell.api.events import StreamEvent
+    from agentshell.api.events import ErrorEvent, InitEvent, StreamEvent, ToolCallEvent
     from agentshell.loop.agent import Agent as Loop
     from agentshell.loop.ports import Observer
     from agentshell.permissions.gate import Approval, ApprovalRequest
@@ -192,7 +192,8 @@ class Agent:
     @property
     def current_tool_call(self) -> ToolCallEvent | None:
         """The tool call being checked or run now: which call an approval question is about."""
-        return self._relay.current
+        call = self._relay.running
+        return call_event(call.id, call.name, call.arguments) if call is not None else None
 
     @property
     def parts(self) -> Assembly:
@@ -207,6 +208,8 @@ class Agent:
 
     def init_event(self) -> InitEvent:
         """The ``init`` event stream-json starts with."""
+        from agentshell.api.events import InitEvent
+
         return InitEvent(
             session_id=self.session_id,
             backend=self.backend,
@@ -230,15 +233,15 @@ class Agent:
         if not prompt.strip():
             raise UsageError("the prompt is empty")
         self._enter()
-        sink = on_event or (lambda event: None)
-        self._relay.begin(sink, observer)
+        self._relay.begin(on_event, observer)
         started = time.monotonic()
         try:
             result = self._interruptible(prompt, started)
         finally:
             self._relay.end()
             self._busy.release()
-        sink(result)
+        if on_event is not None:
+            on_event(result)
         return result
 
     def stream(self, prompt: str) -> Iterator[StreamEvent]:
@@ -389,7 +392,9 @@ class Agent:
         outcome = self._loop.outcome
         if code == EXIT_INTERRUPTED:
             outcome.stop_reason = "interrupted"
-        if error is not None:
+        if error is not None and self._relay.sink is not None:
+            from agentshell.api.events import ErrorEvent
+
             self._relay.sink(ErrorEvent(message=error, kind=kind, exit_code=code))
         return build_result(
             outcome,
@@ -415,6 +420,7 @@ class Agent:
 def not_started(exc: BaseException, options: LaunchOptions, duration_ms: int) -> tuple[ErrorEvent, ResultEvent]:
     """The ``error`` and ``result`` a run that could not start ends with (server down, unknown model or
     session): a reader of json or stream-json always gets a result (docs/scripting.md)."""
+    from agentshell.api.events import ErrorEvent
     from agentshell.api.failures import describe
     from agentshell.loop.outcomes import RunOutcome
 

@@ -81,7 +81,7 @@ class LaunchOptions:
         check_rules([*self.allow, *self.deny])
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # live parts, the same only when they are the same object; and cheaper to define
 class Assembly:
     """One run's parts. ``switch`` swaps the model half; the rest stays."""
 

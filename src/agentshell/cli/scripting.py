@@ -1,6 +1,7 @@
 """``agent launch`` without a person at the keyboard: -p, stdin, or both; text, json or stream-json.
 
-A thin client of :class:`agentshell.api.Agent`: one run, its events written as the format asks.
+A thin client of :class:`agentshell.api.Agent`: one run, and its result (json, text) or its events
+(stream-json) written as the format asks; its progress lines come from the run's observer.
 stdout carries only the answer (text) or the JSON objects; everything else goes to stderr. Nothing
 is ever asked: a tool call that would need approval is denied and the model is told which flag would
 allow it.
@@ -18,11 +19,12 @@ from agentshell.cli.calltitle import call_title
 from agentshell.cli.formats import OutputFormat
 from agentshell.cli.safe_text import for_stream, one_line
 from agentshell.errors import EXIT_INTERRUPTED, UsageError
-from agentshell.protocol import ToolCallRequest
+from agentshell.protocol import Event, Notice, ToolCallRequest
 
-if TYPE_CHECKING:  # the JSON writer costs a few ms to import; a text run never needs it
-    from agentshell.api.events import ResultEvent, StreamEvent
+if TYPE_CHECKING:  # the JSON writer and the event models cost milliseconds to import; a text run needs neither
+    from agentshell.api.result import ResultEvent
     from agentshell.cli.jsonout import StreamJsonWriter
+    from agentshell.loop.outcomes import ToolOutcome, TurnStatus
 
 
 def compose_prompt(prompt: str | None, stdin_text: str | None) -> str:
@@ -41,35 +43,37 @@ def read_stdin(stream: TextIO) -> str | None:
 
 
 class ScriptProgress:
-    """What a scripted run shows besides its answer: stdout gets the writer's JSON lines (stream-json) or
-    nothing until the end; notices go to stderr.
-
-    Each tool call leaves one line on stderr (with stream-json, stdout has it instead); when stderr is
-    a terminal, a ``loading`` notice is a spinner there until the next event or notice.
+    """What a scripted run shows besides its answer, as the run's observer (loop/ports.py): one line on stderr
+    per tool call (with stream-json, stdout has the call instead) and the notices; when stderr is a terminal, a
+    ``loading`` notice is a spinner there until the model's first content.
     """
 
-    def __init__(self, err: TextIO, writer: StreamJsonWriter | None = None) -> None:
+    def __init__(self, err: TextIO, *, tool_lines: bool) -> None:
         self.err = err
-        self.writer = writer
+        self.tool_lines = tool_lines
         self._tty = err.isatty()
         self._spinner: Any = None  # rich Status, imported only when there is something to spin for
-        self._calls: dict[str, ToolCallRequest] = {}  # by id: what each tool_result line is about
 
-    def on_event(self, event: StreamEvent) -> None:
-        """The run's :class:`agentshell.api.EventSink`."""
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            self.notice(f"{event.level}: {event.text}")
+        else:
+            self._stop_spinner()
+
+    def on_tool_start(self, call: ToolCallRequest) -> None:
         self._stop_spinner()
-        if self.writer is not None:
-            self.writer.write(event)
-        elif event.type == "tool_call":
-            self._calls[event.id] = ToolCallRequest(id=event.id, name=event.name, arguments=event.arguments)
-        elif event.type == "tool_result":
-            call = self._calls.pop(event.id, None) or ToolCallRequest(id=event.id, name=event.name)
-            what = one_line(event.summary) or ("error" if event.is_error else "done")
+
+    def on_tool_result(self, call: ToolCallRequest, result: ToolOutcome) -> None:
+        if self.tool_lines:
+            what = one_line(result.summary) or ("error" if result.is_error else "done")
             self.err.write(f"agent: {call_title(call, 100)} · {what}\n")  # call_title is terminal-safe
             self.err.flush()
 
+    def on_turn_end(self, status: TurnStatus) -> None:
+        self._stop_spinner()
+
     def notice(self, line: str) -> None:
-        """The agent's :class:`agentshell.api.NoticeSink`."""
+        """The agent's :class:`agentshell.api.NoticeSink`, and the loop's notices."""
         self._stop_spinner()
         if line.startswith(LOADING) and self._tty:
             from rich.console import Console
@@ -96,7 +100,7 @@ def run_script(opts: LaunchOptions, prompt: str | None, output_format: OutputFor
         from agentshell.cli.jsonout import StreamJsonWriter
 
         writer = StreamJsonWriter(sys.stdout)
-    progress = ScriptProgress(sys.stderr, writer)
+    progress = ScriptProgress(sys.stderr, tool_lines=writer is None)
     try:
         text = compose_prompt(prompt, read_stdin(sys.stdin))
         agent = Agent.from_options(opts, approve=None, on_notice=progress.notice)
@@ -106,14 +110,14 @@ def run_script(opts: LaunchOptions, prompt: str | None, output_format: OutputFor
         raise  # the one line on stderr and the exit code: cli/failures.py
     try:
         with agent:
-            result = _run(agent, text, progress)
+            result = _run(agent, text, progress, writer)
     finally:
         progress.close()
     _finish(result, output_format)
     return result.exit_code
 
 
-def _run(agent: Agent, text: str, progress: ScriptProgress) -> ResultEvent:
+def _run(agent: Agent, text: str, progress: ScriptProgress, writer: StreamJsonWriter | None) -> ResultEvent:
     if text.startswith("/"):  # -p "/NAME args" (docs/extensions.md): the command's model, for the whole run
         from agentshell.cli import custom_commands
 
@@ -122,9 +126,10 @@ def _run(agent: Agent, text: str, progress: ScriptProgress) -> ResultEvent:
         text = custom_commands.script_prompt(parts, text, progress.notice)
         if (parts.backend, parts.model) != model:
             agent.loop.switch(parts.backend, parts.model, parts.context)
-    if progress.writer is not None:
-        progress.writer.emit(agent.init_event())
-    return agent.run(text, on_event=progress.on_event)
+    if writer is None:  # text, json: the result is all that is written
+        return agent.run(text, observer=progress)
+    writer.emit(agent.init_event())
+    return agent.run(text, on_event=writer.write, observer=progress)
 
 
 def _not_started(
