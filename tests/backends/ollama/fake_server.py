@@ -75,6 +75,9 @@ class FakeOllama(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as Ollama's Go server has: without it a response's first chunk, written after its headers,
+    # waits for the client's delayed ACK (~40 ms) whenever the timing lines up, which benchmarks then measure.
+    disable_nagle_algorithm = True
     server: FakeOllama
 
     def log_message(self, format: str, *args: Any) -> None:
