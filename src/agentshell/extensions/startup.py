@@ -1,6 +1,6 @@
 """Everything extensions add to one run, gathered once: which servers start, which hooks run, what is approved.
 
-``cli/assemble.py`` calls :func:`open_extensions` while it builds the run, then :meth:`Extensions.start`
+``api/assembly.py`` calls :func:`open_extensions` while it builds the run, then :meth:`Extensions.start`
 last, so the servers start in the background while the first prompt is being typed. The user's
 own config (``[mcp_servers.NAME]``, ``[[hooks.EVENT]]``) applies at once; a project's
 (``.mcp.json``, ``.agentshell/config.toml``, ``.claude/settings.json``) only after the user approves

@@ -47,7 +47,7 @@ class ExtendedToolRunner(ToolRunner):
         self.builtin: dict[str, Tool[Any]] = dict(self.tools)
         self.hub, self.hooks, self.notice = hub, hooks, notice
         self.schema_share = schema_share
-        self.window: Callable[[], int | None] = lambda: None  # the model's context length, set by cli/assemble.py
+        self.window: Callable[[], int | None] = lambda: None  # the model's context length, set by api/assembly.py
         self.mcp: dict[str, McpTool] = {}
         self.loaded: set[str] = set()  # MCP tools search_tools has offered
         self._search = SearchTools(lambda: list(self.mcp.values()), self.loaded.update)

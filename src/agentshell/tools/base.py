@@ -41,7 +41,7 @@ class ToolContext:
     bash_timeout: float = 120.0
     kill_grace: float = 2.0  # seconds between SIGTERM and SIGKILL when a command's process group is stopped
     # Variables kept from commands: agentshell's own credentials (OLLAMA_API_KEY, endpoints' api_key_env...).
-    # Tools never read the configuration; whoever builds the context (cli/assemble.py) fills this in.
+    # Tools never read the configuration; whoever builds the context (api/assembly.py) fills this in.
     hidden_env: tuple[str, ...] = ()
     # Credential-looking variables the user still wants commands to get (``bash_pass_env``, e.g. GH_TOKEN).
     pass_env: tuple[str, ...] = ()
