@@ -21,7 +21,6 @@ but are never printed (masked as ``****``) and are redacted from everything agen
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +241,8 @@ def load_config(
             "create it, or unset AGENT_CONFIG to use the default config file"
         )
     if path.is_file():
+        import tomllib  # only when there is a file: a run without one does not load the parser
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

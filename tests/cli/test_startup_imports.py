@@ -69,5 +69,9 @@ def test_a_text_run_imports_no_event_models_no_json_writer_no_shell_and_no_edito
         "agentshell.cli.custom_commands",
         "agentshell.cli.render",
         "acp",
+        # without a config file, project hooks or MCP servers, their readers stay unloaded
+        "tomllib",
+        "agentshell.extensions.mcp_config",
+        "agentshell.extensions.project_hooks",
     }
     assert not loaded & unwanted, sorted(loaded & unwanted)

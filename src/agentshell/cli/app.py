@@ -49,6 +49,11 @@ def _command_targets() -> dict[str, str]:
     return targets
 
 
+def _target(name: str) -> str | None:
+    """A core command is found without the entry-point scan (it reads every installed distribution's metadata)."""
+    return CORE_COMMANDS.get(name) or _command_targets().get(name)
+
+
 def _load(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     return getattr(import_module(module_name), attr)
@@ -73,14 +78,13 @@ def build_cli() -> Any:
     from agentshell.cli.host import AgentCommandHost
 
     _no_placeholder_for_flags()
-    targets = _command_targets()
 
     class LazyGroup(TyperGroup):
         def list_commands(self, ctx: Any) -> list[str]:
-            return sorted(name for name, target in targets.items() if _loadable(target))
+            return sorted(name for name, target in _command_targets().items() if _loadable(target))
 
         def get_command(self, ctx: Any, cmd_name: str) -> Any:
-            target = targets.get(cmd_name)
+            target = _target(cmd_name)
             if target is None or not _loadable(target):
                 return None
             command = typer.main.get_command(_load(target))

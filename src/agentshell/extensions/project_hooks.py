@@ -9,7 +9,6 @@ its other settings are not agentshell's. A broken file is reported, never fatal.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,8 @@ def read_project_hooks(workspace: Path) -> tuple[Hooks, list[str]]:
     problems: list[str] = []
     own = workspace / AGENTSHELL_FILE
     if own.is_file():
+        import tomllib  # only when the project has the file: most have none
+
         try:
             data = tomllib.loads(own.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

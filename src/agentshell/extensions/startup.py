@@ -16,20 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from agentshell.extensions.hooks import HookRunner
-from agentshell.extensions.mcp_config import (
-    MissingVariable,
-    ServerLaunch,
-    describe_target,
-    read_project_servers,
-    resolve,
-)
-from agentshell.extensions.project_hooks import read_project_hooks
 from agentshell.extensions.project_trust import PROJECT_FILES, ProjectTrust, fingerprint
 from agentshell.extensions.settings import HookConfig, HookEvent, McpServerConfig
 from agentshell.permissions.gate import Approval, ApprovalRequest
 
 if TYPE_CHECKING:
     from agentshell.extensions.mcp_client import McpHub
+    from agentshell.extensions.mcp_config import ServerLaunch
 
 Ask = Callable[[ApprovalRequest], Approval]
 ProjectStatus = Literal["none", "approved", "declined", "not approved"]
@@ -61,12 +54,18 @@ class ProjectExtensions:
         return bool(self.servers or self.hooks)
 
     def listing(self) -> str:
+        from agentshell.extensions.mcp_config import describe_target
+
         lines = [f"MCP server {name}: {describe_target(config)}" for name, config in self.servers.items()]
         lines += [f"{event} hook: {hook.command}" for event, hooks in self.hooks.items() for hook in hooks]
         return "\n".join(lines)
 
 
 def read_project(workspace: Path) -> ProjectExtensions:
+    # Only for a project that has such files (or `agent mcp`): a text run elsewhere loads neither reader.
+    from agentshell.extensions.mcp_config import read_project_servers
+    from agentshell.extensions.project_hooks import read_project_hooks
+
     servers, problems = read_project_servers(workspace)
     hooks, more = read_project_hooks(workspace)
     return ProjectExtensions(servers, hooks, problems + more)
@@ -129,6 +128,8 @@ def open_extensions(
         chosen.update((name, (config, str(workspace / ".mcp.json"))) for name, config in project.servers.items())
     chosen.update((name, (config, "config")) for name, config in servers.items())
     launches: dict[str, ServerLaunch] = {}
+    if chosen:  # resolving a server's command and environment is mcp_config's; without servers it is not loaded
+        from agentshell.extensions.mcp_config import MissingVariable, resolve
     for name, (config, origin) in chosen.items():
         if not config.enabled:
             continue
