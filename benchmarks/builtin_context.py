@@ -189,6 +189,7 @@ def speed(model: Path, prompts: list[tuple[str, list[int]]], args: argparse.Name
     ref: Any = llama_cpp.Llama(
         str(model),
         n_ctx=context,
+        n_batch=context,  # llama-cpp-python keeps logits for n_batch rows: the whole prompt's position is read back
         n_threads=args.threads,
         n_threads_batch=args.threads,
         type_k=llama_cpp.GGML_TYPE_F32,

@@ -17,7 +17,7 @@ from agentshell_train.phrasings import SYSTEM_PROMPT
 from agentshell_train.train import ModelConfig, Params
 
 # ChatML that always opens with the compact system prompt the model was trained on: the caller's
-# system message (the agent's long instructions, the tool list) would only overflow a 512-token
+# system message (the agent's long instructions, the tool list) would take most of a 2,048-token
 # window and confuse a model this small. Tool results arrive as <tool_response> user turns and
 # earlier calls as <tool_call> text, exactly as agentshell_chatformat writes them.
 CHAT_TEMPLATE = (

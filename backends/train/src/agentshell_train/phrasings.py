@@ -19,8 +19,8 @@ _P = dict[str, tuple[str, ...]]
 T = TypeVar("T")
 
 # The compact system prompt the model is trained with. The shipped chat template
-# renders it in place of whatever system message the caller sends: a 2M-parameter
-# model with a 512-token window cannot follow the agent's full instructions.
+# renders it in place of whatever system message the caller sends: a 1M-parameter
+# model with a 2,048-token window cannot follow the agent's full instructions.
 SYSTEM_PROMPT = "You are agentshell, a coding agent. Use the tools to work with files and commands."
 
 
