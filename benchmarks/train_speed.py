@@ -23,8 +23,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from agentshell_train.optim import AdamW
 from agentshell_train.rows import Rows
-from agentshell_train.train import CONFIGS, AdamW, TrainState, count_params, init_params, sharded_grads
+from agentshell_train.train import CONFIGS, TrainState, count_params, init_params, sharded_grads
 from threadpoolctl import threadpool_limits
 
 

@@ -8,19 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from agentshell_train.bpe import train_bpe
+from agentshell_train.checkpoint import load_checkpoint, save_checkpoint
 from agentshell_train.corpus import encode_segments, generate, render_segments
+from agentshell_train.optim import AdamW, lr_at
 from agentshell_train.rows import Rows, chunk_stream, pack_documents
-from agentshell_train.train import (
-    AdamW,
-    ModelConfig,
-    TrainConfig,
-    TrainState,
-    init_params,
-    load_checkpoint,
-    lr_at,
-    save_checkpoint,
-    train,
-)
+from agentshell_train.train import ModelConfig, TrainConfig, TrainState, init_params, train
 
 CFG = ModelConfig(vocab_size=400, dim=48, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=96, context=128)
 

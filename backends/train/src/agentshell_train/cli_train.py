@@ -263,7 +263,9 @@ def _run(
     from rich.console import Console
 
     from agentshell_train import train as T
+    from agentshell_train.checkpoint import load_checkpoint, save_checkpoint
     from agentshell_train.export import export_gguf
+    from agentshell_train.optim import AdamW
     from agentshell_train.rows import emphasize_copies
 
     console = Console(stderr=True)
@@ -279,7 +281,7 @@ def _run(
     if resume:
         if not ckpt.with_name(ckpt.name + ".json").is_file() or not cache.is_file():
             raise TrainInputError(f"nothing to resume: {ckpt}.json or {cache} is missing (train without --resume)")
-        params, opt, state, cfg, tc, _ = T.load_checkpoint(ckpt)
+        params, opt, state, cfg, tc, _ = load_checkpoint(ckpt)
         if steps is not None:
             tc = replace(tc, steps=steps)
         if lr is not None:  # a new peak for the rest of the (stretched) cosine schedule
@@ -306,7 +308,7 @@ def _run(
         )
         tc = replace(tc, warmup=min(tc.warmup, max(1, tc.steps // 10)), eval_every=min(tc.eval_every, tc.steps))
         params = T.init_params(cfg, seed)
-        opt = T.AdamW.for_params(params)
+        opt = AdamW.for_params(params)
         state = T.TrainState()
     n_threads = min(threads or _cores(), tc.batch_size)
     trained_tokens = int((train_rows.weight > 0).sum())
@@ -321,7 +323,7 @@ def _run(
     )
 
     def save() -> None:
-        T.save_checkpoint(ckpt, params, opt, state, cfg, tc)
+        save_checkpoint(ckpt, params, opt, state, cfg, tc)
 
     deadline = time.monotonic() + max_minutes * 60 if max_minutes else None
     started = time.perf_counter()

@@ -15,18 +15,17 @@ training rows (packing, copy emphasis) are built in ``rows.py``.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from agentshell_train.optim import AdamW, lr_at
 from agentshell_train.rows import Rows
 
 Array = NDArray[Any]
@@ -323,45 +322,6 @@ def loss_and_grads(
     return loss, grads
 
 
-# ----------------------------------------------------------------------------- optimizer
-
-
-def lr_at(step: int, t: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to lr × min_lr_ratio."""
-    if step < t.warmup:
-        return t.lr * (step + 1) / t.warmup
-    progress = min(1.0, (step - t.warmup) / max(1, t.steps - t.warmup))
-    return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-@dataclass
-class AdamW:
-    m: Params
-    v: Params
-
-    @classmethod
-    def for_params(cls, params: Params) -> AdamW:
-        return cls({k: np.zeros_like(x) for k, x in params.items()}, {k: np.zeros_like(x) for k, x in params.items()})
-
-    def step(self, params: Params, grads: Params, lr: float, step: int, t: TrainConfig) -> float:
-        """One decoupled-weight-decay Adam update after global-norm clipping; returns the pre-clip norm."""
-        norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-        scale = min(1.0, t.clip / (norm + 1e-6))
-        c1 = 1 - t.beta1 ** (step + 1)
-        c2 = 1 - t.beta2 ** (step + 1)
-        for k, p in params.items():
-            g = grads[k] * scale
-            m, v = self.m[k], self.v[k]
-            m *= t.beta1
-            m += (1 - t.beta1) * g
-            v *= t.beta2
-            v += (1 - t.beta2) * (g * g)
-            if p.ndim == 2 and k != "token_embd.weight":  # decay would shrink rare tokens' embeddings to nothing
-                p *= 1 - lr * t.weight_decay
-            p -= lr * (m / c1) / (np.sqrt(v / c2) + 1e-8)
-        return norm
-
-
 # ----------------------------------------------------------------------------- loop
 
 
@@ -540,42 +500,3 @@ def _loop(
             on_step(StepReport(state.step, loss, lr, norm, t.accum * batch * seq / dt, ev))
         if on_checkpoint is not None and (state.step % checkpoint_every == 0 or state.step == t.steps):
             on_checkpoint()
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-
-def save_checkpoint(
-    path: Path,
-    params: Params,
-    opt: AdamW,
-    state: TrainState,
-    cfg: ModelConfig,
-    t: TrainConfig,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    """``path``.npz (weights and Adam moments) + ``path``.json (configs, step, history); written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {f"p/{k}": v for k, v in params.items()}
-    arrays.update({f"m/{k}": v for k, v in opt.m.items()})
-    arrays.update({f"v/{k}": v for k, v in opt.v.items()})
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)  # type: ignore[arg-type]
-    tmp.replace(path.with_name(path.name + ".npz"))
-    meta = {"model": asdict(cfg), "train": asdict(t), "state": asdict(state), **(extra or {})}
-    tmpj = path.with_name(path.name + ".tmp.json")
-    tmpj.write_text(json.dumps(meta), encoding="utf-8")
-    tmpj.replace(path.with_name(path.name + ".json"))
-
-
-def load_checkpoint(path: Path) -> tuple[Params, AdamW, TrainState, ModelConfig, TrainConfig, dict[str, Any]]:
-    meta = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
-    with np.load(path.with_name(path.name + ".npz")) as z:
-        params = {k[2:]: z[k] for k in z.files if k.startswith("p/")}
-        opt = AdamW(
-            {k[2:]: z[k] for k in z.files if k.startswith("m/")}, {k[2:]: z[k] for k in z.files if k.startswith("v/")}
-        )
-    cfg = ModelConfig(**meta.pop("model"))
-    t = TrainConfig(**meta.pop("train"))
-    state = TrainState(**meta.pop("state"))
-    return params, opt, state, cfg, t, meta
