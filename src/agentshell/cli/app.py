@@ -77,8 +77,6 @@ def build_cli() -> Any:
     from agentshell import __version__
     from agentshell.cli.host import AgentCommandHost
 
-    _no_placeholder_for_flags()
-
     class LazyGroup(TyperGroup):
         def list_commands(self, ctx: Any) -> list[str]:
             return sorted(name for name, target in _command_targets().items() if _loadable(target))
@@ -116,21 +114,6 @@ def build_cli() -> Any:
     return typer.main.get_command(root)
 
 
-def _no_placeholder_for_flags() -> None:
-    """Typer's help writes ``<bool>`` after every flag, as if ``--json`` took a value: flags get no placeholder."""
-    from typer.core import TyperOption
-
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "_flags_bare", False):
-        return
-
-    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
-        return None if self.is_flag else shown(self, ctx)
-
-    display_type_rich._flags_bare = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
-
-
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):
@@ -145,8 +128,8 @@ def main(argv: list[str] | None = None) -> None:
 
         register_shells()
     cli = build_cli()
+    from click.exceptions import ClickException, NoArgsIsHelpError
     from typer import Abort
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer's own click (pinned in uv.lock)
 
     try:
         code = cli.main(args=args, prog_name="agent", standalone_mode=False)
