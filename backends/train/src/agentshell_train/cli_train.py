@@ -291,7 +291,7 @@ def _run(
     else:
         cfg, tc = T.CONFIGS[config]
         with console.status("preparing data and training the tokenizer…"):
-            n_long = long[1] * 2  # TrainConfig.long_batch_size rows a step, each row about one conversation
+            n_long = long[1] * tc.long_batch_size  # rows the long phase draws, each row about one conversation
             tok, train_rows, held_rows, mode, long_rows = _prepare(
                 data, corpus_size, seed, vocab, seq_len, (long[0], n_long if long[0] else 0), cache
             )

@@ -150,7 +150,8 @@ def conversation(
         for n in range(count):
             exchange = task(rng, ws, split, kind if n == 0 else rng.choices(kinds, weights)[0], tools)
             out += [Turn("user", _style(rng, exchange[0].content), form=exchange[0].form), *exchange[1:]]
-            _refresh(ws)
+            if n + 1 < count:  # only a later request can name what this one created
+                _refresh(ws)
         return Conversation(kind, tuple(out))
     finally:
         shutil.rmtree(root, ignore_errors=True)
