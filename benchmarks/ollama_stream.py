@@ -6,7 +6,8 @@ does not share a GIL with what is measured) answers every /api/chat with
 
 1. wall time of a whole ``agent launch -p … --output-format text --model … --host …``
    process versus a process that streams the same chat with ``ollama.Client`` and
-   prints it (target ≤ 1.3);
+   prints it (target ≤ 1.3 for the default 5,000-chunk stream; ≤ 1.15 for the
+   one-chunk cold path, ``--chunks 1``, issue 13);
 2. time to first token, in-process, of ``OllamaBackend.chat()`` versus
    ``ollama.Client.chat(stream=True)`` (target overhead < 30 ms), for a fresh
    backend (it asks /api/show first) and a warm one;
@@ -192,7 +193,8 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(f"  whole process   agent launch -p ... --output-format text   {agent_s * 1000:8.1f} ms")
     print(f"                  official ollama client script               {official_s * 1000:8.1f} ms")
     ratio = agent_s / official_s
-    print(f"                  wall-time ratio agent/official               {ratio:8.2f}   (target <= 1.3)")
+    target = 1.15 if args.chunks == 1 else 1.3  # one chunk is the cold path of issue 13
+    print(f"                  wall-time ratio agent/official               {ratio:8.2f}   (target <= {target})")
     print(f"  in-process      OllamaBackend.chat() whole stream            {w_total * 1000:8.1f} ms")
     print(f"                  ollama.Client.chat(stream=True)              {o_total * 1000:8.1f} ms")
     print(f"                  throughput ratio backend/official            {w_total / o_total:8.2f}")
