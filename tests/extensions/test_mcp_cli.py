@@ -90,6 +90,24 @@ def test_no_server_outlives_the_agent(tmp_path: Path, how: str) -> None:
     assert wait_for(lambda: not any(alive(pid) for pid in servers), 10), "an MCP server outlived the agent"
 
 
+def test_ctrl_c_that_passed_through_exec_still_exits_130(tmp_path: Path) -> None:
+    """Ctrl-C landing while a tool's module is imported (its dataclasses exec generated code) once made
+    ``python -m agentshell`` die by SIGINT (-2) after printing "interrupted", not exit 130; see __main__.py."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import agentshell.cli.app as app\n"
+        "def interrupted_in_exec(argv=None):\n"
+        "    try:\n"
+        "        exec('raise KeyboardInterrupt')\n"
+        "    except KeyboardInterrupt:\n"
+        "        raise SystemExit(130) from None\n"
+        "app.main = interrupted_in_exec\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(agent_command("--version"), env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130, result.stderr
+
+
 def test_a_project_mcp_json_waits_for_approval(tmp_path: Path) -> None:
     entry = {"command": sys.executable, "args": [str(SERVERS), "stdio"]}
     (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"proj": entry}}), encoding="utf-8")

@@ -2,14 +2,18 @@
 
 One daemon thread runs an event loop; each server is a task in it that connects (stdio or
 streamable HTTP), lists its tools and prompts within ``startup_timeout``, then waits until the
-agent stops or the connection is lost. The agent's thread calls in through an anyio
-``BlockingPortal``. Nothing here prints: what the user should hear (a server that failed or died)
-is queued and handed out by :meth:`McpHub.take_notices` on the agent's thread, so a notice never
+agent stops or the connection is lost. The agent's thread hands it work with
+``loop.call_soon_threadsafe``, which never blocks, and waits on a future with a deadline, so a
+loop that is stuck (a lock, blocking I/O, an SDK bug) can delay a call or ``close()`` only by a
+bounded time. Nothing here prints: what the user should hear (a server that failed or died) is
+queued and handed out by :meth:`McpHub.take_notices` on the agent's thread, so a notice never
 lands in the middle of the prompt being typed.
 
 Children never outlive the agent: stdio servers run in their own session, and on
 :meth:`McpHub.close` (exit, Ctrl-C, an error) the SDK closes their stdin, waits, then kills their
-process group; if the agent itself is killed, their stdin reaches EOF and they exit on their own.
+process group; when the loop cannot do that in time, or a second Ctrl-C cuts the wait short,
+``close()`` kills the groups itself (their pids are recorded as the SDK spawns them). If the agent
+itself is killed, their stdin reaches EOF and they exit on their own.
 See docs/extensions.md#mcp-servers.
 """
 
@@ -19,24 +23,30 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextvars import Context, copy_context
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 
 from agentshell.extensions.mcp_config import ServerLaunch
+from agentshell.extensions.mcp_sdk import all_prompts, all_tools, on_spawn, record_spawns, watched
 from agentshell.tools.base import ToolError
 
 if TYPE_CHECKING:
+    import asyncio
+
     import anyio
     import mcp_types
-    from anyio.from_thread import BlockingPortal
     from mcp import Client
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one SSE event (a tool result over HTTP); bigger is an error, not a hang
 SHUTDOWN_SECONDS = 6.0  # the SDK's own bounds: 2 s for a server to exit after EOF, 2 s after SIGTERM, 2 s to reap
-_LIST_PAGES = 50  # a server that pages forever cannot hang start-up
+CLOSE_SECONDS = SHUTDOWN_SECONDS + 2  # how long close() waits for the loop before it kills the servers itself
+ANSWER_GRACE_SECONDS = 5.0  # past tool_timeout, how long a call waits for a loop that has not ended it
+_T = TypeVar("_T")
 
 Status = Literal["starting", "ready", "failed", "stopped"]
 
@@ -54,6 +64,7 @@ class ServerState:
     client: Client | None = None
     started_s: float = 0.0  # seconds from start() to ready (or failure)
     lost: anyio.Event | None = None
+    pid: int | None = None  # a stdio server's process (and process group) while the SDK has not stopped it
 
 
 class McpHub:
@@ -63,15 +74,18 @@ class McpHub:
         self.servers = {name: ServerState(name, launch) for name, launch in servers.items()}
         self.log_dir = log_dir
         self.version = 0  # bumped whenever a server's tools appear or disappear
-        self._portal: BlockingPortal | None = None
+        self._loop: tuple[asyncio.AbstractEventLoop, Context] | None = None  # the loop, and its context for callbacks
+        self._calls: anyio.abc.TaskGroup | None = None  # the agent's calls run here while the servers run
         self._thread: threading.Thread | None = None
-        self._loop_up = threading.Event()
         self._settled = threading.Event()
+        # Set as the loop thread ends. Not Thread.join/is_alive: Ctrl-C inside join() leaves is_alive() False on 3.11.
+        self._finished = threading.Event()
         self._stop: anyio.Event | None = None
         self._notices: list[str] = []
         self._lock = threading.Lock()
         self._started_at = 0.0
         self._closed = False
+        self._abandoned = False  # close() gave up waiting for the loop and killed the servers itself
 
     # ------------------------------------------------------------------ the agent's thread
 
@@ -109,46 +123,96 @@ class McpHub:
         """One ``tools/call``; a ToolError the model can read for every way it can fail. Ctrl-C cancels it."""
         state = self._usable(server)
         timeout = state.launch.config.tool_timeout
-        return self._run(self._call_tool, state, tool, arguments, timeout)  # type: ignore[no-any-return]
+        return self._run(state, self._call_tool(state, tool, arguments, timeout))
 
     def get_prompt(self, server: str, prompt: str, arguments: dict[str, str]) -> mcp_types.GetPromptResult:
         state = self._usable(server)
         timeout = state.launch.config.tool_timeout
-        return self._run(self._get_prompt, state, prompt, arguments, timeout)  # type: ignore[no-any-return]
+        return self._run(state, self._get_prompt(state, prompt, arguments, timeout))
 
     def close(self) -> None:
-        """Stop every server and wait for them (bounded); safe to call twice, and from atexit."""
+        """Stop every server within ``CLOSE_SECONDS``, whatever the loop is doing; safe to call twice, and from atexit.
+
+        Nothing here waits on the loop without a deadline: the stop is posted, not called. What the loop
+        has not stopped by then (it is stuck), or when Ctrl-C cuts the wait short, is killed here.
+        """
         if self._closed:
             return
-        self._closed = True
-        thread, portal, stop = self._thread, self._portal, self._stop
-        if thread is None:
+        self._closed = True  # before the loop is read: _main checks it after publishing the loop
+        if self._thread is None:
             return
-        if portal is not None and stop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop already ended
-                portal.call(stop.set)
-        thread.join(SHUTDOWN_SECONDS + 2)
+        try:
+            self._post_stop()
+            self._finished.wait(CLOSE_SECONDS)
+        finally:
+            if not self._finished.is_set():
+                self._abandoned = True  # before the pids are read: _spawned checks it after recording one
+                self._kill_servers()
 
     # ------------------------------------------------------------------ helpers for the agent's thread
 
     def _usable(self, server: str) -> ServerState:
         state = self.servers.get(server)
-        if state is None or state.status != "ready" or state.client is None or self._portal is None:
+        if state is None or state.status != "ready" or state.client is None or self._calls is None:
             why = f": {state.error}" if state is not None and state.error else ""
             raise ToolError(f"MCP server {server} is not running{why}")
         return state
 
-    def _run(self, func: Callable[..., Any], *args: Any) -> Any:
-        assert self._portal is not None
+    def _run(self, state: ServerState, work: Awaitable[_T]) -> _T:
+        """``work`` in the loop, waited for here with a deadline; Ctrl-C cancels it there and goes on here."""
+        future = Future[_T]()
+        limit = state.launch.config.tool_timeout + ANSWER_GRACE_SECONDS
         try:
-            future = self._portal.start_task_soon(func, *args)
-        except RuntimeError as exc:  # the event loop is shutting down
-            raise ToolError("the MCP servers are shutting down") from exc
-        try:
-            return future.result()
+            try:
+                self._post(self._begin, future, work)
+            except RuntimeError:  # the loop has closed: the work never ran
+                _discard(work)
+                raise ToolError("the MCP servers are shutting down") from None
+            return self._wait(future, limit)
+        except TimeoutError:
+            future.cancel()
+            if self._finished.is_set():
+                raise ToolError("the MCP servers are shutting down") from None
+            why = f"the MCP client did not answer within {limit:g} s; the call to {state.name} was abandoned"
+            raise ToolError(why) from None
         except KeyboardInterrupt:
             future.cancel()  # the request is cancelled in the loop; the server gets notifications/cancelled
             raise
+
+    def _wait(self, future: Future[_T], limit: float) -> _T:
+        """The future's outcome; TimeoutError after ``limit`` s, or as soon as the loop thread has ended."""
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                return future.result(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+            except TimeoutError:
+                if future.done():
+                    raise  # the work's own TimeoutError
+                if time.monotonic() >= deadline or self._finished.is_set():
+                    raise
+
+    def _post(self, callback: Callable[..., object], *args: Any) -> None:
+        """Have the loop run ``callback`` soon, without waiting for it; RuntimeError when the loop has closed.
+
+        It runs in a copy of the loop's own context, where anyio knows which event loop it is on.
+        """
+        if self._loop is None:
+            raise RuntimeError("the event loop has not started")
+        loop, context = self._loop
+        loop.call_soon_threadsafe(callback, *args, context=context.copy())
+
+    def _post_stop(self) -> None:
+        stop = self._stop
+        if stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has not started (it checks _closed) or has closed
+                self._post(stop.set)
+
+    def _kill_servers(self) -> None:
+        """The last resort: SIGKILL each stdio server's process group, which the SDK created for it."""
+        for state in self.servers.values():
+            pid = state.pid
+            if pid is not None:
+                _kill_group(pid)
 
     def _notice(self, line: str) -> None:
         with self._lock:
@@ -166,27 +230,75 @@ class McpHub:
                 if state.status in ("starting", "ready"):
                     self._fail(state, f"the MCP client stopped: {type(exc).__name__}: {exc}")
         finally:
-            self._loop_up.set()
+            self._kill_servers()  # only those whose transport never closed are still recorded
             self._settled.set()
+            self._finished.set()
 
     async def _main(self) -> None:
-        import anyio
-        from anyio.from_thread import BlockingPortal
+        import asyncio
 
+        import anyio
+
+        record_spawns()
         self._stop = anyio.Event()
-        async with BlockingPortal() as portal:
-            self._portal = portal
-            async with anyio.create_task_group() as tg:
-                for state in self.servers.values():
-                    state.lost = anyio.Event()
-                    tg.start_soon(self._serve, state)
-                self._loop_up.set()
-                await self._stop.wait()
-                for state in self.servers.values():
-                    if state.lost is not None:
-                        state.lost.set()
-                tg.cancel_scope.deadline = anyio.current_time() + SHUTDOWN_SECONDS
-            self._portal = None
+        self._loop = asyncio.get_running_loop(), copy_context()
+        if self._closed:  # close() came before the loop was published, so it could not post the stop
+            self._stop.set()
+        try:
+            async with anyio.create_task_group() as calls:
+                self._calls = calls
+                async with anyio.create_task_group() as tg:
+                    for state in self.servers.values():
+                        state.lost = anyio.Event()
+                        tg.start_soon(self._serve, state)
+                    await self._stop.wait()
+                    for state in self.servers.values():
+                        if state.lost is not None:
+                            state.lost.set()
+                    tg.cancel_scope.deadline = anyio.current_time() + SHUTDOWN_SECONDS
+                calls.cancel_scope.cancel()  # the servers are gone: a call still waiting ends now
+        finally:
+            self._calls = None
+
+    def _begin(self, future: Future[Any], work: Awaitable[Any]) -> None:
+        """On the loop: start one call from the agent's thread, unless it was cancelled or the loop is ending."""
+        calls = self._calls
+        if calls is not None and not future.cancelled():
+            with contextlib.suppress(RuntimeError):  # the task group has ended
+                calls.start_soon(self._answer, future, work)
+                return
+        _discard(work)
+        if future.set_running_or_notify_cancel():
+            future.set_exception(ToolError("the MCP servers are shutting down"))
+
+    async def _answer(self, future: Future[Any], work: Awaitable[Any]) -> None:
+        """Run one call and settle its future; a cancelled future (Ctrl-C) cancels the call.
+
+        The future stays pending until the end, so the agent's thread can still cancel it.
+        """
+        import anyio
+
+        if future.cancelled():  # Ctrl-C came before the call began: nothing is sent
+            _discard(work)
+            return
+        try:
+            with anyio.CancelScope() as scope:
+
+                def cancel_if_cancelled(done: Future[Any]) -> None:
+                    if done.cancelled():
+                        with contextlib.suppress(RuntimeError):  # the loop already closed
+                            self._post(scope.cancel)
+
+                future.add_done_callback(cancel_if_cancelled)
+                value = await work
+                if future.set_running_or_notify_cancel():
+                    future.set_result(value)
+        except Exception as exc:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(exc)
+        finally:
+            if not future.done() and future.set_running_or_notify_cancel():  # the loop is ending
+                future.set_exception(ToolError("the MCP servers are shutting down"))
 
     async def _serve(self, state: ServerState) -> None:
         import anyio
@@ -197,6 +309,7 @@ class McpHub:
 
         config = state.launch.config
         assert state.lost is not None and self._stop is not None
+        on_spawn.set(lambda pid: self._spawned(state, pid))  # this task's own context: only this server's spawn
         # One scope for the server's whole life (anyio scopes must nest with the client's task groups): its
         # deadline is the start-up deadline, lifted once the server is ready.
         scope = anyio.CancelScope(deadline=anyio.current_time() + config.startup_timeout)
@@ -212,8 +325,8 @@ class McpHub:
                         cache=None,
                     )
                     await stack.enter_async_context(client)
-                    state.tools = await _all_tools(client)
-                    state.prompts = await _all_prompts(client)
+                    state.tools = await all_tools(client)
+                    state.prompts = await all_prompts(client)
                     scope.deadline = math.inf
                     state.client, state.status = client, "ready"
                     state.started_s = time.monotonic() - self._started_at
@@ -227,9 +340,15 @@ class McpHub:
         except Exception as exc:
             self._fail(state, f"could not start: {_describe(exc)}{_last_line(self._log_path(state.name))}")
         finally:
+            state.pid = None  # the SDK has stopped it (or given up on an unkillable one): never signal that pid again
             if state.status == "ready":
                 state.status = "stopped"
                 self._changed()
+
+    def _spawned(self, state: ServerState, pid: int) -> None:
+        state.pid = pid
+        if self._abandoned:  # close() has already killed the servers: this one, started late, would be orphaned
+            _kill_group(pid)
 
     async def _transport(
         self, state: ServerState, stack: AsyncExitStack, errlog: TextIO
@@ -240,7 +359,7 @@ class McpHub:
             from mcp.client.stdio import StdioServerParameters, stdio_client
 
             params = StdioServerParameters(command=launch.command, args=launch.args, env=launch.env, cwd=launch.cwd)
-            return _watched(stdio_client(params, errlog=errlog), state.lost)
+            return watched(stdio_client(params, errlog=errlog), state.lost)
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
@@ -248,7 +367,7 @@ class McpHub:
         http = await stack.enter_async_context(httpx2.AsyncClient(headers=launch.headers, timeout=timeout))
         assert launch.url is not None
         inner = streamable_http_client(launch.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES)
-        return _watched(inner, state.lost)
+        return watched(inner, state.lost)
 
     async def _call_tool(
         self, state: ServerState, tool: str, arguments: dict[str, Any], timeout: float
@@ -322,56 +441,19 @@ class McpHub:
         return None if self.log_dir is None else self.log_dir / f"{name}.log"
 
 
-@asynccontextmanager
-async def _watched(transport: AbstractAsyncContextManager[Any], lost: anyio.Event) -> AsyncIterator[tuple[Any, Any]]:
-    """The transport's streams, with ``lost`` set when the server's side ends (a crash, a closed connection)."""
-    import anyio
+def _kill_group(pid: int) -> None:
+    import os
+    import signal
 
-    async with transport as (read, write):
-        send, receive = anyio.create_memory_object_stream[Any](0)
-
-        async def pump() -> None:
-            try:
-                async with send:
-                    async for item in read:
-                        await send.send(item)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass
-            finally:
-                lost.set()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(pump)
-            try:
-                yield receive, write
-            finally:
-                tg.cancel_scope.cancel()
+    with contextlib.suppress(OSError):  # gone already
+        os.killpg(pid, signal.SIGKILL)
 
 
-async def _all_tools(client: Client) -> list[mcp_types.Tool]:
-    tools: list[mcp_types.Tool] = []
-    cursor: str | None = None
-    for _ in range(_LIST_PAGES):
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return tools
-
-
-async def _all_prompts(client: Client) -> list[mcp_types.Prompt]:
-    if client.server_capabilities.prompts is None:
-        return []
-    prompts: list[mcp_types.Prompt] = []
-    cursor: str | None = None
-    for _ in range(_LIST_PAGES):
-        page = await client.list_prompts(cursor=cursor)
-        prompts.extend(page.prompts)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return prompts
+def _discard(work: Awaitable[Any]) -> None:
+    """Close a coroutine that will never be awaited, so Python does not warn about it."""
+    close = getattr(work, "close", None)
+    if close is not None:
+        close()
 
 
 def _describe(exc: BaseException) -> str:
