@@ -127,12 +127,13 @@ def test(name: Annotated[str, typer.Argument(help="The server to start and list.
         started = time.monotonic()
         hub.start()
         try:
-            hub.wait()
+            settled = hub.wait(hub.deadline + 1.0)  # each server has its own deadline; a stuck loop must not hang here
             state = hub.servers[name]
             if state.status != "ready":
                 from agentshell.cli.failures import fail
 
-                fail(1, f"{name} ({origin}): {state.error}")
+                why = state.error if settled else f"still starting after {hub.deadline:g} s (startup_timeout)"
+                fail(1, f"{name} ({origin}): {why}")
             elapsed = time.monotonic() - started
             typer.echo(
                 f"{name} ({origin}) started in {elapsed:.2f} s: {len(state.tools)} tools, {len(state.prompts)} prompts"
