@@ -311,6 +311,7 @@ class BuiltinBackend:
     ) -> Iterator[Event]:
         from agentshell_chatformat import StopScanner, ToolCallParser
 
+        from agentshell_builtin.loops import LoopGuard
         from agentshell_builtin.model import Sampler
         from agentshell_builtin.tokenizer import StreamDecoder
 
@@ -341,6 +342,7 @@ class BuiltinBackend:
         decoder = StreamDecoder(loaded.tokenizer)
         stops = StopScanner(template.stop)
         parser = ToolCallParser()
+        guard = LoopGuard() if self._options.get("stop_loops", True) is not False else None
         stop_reason: StopReason = "length"
         produced, first_ms, called = 0, None, False
         t1 = time.perf_counter()
@@ -362,6 +364,12 @@ class BuiltinBackend:
             yield from emit(stops.feed(decoder.feed(tid)))
             if stops.stopped:
                 stop_reason = "stop"
+                break
+            if guard is not None and guard.feed(tid):
+                yield Notice(
+                    level="warning",
+                    text=f"the model was repeating a {guard.period}-token block; stopped it after {produced} tokens",
+                )
                 break
             if produced >= max_new:
                 break
