@@ -32,3 +32,15 @@ def test_a_bad_flag_is_one_error_line_not_a_box(tmp_path: Path, args: list[str],
     (line,) = proc.stderr.splitlines()  # never hard-wrapped: a long value stays on the line to copy
     assert line.startswith(message) and "--help`)" in line
     assert "╭" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("flag", ["-p", "--prompt"])
+def test_a_bare_prompt_flag_says_how_to_pipe_a_prompt(tmp_path: Path, flag: str) -> None:
+    """`echo x | agent launch -p` is how other agents read a piped prompt; the error says what works here."""
+    proc = run_agent("launch", flag, cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line == (
+        f"agent: error: option '{flag}' requires an argument: give the prompt after -p, "
+        "or pipe it without -p (`echo PROMPT | agent launch`)"
+    )
