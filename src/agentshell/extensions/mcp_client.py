@@ -445,6 +445,8 @@ def _kill_group(pid: int) -> None:
     import os
     import signal
 
+    if not hasattr(os, "killpg"):  # Windows: the SDK puts each server in a job object that it ends itself
+        return
     with contextlib.suppress(OSError):  # gone already
         os.killpg(pid, signal.SIGKILL)
 
