@@ -8,7 +8,7 @@ it is called.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -77,26 +77,23 @@ async def watched(transport: AbstractAsyncContextManager[Any], lost: anyio.Event
 
 
 async def all_tools(client: Client) -> list[mcp_types.Tool]:
-    tools: list[mcp_types.Tool] = []
-    cursor: str | None = None
-    for _ in range(LIST_PAGES):
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return tools
+    return await _all_pages(client.list_tools, "tools")
 
 
 async def all_prompts(client: Client) -> list[mcp_types.Prompt]:
     if client.server_capabilities.prompts is None:
         return []
-    prompts: list[mcp_types.Prompt] = []
+    return await _all_pages(client.list_prompts, "prompts")
+
+
+async def _all_pages(list_page: Callable[..., Awaitable[Any]], items: str) -> list[Any]:
+    """Every item of a paged listing, following ``next_cursor`` for at most ``LIST_PAGES`` pages."""
+    found: list[Any] = []
     cursor: str | None = None
     for _ in range(LIST_PAGES):
-        page = await client.list_prompts(cursor=cursor)
-        prompts.extend(page.prompts)
+        page = await list_page(cursor=cursor)
+        found.extend(getattr(page, items))
         cursor = page.next_cursor
         if cursor is None:
             break
-    return prompts
+    return found

@@ -46,14 +46,9 @@ def load() -> ModuleType:
     with _LOCK:
         if "bashlex" not in sys.modules:
             hook = _YaccHook(_shipped_factory)
-            sys.meta_path.insert(0, hook)
-            try:
-                import bashlex  # type: ignore[import-untyped]
-            finally:
-                sys.meta_path.remove(hook)
-                hook.restore()
+            _import_through(hook)
             tables_source = hook.outcome or "built (bashlex.yacc did not load through the hook)"
-    import bashlex
+    import bashlex  # type: ignore[import-untyped]
 
     return bashlex  # type: ignore[no-any-return]
 
@@ -107,6 +102,16 @@ class _YaccHook:
     def restore(self) -> None:
         if self.yacc is not None:
             self.yacc.LRTable = self.original
+
+
+def _import_through(hook: _YaccHook) -> None:
+    """``import bashlex`` with ``hook`` on the meta path, then without it and with bashlex's own ``LRTable`` back."""
+    sys.meta_path.insert(0, hook)
+    try:
+        import bashlex  # noqa: F401
+    finally:
+        sys.meta_path.remove(hook)
+        hook.restore()
 
 
 class _PatchingLoader:
@@ -189,13 +194,7 @@ def build_document() -> dict[str, Any]:
 
         return table
 
-    hook = _YaccHook(recording)
-    sys.meta_path.insert(0, hook)
-    try:
-        import bashlex  # noqa: F401
-    finally:
-        sys.meta_path.remove(hook)
-        hook.restore()
+    _import_through(_YaccHook(recording))
     if not built:
         raise RuntimeError("bashlex did not build its tables through bashlex.yacc.LRTable")
     return built
