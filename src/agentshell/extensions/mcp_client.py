@@ -12,7 +12,8 @@ lands in the middle of the prompt being typed.
 Children never outlive the agent: stdio servers run in their own session, and on
 :meth:`McpHub.close` (exit, Ctrl-C, an error) the SDK closes their stdin, waits, then kills their
 process group; when the loop cannot do that in time, or a second Ctrl-C cuts the wait short,
-``close()`` kills the groups itself (their pids are recorded as the SDK spawns them). If the agent
+``close()`` kills the groups itself (their pids are recorded as the SDK spawns them; process_group.py
+makes sure a pid freed meanwhile and reused by another process is left alone). If the agent
 itself is killed, their stdin reaches EOF and they exit on their own.
 See docs/extensions.md#mcp-servers.
 """
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 
 from agentshell.extensions.mcp_config import ServerLaunch
 from agentshell.extensions.mcp_sdk import all_prompts, all_tools, on_spawn, record_spawns, watched
+from agentshell.extensions.process_group import close_pidfd, kill_group, open_pidfd
 from agentshell.tools.base import ToolError
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class ServerState:
     started_s: float = 0.0  # seconds from start() to ready (or failure)
     lost: anyio.Event | None = None
     pid: int | None = None  # a stdio server's process (and process group) while the SDK has not stopped it
+    pidfd: int | None = None  # names that very process even once its pid is freed (Linux; see process_group.py)
 
 
 class McpHub:
@@ -212,7 +215,7 @@ class McpHub:
         for state in self.servers.values():
             pid = state.pid
             if pid is not None:
-                _kill_group(pid)
+                kill_group(pid, state.pidfd)
 
     def _notice(self, line: str) -> None:
         with self._lock:
@@ -341,14 +344,17 @@ class McpHub:
             self._fail(state, f"could not start: {_describe(exc)}{_last_line(self._log_path(state.name))}")
         finally:
             state.pid = None  # the SDK has stopped it (or given up on an unkillable one): never signal that pid again
+            fd, state.pidfd = state.pidfd, None
+            close_pidfd(fd)
             if state.status == "ready":
                 state.status = "stopped"
                 self._changed()
 
     def _spawned(self, state: ServerState, pid: int) -> None:
+        state.pidfd = open_pidfd(pid)
         state.pid = pid
         if self._abandoned:  # close() has already killed the servers: this one, started late, would be orphaned
-            _kill_group(pid)
+            kill_group(pid, state.pidfd)
 
     async def _transport(
         self, state: ServerState, stack: AsyncExitStack, errlog: TextIO
@@ -439,16 +445,6 @@ class McpHub:
 
     def _log_path(self, name: str) -> Path | None:
         return None if self.log_dir is None else self.log_dir / f"{name}.log"
-
-
-def _kill_group(pid: int) -> None:
-    import os
-    import signal
-
-    if not hasattr(os, "killpg"):  # Windows: the SDK puts each server in a job object that it ends itself
-        return
-    with contextlib.suppress(OSError):  # gone already
-        os.killpg(pid, signal.SIGKILL)
 
 
 def _discard(work: Awaitable[Any]) -> None:
