@@ -19,8 +19,8 @@ pytestmark = pytest.mark.skipif(
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
-def _leader(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload, no-any-return]
+def _leader(argv: list[str], stdout: int | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, start_new_session=True, stdout=stdout)
 
 
 def test_a_live_server_group_is_killed() -> None:

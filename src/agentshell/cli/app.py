@@ -149,11 +149,10 @@ def _usage_error(exc: Any) -> int:
 
     ctx = getattr(exc, "ctx", None)
     where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-    if getattr(exc, "option_name", None) in ("-p", "--prompt") and "requires an argument" in exc.format_message():
-        # `echo x | agent launch -p` is how other agents read a piped prompt; here stdin alone is enough.
-        where = ": give the prompt after -p, or pipe it without -p (`echo PROMPT | agent launch`)"
     message = one_line(exc.format_message())
-    if where.startswith(":"):
+    if getattr(exc, "option_name", None) in ("-p", "--prompt") and "requires an argument" in message:
+        # `echo x | agent launch -p` is how other agents read a piped prompt; here stdin alone is enough.
         message = message.rstrip(".")
+        where = ": give the prompt after -p, or pipe it without -p (`echo PROMPT | agent launch`)"
     sys.stderr.write(f"agent: error: {message[:1].lower()}{message[1:]}{where}\n")
     return int(exc.exit_code)
